@@ -1,0 +1,163 @@
+"""The embedded stand-in for AWS: moto's server on 127.0.0.1 plus what deploy/ declares.
+
+`start_stack()` is the one function `make demo` and the tests use. It starts moto in-process on a
+free port, provisions the buckets, queues (each with a DLQ and redrive policy) and S3
+notifications, and returns the environment a worker needs to find them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from service.messages import S3Rule
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+BUCKET_ROLES = ("raw", "curated", "models", "reports")
+QUEUE_ROLES = ("ingest", "stages")
+SAGEMAKER_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/automlops-local-sagemaker"
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    prefix: str = "automlops-local"
+    visibility_timeout: int = 60
+    max_receive_count: int = 5
+
+
+@dataclass
+class Stack:
+    """A running embedded AWS. `env` is what a worker process needs in its environment."""
+
+    endpoint_url: str
+    buckets: dict[str, str]
+    queue_urls: dict[str, str]
+    dlq_urls: dict[str, str]
+    server: ThreadedMotoServer
+    sagemaker_endpoint_url: str | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.endpoint_url, region_name=REGION, **CREDENTIALS)
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": CREDENTIALS["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": CREDENTIALS["aws_secret_access_key"],
+            "AUTOMLOPS_SAGEMAKER_ROLE_ARN": SAGEMAKER_ROLE_ARN,
+        }
+        env.update({f"AUTOMLOPS_{role.upper()}_BUCKET": name for role, name in self.buckets.items()})
+        env.update({f"AUTOMLOPS_{role.upper()}_QUEUE_URL": url for role, url in self.queue_urls.items()})
+        if self.sagemaker_endpoint_url:
+            env["AWS_ENDPOINT_URL_SAGEMAKER"] = self.sagemaker_endpoint_url
+            env["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = self.sagemaker_endpoint_url
+        env.update(self.extra_env)
+        return env
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def start_moto() -> tuple[ThreadedMotoServer, str]:
+    # werkzeug logs every request at INFO; the worker's own logs are what matter here.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    return server, f"http://{host}:{port}"
+
+
+def start_stack(config: StackConfig | None = None, rules: tuple[S3Rule, ...] | None = None) -> Stack:
+    """Start moto and provision the stack; `rules` default to the pipeline's S3_RULES."""
+    if rules is None:
+        from handlers import S3_RULES
+
+        rules = S3_RULES
+    config = config or StackConfig()
+    server, endpoint_url = start_moto()
+    session = boto3.Session(region_name=REGION, **CREDENTIALS)
+    s3 = session.client("s3", endpoint_url=endpoint_url)
+    sqs = session.client("sqs", endpoint_url=endpoint_url)
+    buckets = {role: f"{config.prefix}-{role}" for role in BUCKET_ROLES}
+    for name in buckets.values():
+        s3.create_bucket(Bucket=name)
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    queue_urls, dlq_urls = {}, {}
+    for role in QUEUE_ROLES:
+        queue_urls[role], dlq_urls[role] = _create_queue_pair(sqs, f"{config.prefix}-{role}", config)
+    _configure_notifications(s3, sqs, buckets, queue_urls["ingest"], rules)
+    return Stack(endpoint_url, buckets, queue_urls, dlq_urls, server)
+
+
+@contextmanager
+def running_stack(config: StackConfig | None = None, rules: tuple[S3Rule, ...] | None = None) -> Iterator[Stack]:
+    stack = start_stack(config, rules)
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def _create_queue_pair(sqs: Any, name: str, config: StackConfig) -> tuple[str, str]:
+    dlq_url = sqs.create_queue(QueueName=f"{name}-dlq", Attributes={"MessageRetentionPeriod": "1209600"})["QueueUrl"]
+    dlq_arn = _queue_arn(sqs, dlq_url)
+    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(config.max_receive_count)}
+    url = sqs.create_queue(
+        QueueName=name,
+        Attributes={
+            "VisibilityTimeout": str(config.visibility_timeout),
+            "RedrivePolicy": json.dumps(redrive),
+        },
+    )["QueueUrl"]
+    return url, dlq_url
+
+
+def _queue_arn(sqs: Any, url: str) -> str:
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    return str(attrs["QueueArn"])
+
+
+def notification_filters(rules: tuple[S3Rule, ...]) -> Mapping[str, list[dict[str, str]]]:
+    """Bucket role -> S3 key filter rules; the same filters Terraform declares."""
+    filters: dict[str, list[dict[str, str]]] = {}
+    for rule in rules:
+        filters.setdefault(rule.bucket, []).append({"prefix": rule.prefix, "suffix": rule.suffix})
+    return filters
+
+
+def _configure_notifications(
+    s3: Any, sqs: Any, buckets: Mapping[str, str], ingest_url: str, rules: tuple[S3Rule, ...]
+) -> None:
+    ingest_arn = _queue_arn(sqs, ingest_url)
+    for role, filters in notification_filters(rules).items():
+        configs = [
+            {
+                "QueueArn": ingest_arn,
+                "Events": ["s3:ObjectCreated:*"],
+                "Filter": {
+                    "Key": {
+                        "FilterRules": [
+                            {"Name": "prefix", "Value": f["prefix"]},
+                            {"Name": "suffix", "Value": f["suffix"]},
+                        ]
+                    }
+                },
+            }
+            for f in filters
+        ]
+        s3.put_bucket_notification_configuration(
+            Bucket=buckets[role], NotificationConfiguration={"QueueConfigurations": configs}
+        )
