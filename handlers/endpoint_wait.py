@@ -1,0 +1,45 @@
+"""Waits, within a bound, for an endpoint to be InService (tenacity, exponential + jitter).
+
+Serverless endpoints can take more than ten minutes. The wait here is bounded so a handler
+thread is never held for long: past the bound the message is retried later, and `Failed` is
+permanent, carrying the endpoint's FailureReason.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_exponential_jitter
+
+from service.errors import PermanentError, RetryableError
+
+if TYPE_CHECKING:
+    from mypy_boto3_sagemaker import SageMakerClient
+
+SETTLING = ("Creating", "Updating", "SystemUpdating", "RollingBack")
+
+
+def wait_in_service(
+    sagemaker: SageMakerClient, endpoint: str, bound_seconds: float, first_wait: float = 1.0
+) -> None:
+    retrying = Retrying(
+        stop=stop_after_delay(bound_seconds),
+        wait=wait_exponential_jitter(initial=first_wait, max=30, jitter=first_wait),
+        retry=retry_if_result(lambda status: status in SETTLING),
+    )
+    try:
+        status = retrying(_status, sagemaker, endpoint)
+    except RetryError as exc:
+        raise RetryableError(
+            f"endpoint {endpoint} is still {exc.last_attempt.result()} after {bound_seconds:.0f} s",
+            delay=60,
+        ) from None
+    if status == "Failed":
+        reason = sagemaker.describe_endpoint(EndpointName=endpoint).get("FailureReason")
+        raise PermanentError(f"endpoint {endpoint} failed: {reason or 'no FailureReason given'}")
+    if status != "InService":
+        raise PermanentError(f"endpoint {endpoint} is {status}, not InService")
+
+
+def _status(sagemaker: SageMakerClient, endpoint: str) -> str:
+    return str(sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"])

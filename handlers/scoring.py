@@ -1,0 +1,98 @@
+"""Scores a labelled test CSV against an endpoint in batches as large as the payload limit.
+
+The test file has a header and the label first. Each request carries as many feature rows as
+fit under the limit (never row by row), and up to `concurrency` requests are in flight, which is
+what a serverless endpoint's MaxConcurrency allows without throttling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from service.errors import PermanentError
+
+Invoke = Callable[[bytes], list[float]]
+
+
+@dataclass(frozen=True)
+class Batch:
+    labels: list[int]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Scored:
+    labels: list[int]
+    scores: list[float]
+    requests: int
+
+
+def batches(lines: Iterable[bytes], limit_bytes: int, source: str) -> Iterator[Batch]:
+    """Split label-first CSV lines into feature-only request bodies of at most `limit_bytes`."""
+    labels: list[int] = []
+    rows: list[bytes] = []
+    size = 0
+    for number, line in enumerate(lines, start=2):  # line 1 is the header
+        label, _, features = line.rstrip(b"\r\n").partition(b",")
+        if not features:
+            continue
+        row = features + b"\n"
+        if len(row) > limit_bytes:
+            raise PermanentError(f"{source} line {number}: one row is larger than the payload limit")
+        if size + len(row) > limit_bytes:
+            yield Batch(labels, b"".join(rows))
+            labels, rows, size = [], [], 0
+        labels.append(_label(label, source, number))
+        rows.append(row)
+        size += len(row)
+    if rows:
+        yield Batch(labels, b"".join(rows))
+
+
+def _label(raw: bytes, source: str, number: int) -> int:
+    try:
+        return int(float(raw))
+    except ValueError:
+        raise PermanentError(f"{source} line {number}: label {raw!r} is not 0 or 1") from None
+
+
+def score_file(path: Path, invoke: Invoke, limit_bytes: int, concurrency: int) -> Scored:
+    with path.open("rb") as handle:
+        _skip_header(handle)
+        return score_batches(batches(handle, limit_bytes, path.name), invoke, concurrency)
+
+
+def _skip_header(handle: IO[bytes]) -> None:
+    handle.readline()
+
+
+def score_batches(source: Iterable[Batch], invoke: Invoke, concurrency: int) -> Scored:
+    """Invoke in parallel but keep at most `concurrency` requests (and batches) in memory."""
+    labels: list[int] = []
+    scores: list[float] = []
+    requests = 0
+    pending: list[tuple[Batch, Future[list[float]]]] = []
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="invoke") as pool:
+        for batch in source:
+            pending.append((batch, pool.submit(invoke, batch.body)))
+            if len(pending) >= concurrency:
+                requests += _collect(pending.pop(0), labels, scores)
+        for item in pending:
+            requests += _collect(item, labels, scores)
+    return Scored(labels, scores, requests)
+
+
+def _collect(item: tuple[Batch, Future[list[float]]], labels: list[int], scores: list[float]) -> int:
+    batch, future = item
+    result = future.result()
+    if len(result) != len(batch.labels):
+        raise PermanentError(
+            f"endpoint returned {len(result)} scores for a batch of {len(batch.labels)} rows"
+        )
+    labels.extend(batch.labels)
+    scores.extend(result)
+    return 1
