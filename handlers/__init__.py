@@ -6,7 +6,15 @@ the bucket notifications from the same filters. `ROUTES` is the route table the 
 
 from __future__ import annotations
 
-from handlers.messages import DataUploaded, ModelTrained
+from handlers import deploy, evaluate, finish, preprocess, train, watch
+from handlers.messages import (
+    DataUploaded,
+    EvaluateRequested,
+    ModelEvaluated,
+    ModelTrained,
+    TrainingWatch,
+    TrainRequested,
+)
 from service.messages import S3Rule
 from service.routing import Route
 
@@ -15,4 +23,11 @@ S3_RULES: tuple[S3Rule, ...] = (
     S3Rule(bucket="models", prefix="runs/", suffix="model.tar.gz", message=ModelTrained),
 )
 
-ROUTES: tuple[Route, ...] = ()
+ROUTES: tuple[Route, ...] = (
+    Route(DataUploaded, preprocess.handle),
+    Route(TrainRequested, train.handle),
+    Route(TrainingWatch, watch.handle),
+    Route(ModelTrained, deploy.handle),
+    Route(EvaluateRequested, evaluate.handle),
+    Route(ModelEvaluated, finish.handle),
+)

@@ -24,7 +24,9 @@ def handle(msg: ModelTrained, ctx: HandlerContext) -> list[Outgoing]:
     sm = ctx.clients.sagemaker
     settings = ctx.settings
     run_tags = tags(run_id=run_id, dataset=dataset)
-    image = xgboost_image_uri(sm.meta.region_name, settings.xgboost_version, settings.xgboost_image_uri)
+    image = xgboost_image_uri(
+        sm.meta.region_name, settings.xgboost_version, settings.xgboost_image_uri
+    )
     model_data = s3_uri(msg.bucket, msg.key)
     ensure(
         lambda: sm.describe_model(ModelName=names.model),
@@ -64,7 +66,11 @@ def handle(msg: ModelTrained, ctx: HandlerContext) -> list[Outgoing]:
         run_id,
         manifest.add_artifacts(
             "deploy",
-            {"model": names.model, "endpoint_config": names.endpoint_config, "endpoint": names.endpoint},
+            {
+                "model": names.model,
+                "endpoint_config": names.endpoint_config,
+                "endpoint": names.endpoint,
+            },
         ),
     )
     follow_up = EvaluateRequested(

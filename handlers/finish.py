@@ -12,6 +12,11 @@ def handle(msg: ModelEvaluated, ctx: HandlerContext) -> list[Outgoing]:
     document = manifest.update(
         ctx.clients.s3, ctx.settings.reports_bucket, msg.run_id, manifest.run_finished("succeeded")
     )
-    ctx.log.info("run.succeeded", run_id=msg.run_id, dataset=msg.dataset,
-                 metrics_key=msg.metrics_key, status=document["status"])
+    ctx.log.info(
+        "run.succeeded",
+        run_id=msg.run_id,
+        dataset=msg.dataset,
+        metrics_key=msg.metrics_key,
+        status=document["status"],
+    )
     return []

@@ -18,7 +18,9 @@ class DataUploaded(ObjectCreated):
     def run_id(self) -> str:
         from handlers.naming import run_id_for_object
 
-        return run_id_for_object(self.bucket, self.key, self.version_id or self.etag, self.event_time)
+        return run_id_for_object(
+            self.bucket, self.key, self.version_id or self.etag, self.event_time
+        )
 
     @property
     def dataset(self) -> str:
@@ -47,6 +49,7 @@ class TrainRequested(StageMessage):
     raw_bucket: str
     raw_key: str
     processed_key: str  # in the curated bucket
+    rows: int  # data rows in the processed file; the split sizes are fixed from it
 
 
 @dataclass(frozen=True, kw_only=True)

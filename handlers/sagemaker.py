@@ -7,11 +7,14 @@ delivery in another task) created instead of making a second one.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from handlers.storage import error_code
+
+if TYPE_CHECKING:
+    from mypy_boto3_sagemaker.type_defs import TagTypeDef
 
 _NOT_FOUND = ("could not find", "not found", "does not exist")
 _ALREADY = ("already exist",)
@@ -33,7 +36,7 @@ def is_already_there(exc: ClientError) -> bool:
     )
 
 
-def describe_or_none(describe: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+def describe_or_none(describe: Callable[[], object]) -> object | None:
     try:
         return describe()
     except ClientError as exc:
@@ -42,7 +45,7 @@ def describe_or_none(describe: Callable[[], dict[str, Any]]) -> dict[str, Any] |
         raise
 
 
-def ensure(describe: Callable[[], dict[str, Any]], create: Callable[[], Any]) -> bool:
+def ensure(describe: Callable[[], object], create: Callable[[], Any]) -> bool:
     """Create the resource unless it exists. True when this call created it."""
     if describe_or_none(describe) is not None:
         return False
@@ -55,5 +58,5 @@ def ensure(describe: Callable[[], dict[str, Any]], create: Callable[[], Any]) ->
     return True
 
 
-def tags(**values: str) -> list[dict[str, str]]:
+def tags(**values: str) -> list[TagTypeDef]:
     return [{"Key": f"automlops:{key}", "Value": value[:256]} for key, value in values.items()]

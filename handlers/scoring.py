@@ -42,7 +42,9 @@ def batches(lines: Iterable[bytes], limit_bytes: int, source: str) -> Iterator[B
             continue
         row = features + b"\n"
         if len(row) > limit_bytes:
-            raise PermanentError(f"{source} line {number}: one row is larger than the payload limit")
+            raise PermanentError(
+                f"{source} line {number}: one row is larger than the payload limit"
+            )
         if size + len(row) > limit_bytes:
             yield Batch(labels, b"".join(rows))
             labels, rows, size = [], [], 0
@@ -86,7 +88,9 @@ def score_batches(source: Iterable[Batch], invoke: Invoke, concurrency: int) -> 
     return Scored(labels, scores, requests)
 
 
-def _collect(item: tuple[Batch, Future[list[float]]], labels: list[int], scores: list[float]) -> int:
+def _collect(
+    item: tuple[Batch, Future[list[float]]], labels: list[int], scores: list[float]
+) -> int:
     batch, future = item
     result = future.result()
     if len(result) != len(batch.labels):

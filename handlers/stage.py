@@ -27,7 +27,9 @@ def recorded(stage: str) -> Callable[[StageHandler[M]], StageHandler[M]]:
         @functools.wraps(handler)
         def run(msg: M, ctx: HandlerContext) -> list[Outgoing]:
             run_id: str = getattr(msg, "run_id")  # noqa: B009 - S3 messages derive it lazily
-            record = functools.partial(manifest.update, ctx.clients.s3, ctx.settings.reports_bucket, run_id)
+            record = functools.partial(
+                manifest.update, ctx.clients.s3, ctx.settings.reports_bucket, run_id
+            )
             record(manifest.stage_started(stage, _details(msg)))
             try:
                 follow_ups = handler(msg, ctx)
@@ -38,7 +40,9 @@ def recorded(stage: str) -> Callable[[StageHandler[M]], StageHandler[M]]:
                 record(manifest.stage_ended(stage, "waiting", error=exc.reason))
                 raise
             except Exception as exc:
-                record(manifest.stage_ended(stage, "retrying", error=f"{type(exc).__name__}: {exc}"))
+                record(
+                    manifest.stage_ended(stage, "retrying", error=f"{type(exc).__name__}: {exc}")
+                )
                 raise
             record(manifest.stage_ended(stage, _outcome(msg, follow_ups)))
             return follow_ups

@@ -21,8 +21,12 @@ RUNNING = ("InProgress", "Stopping")
 def handle(msg: TrainingWatch, ctx: HandlerContext) -> list[Outgoing]:
     job = ctx.clients.sagemaker.describe_training_job(TrainingJobName=msg.job_name)
     status = job["TrainingJobStatus"]
-    ctx.log.info("training.status", job_name=msg.job_name, status=status,
-                 secondary_status=job.get("SecondaryStatus"))
+    ctx.log.info(
+        "training.status",
+        job_name=msg.job_name,
+        status=status,
+        secondary_status=job.get("SecondaryStatus"),
+    )
     if status in RUNNING:
         again = TrainingWatch(run_id=msg.run_id, dataset=msg.dataset, job_name=msg.job_name)
         return [Outgoing(again, delay_seconds=ctx.settings.training_watch_seconds)]

@@ -3,6 +3,9 @@
 `start_stack()` is the one function `make demo` and the tests use. It starts moto in-process on a
 free port, provisions the buckets, queues (each with a DLQ and redrive policy) and S3
 notifications, and returns the environment a worker needs to find them.
+
+`provision()` is that provisioning alone, against any S3/SQS endpoint: docker/compose.yaml runs it
+against LocalStack, so the containers get the same resources as the embedded stack.
 """
 
 from __future__ import annotations
@@ -10,14 +13,18 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 from service.messages import S3Rule
+
+if TYPE_CHECKING:
+    from moto.server import ThreadedMotoServer
+
+    from localcloud.sagemaker import Emulator
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
@@ -47,7 +54,9 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint_url, region_name=REGION, **CREDENTIALS)
+        return boto3.client(  # type: ignore[call-overload]  # any service name, by design
+            service, endpoint_url=self.endpoint_url, region_name=REGION, **CREDENTIALS
+        )
 
     @property
     def env(self) -> dict[str, str]:
@@ -59,8 +68,12 @@ class Stack:
             "AWS_SECRET_ACCESS_KEY": CREDENTIALS["aws_secret_access_key"],
             "AUTOMLOPS_SAGEMAKER_ROLE_ARN": SAGEMAKER_ROLE_ARN,
         }
-        env.update({f"AUTOMLOPS_{role.upper()}_BUCKET": name for role, name in self.buckets.items()})
-        env.update({f"AUTOMLOPS_{role.upper()}_QUEUE_URL": url for role, url in self.queue_urls.items()})
+        env.update(
+            {f"AUTOMLOPS_{role.upper()}_BUCKET": name for role, name in self.buckets.items()}
+        )
+        env.update(
+            {f"AUTOMLOPS_{role.upper()}_QUEUE_URL": url for role, url in self.queue_urls.items()}
+        )
         if self.sagemaker_endpoint_url:
             env["AWS_ENDPOINT_URL_SAGEMAKER"] = self.sagemaker_endpoint_url
             env["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = self.sagemaker_endpoint_url
@@ -72,6 +85,9 @@ class Stack:
 
 
 def start_moto() -> tuple[ThreadedMotoServer, str]:
+    # moto is the `local` extra: imported here so that `provision()` works without it.
+    from moto.server import ThreadedMotoServer
+
     # werkzeug logs every request at INFO; the worker's own logs are what matter here.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -80,30 +96,64 @@ def start_moto() -> tuple[ThreadedMotoServer, str]:
     return server, f"http://{host}:{port}"
 
 
-def start_stack(config: StackConfig | None = None, rules: tuple[S3Rule, ...] | None = None) -> Stack:
-    """Start moto and provision the stack; `rules` default to the pipeline's S3_RULES."""
+@dataclass(frozen=True)
+class Provisioned:
+    """What `provision()` created: bucket names and queue URLs by role."""
+
+    buckets: dict[str, str]
+    queue_urls: dict[str, str]
+    dlq_urls: dict[str, str]
+
+
+def provision(
+    endpoint_url: str,
+    config: StackConfig | None = None,
+    rules: tuple[S3Rule, ...] | None = None,
+    *,
+    region: str = REGION,
+) -> Provisioned:
+    """Create the buckets, queue pairs and S3 notifications at `endpoint_url`; safe to repeat.
+
+    `rules` default to the pipeline's S3_RULES (the same filters deploy/s3.tf declares).
+    """
     if rules is None:
         from handlers import S3_RULES
 
         rules = S3_RULES
     config = config or StackConfig()
-    server, endpoint_url = start_moto()
-    session = boto3.Session(region_name=REGION, **CREDENTIALS)
+    session = boto3.Session(
+        aws_access_key_id=CREDENTIALS["aws_access_key_id"],
+        aws_secret_access_key=CREDENTIALS["aws_secret_access_key"],
+        region_name=region,
+    )
     s3 = session.client("s3", endpoint_url=endpoint_url)
     sqs = session.client("sqs", endpoint_url=endpoint_url)
     buckets = {role: f"{config.prefix}-{role}" for role in BUCKET_ROLES}
     for name in buckets.values():
-        s3.create_bucket(Bucket=name)
+        _create_bucket(s3, name)
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
     queue_urls, dlq_urls = {}, {}
     for role in QUEUE_ROLES:
-        queue_urls[role], dlq_urls[role] = _create_queue_pair(sqs, f"{config.prefix}-{role}", config)
+        queue_urls[role], dlq_urls[role] = _create_queue_pair(
+            sqs, f"{config.prefix}-{role}", config
+        )
     _configure_notifications(s3, sqs, buckets, queue_urls["ingest"], rules)
-    return Stack(endpoint_url, buckets, queue_urls, dlq_urls, server)
+    return Provisioned(buckets, queue_urls, dlq_urls)
+
+
+def start_stack(
+    config: StackConfig | None = None, rules: tuple[S3Rule, ...] | None = None
+) -> Stack:
+    """Start moto and provision the stack; `rules` default to the pipeline's S3_RULES."""
+    server, endpoint_url = start_moto()
+    made = provision(endpoint_url, config, rules)
+    return Stack(endpoint_url, made.buckets, made.queue_urls, made.dlq_urls, server)
 
 
 @contextmanager
-def running_stack(config: StackConfig | None = None, rules: tuple[S3Rule, ...] | None = None) -> Iterator[Stack]:
+def running_stack(
+    config: StackConfig | None = None, rules: tuple[S3Rule, ...] | None = None
+) -> Iterator[Stack]:
     stack = start_stack(config, rules)
     try:
         yield stack
@@ -111,8 +161,16 @@ def running_stack(config: StackConfig | None = None, rules: tuple[S3Rule, ...] |
         stack.stop()
 
 
+def _create_bucket(s3: Any, name: str) -> None:
+    # A second `provision()` of the same stack (compose restarts) finds the bucket there.
+    with suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+        s3.create_bucket(Bucket=name)
+
+
 def _create_queue_pair(sqs: Any, name: str, config: StackConfig) -> tuple[str, str]:
-    dlq_url = sqs.create_queue(QueueName=f"{name}-dlq", Attributes={"MessageRetentionPeriod": "1209600"})["QueueUrl"]
+    dlq_url = sqs.create_queue(
+        QueueName=f"{name}-dlq", Attributes={"MessageRetentionPeriod": "1209600"}
+    )["QueueUrl"]
     dlq_arn = _queue_arn(sqs, dlq_url)
     redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(config.max_receive_count)}
     url = sqs.create_queue(
@@ -161,3 +219,32 @@ def _configure_notifications(
         s3.put_bucket_notification_configuration(
             Bucket=buckets[role], NotificationConfiguration={"QueueConfigurations": configs}
         )
+
+
+def start_sagemaker(stack: Stack, **faults: Any) -> Emulator:
+    """Start the SageMaker emulator against the stack's S3 and publish its URL in `stack.env`.
+
+    `faults` are `localcloud.sagemaker.Faults` fields (e.g. endpoint_delay_seconds=0.2). Stop the
+    emulator (`emulator.stop()`) before the stack, or use `running_sagemaker`.
+    """
+    # Imported here: XGBoost is only needed by callers that want SageMaker.
+    from localcloud.sagemaker import Emulator, Faults
+
+    emulator = Emulator(
+        s3_endpoint_url=stack.endpoint_url,
+        faults=Faults().merged(faults),
+        region=REGION,
+        account_id=ACCOUNT_ID,
+    ).start()
+    stack.sagemaker_endpoint_url = emulator.url
+    return emulator
+
+
+@contextmanager
+def running_sagemaker(stack: Stack, **faults: Any) -> Iterator[Emulator]:
+    emulator = start_sagemaker(stack, **faults)
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+        stack.sagemaker_endpoint_url = None

@@ -1,0 +1,174 @@
+"""Stage `evaluate.requested`: wait for the endpoint, score the test set, write the report.
+
+The report lives under `runs/<run_id>/evaluation/` in the reports bucket: `metrics.json`,
+`report.md` and `confusion_matrix.png`. A duplicate request finds `metrics.json` and only sends
+the follow-up again (so a crash between writing and sending loses nothing).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from handlers import manifest
+from handlers.endpoint_wait import wait_in_service
+from handlers.messages import EvaluateRequested, ModelEvaluated
+from handlers.metrics import (
+    Metrics,
+    compute_metrics,
+    parse_scores,
+    render_confusion_png,
+    render_markdown_report,
+)
+from handlers.naming import RunPaths
+from handlers.recipes_source import recipe_for
+from handlers.scoring import Scored, score_file
+from handlers.stage import recorded
+from handlers.storage import download, exists, s3_uri
+from service.context import HandlerContext
+from service.messages import Outgoing
+
+STAGE = "evaluate"
+HEADLINE = {
+    "roc_auc": "AUC",
+    "pr_auc": "PRAUC",
+    "f1": "F1",
+    "accuracy": "Accuracy",
+    "precision": "Precision",
+    "recall": "Recall",
+    "log_loss": "LogLoss",
+}
+
+
+def evaluation_keys(run_id: str) -> dict[str, str]:
+    prefix = f"{RunPaths(run_id).prefix}evaluation/"
+    return {
+        "metrics": f"{prefix}metrics.json",
+        "report": f"{prefix}report.md",
+        "confusion_matrix": f"{prefix}confusion_matrix.png",
+    }
+
+
+@recorded(STAGE)
+def handle(msg: EvaluateRequested, ctx: HandlerContext) -> list[Outgoing]:
+    keys = evaluation_keys(msg.run_id)
+    reports = ctx.settings.reports_bucket
+    follow_up = Outgoing(
+        ModelEvaluated(
+            run_id=msg.run_id,
+            dataset=msg.dataset,
+            endpoint_name=msg.endpoint_name,
+            metrics_key=keys["metrics"],
+        )
+    )
+    if exists(ctx.clients.s3, reports, keys["metrics"]):
+        return [follow_up]
+    wait_in_service(ctx.clients.sagemaker, msg.endpoint_name, ctx.settings.endpoint_wait_seconds)
+    recipe = recipe_for(msg.dataset, ctx)
+    started = time.monotonic()
+    scored = _score_test_set(msg, ctx)
+    metrics = compute_metrics(scored.labels, scored.scores, recipe.threshold)
+    run_facts = _run_facts(msg, ctx, scored, time.monotonic() - started)
+    _write_report(ctx, keys, metrics, run_facts)
+    _put_headline_metrics(ctx, msg.dataset, metrics)
+    manifest.update(
+        ctx.clients.s3,
+        reports,
+        msg.run_id,
+        manifest.add_artifacts(STAGE, {name: s3_uri(reports, key) for name, key in keys.items()}),
+    )
+    ctx.log.info(
+        "evaluate.metrics",
+        run_id=msg.run_id,
+        rows=metrics.count,
+        requests=scored.requests,
+        auc=metrics.roc_auc,
+        f1=metrics.f1,
+    )
+    return [follow_up]
+
+
+def _score_test_set(msg: EvaluateRequested, ctx: HandlerContext) -> Scored:
+    runtime = ctx.clients.sagemaker_runtime
+
+    def invoke(body: bytes) -> list[float]:
+        response = runtime.invoke_endpoint(
+            EndpointName=msg.endpoint_name, ContentType="text/csv", Accept="text/csv", Body=body
+        )
+        return parse_scores(response["Body"].read())
+
+    ctx.settings.work_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=ctx.settings.work_dir) as scratch:
+        test = download(
+            ctx.clients.s3,
+            ctx.settings.curated_bucket,
+            RunPaths(msg.run_id).test,
+            Path(scratch) / "test.csv",
+        )
+        return score_file(
+            test,
+            invoke,
+            ctx.settings.invoke_payload_limit_bytes,
+            ctx.settings.endpoint_max_concurrency,
+        )
+
+
+def _run_facts(
+    msg: EvaluateRequested, ctx: HandlerContext, scored: Scored, seconds: float
+) -> dict[str, Any]:
+    return {
+        "run_id": msg.run_id,
+        "dataset": msg.dataset,
+        "endpoint": msg.endpoint_name,
+        "model": s3_uri(ctx.settings.models_bucket, msg.model_key),
+        "test_data": s3_uri(ctx.settings.curated_bucket, RunPaths(msg.run_id).test),
+        "requests": scored.requests,
+        "scoring_seconds": round(seconds, 3),
+        "evaluated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _write_report(
+    ctx: HandlerContext, keys: dict[str, str], metrics: Metrics, run: dict[str, Any]
+) -> None:
+    s3, bucket = ctx.clients.s3, ctx.settings.reports_bucket
+    s3.put_object(
+        Bucket=bucket,
+        Key=keys["confusion_matrix"],
+        ContentType="image/png",
+        Body=render_confusion_png(metrics.confusion),
+    )
+    s3.put_object(
+        Bucket=bucket,
+        Key=keys["report"],
+        ContentType="text/markdown",
+        Body=render_markdown_report(metrics, run).encode(),
+    )
+    # metrics.json last: its presence is what marks the evaluation as done.
+    document = {"run": run, "metrics": metrics.to_dict()}
+    s3.put_object(
+        Bucket=bucket,
+        Key=keys["metrics"],
+        ContentType="application/json",
+        Body=json.dumps(document, indent=2).encode(),
+    )
+
+
+def _put_headline_metrics(ctx: HandlerContext, dataset: str, metrics: Metrics) -> None:
+    data: list[Any] = [
+        {
+            "MetricName": name,
+            "Value": float(value),
+            "Unit": "None",
+            "Dimensions": [{"Name": "Dataset", "Value": dataset}],
+        }
+        for field, name in HEADLINE.items()
+        if (value := getattr(metrics, field)) is not None
+    ]
+    ctx.clients.cloudwatch.put_metric_data(
+        Namespace=ctx.settings.metrics_namespace, MetricData=data
+    )

@@ -1,0 +1,258 @@
+"""Evaluation: parse an endpoint's scores, compute binary metrics, render the report.
+
+The original pipeline swapped TP and TN and counted TN twice in accuracy (DESIGN.md §6). Here the
+confusion matrix comes from scikit-learn with `labels=[0, 1]`, whose ravel order is
+tn, fp, fn, tp, and every metric stays defined when the test set or the predictions hold only
+one class (ratios with a zero denominator are 0; an undefined AUC is None, with a note).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from service.errors import PermanentError
+
+LOG_LOSS_EPSILON = 1e-15
+_TEXT_SEPARATORS = re.compile(r"[,\s]+")
+
+
+class InvalidScores(PermanentError):
+    """An endpoint response that is not a list of scores."""
+
+
+@dataclass(frozen=True)
+class Confusion:
+    """Counts at the threshold; rows are the actual class, columns the predicted class."""
+
+    tn: int
+    fp: int
+    fn: int
+    tp: int
+
+    def as_matrix(self) -> list[list[int]]:
+        return [[self.tn, self.fp], [self.fn, self.tp]]
+
+
+@dataclass(frozen=True)
+class Metrics:
+    threshold: float
+    count: int
+    positives: int  # actual
+    predicted_positives: int
+    confusion: Confusion
+    accuracy: float
+    precision: float
+    recall: float
+    f1: float
+    specificity: float
+    roc_auc: float | None
+    pr_auc: float | None  # average precision
+    log_loss: float | None
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        document = asdict(self)
+        document["confusion_matrix"] = self.confusion.as_matrix()
+        document["notes"] = list(self.notes)
+        return document
+
+
+def compute_metrics(
+    y_true: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray, threshold: float
+) -> Metrics:
+    """Binary metrics of `scores` (probability of class 1) against `y_true` (0/1).
+
+    A score above the threshold predicts 1; a tie predicts 0, as the original's rounding did at 0.5.
+    """
+    from sklearn import metrics as skm  # here, not at the top: importing it takes seconds
+
+    actual, score = _checked_inputs(y_true, scores)
+    predicted = (score > threshold).astype(np.int8)
+    tn, fp, fn, tp = (
+        int(n) for n in skm.confusion_matrix(actual, predicted, labels=[0, 1]).ravel()
+    )
+    notes: list[str] = []
+    return Metrics(
+        threshold=threshold,
+        count=len(actual),
+        positives=int(actual.sum()),
+        predicted_positives=int(predicted.sum()),
+        confusion=Confusion(tn=tn, fp=fp, fn=fn, tp=tp),
+        accuracy=float(skm.accuracy_score(actual, predicted)),
+        precision=float(skm.precision_score(actual, predicted, zero_division=0)),
+        recall=float(skm.recall_score(actual, predicted, zero_division=0)),
+        f1=float(skm.f1_score(actual, predicted, zero_division=0)),
+        specificity=tn / (tn + fp) if tn + fp else 0.0,
+        roc_auc=_roc_auc(actual, score, notes),
+        pr_auc=_pr_auc(actual, score, notes),
+        log_loss=_log_loss(actual, score, notes),
+        notes=tuple(notes),
+    )
+
+
+def _checked_inputs(
+    y_true: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    actual = np.asarray(y_true)
+    score = np.asarray(scores, dtype=np.float64)
+    if actual.shape != score.shape or actual.ndim != 1:
+        raise ValueError(f"{actual.shape} labels but {score.shape} scores")
+    if not len(actual):
+        raise ValueError("no labels and no scores: nothing to evaluate")
+    if not np.isin(actual, (0, 1)).all():
+        raise ValueError(f"labels must be 0 or 1, got {sorted(set(actual.tolist()) - {0, 1})[:5]}")
+    if not np.isfinite(score).all():
+        raise ValueError("scores must be finite numbers")
+    return actual.astype(np.int8), score
+
+
+def _roc_auc(actual: np.ndarray, score: np.ndarray, notes: list[str]) -> float | None:
+    from sklearn import metrics as skm
+
+    if actual.min() == actual.max():
+        notes.append(f"ROC AUC is undefined: every label in the test set is {actual[0]}")
+        return None
+    return float(skm.roc_auc_score(actual, score))
+
+
+def _pr_auc(actual: np.ndarray, score: np.ndarray, notes: list[str]) -> float | None:
+    from sklearn import metrics as skm
+
+    if not actual.any():
+        notes.append("PR AUC (average precision) is undefined: the test set has no positives")
+        return None
+    return float(skm.average_precision_score(actual, score))
+
+
+def _log_loss(actual: np.ndarray, score: np.ndarray, notes: list[str]) -> float | None:
+    if score.min() < 0 or score.max() > 1:
+        notes.append("log loss is undefined: some scores are outside [0, 1]")
+        return None
+    from sklearn import metrics as skm
+
+    clipped = np.clip(score, LOG_LOSS_EPSILON, 1 - LOG_LOSS_EPSILON)
+    return float(skm.log_loss(actual, clipped, labels=[0, 1]))
+
+
+# --- endpoint responses -----------------------------------------------------------------------
+
+
+def parse_scores(body: bytes) -> list[float]:
+    """Scores from an XGBoost endpoint response.
+
+    Accepts comma- or newline-separated numbers (text/csv), a JSON list of numbers, and JSON
+    `{"predictions": [{"score": 0.1}, ...]}` (application/json). Anything else is `InvalidScores`.
+    """
+    try:
+        text = body.decode("utf-8").strip()
+    except UnicodeDecodeError as exc:
+        raise InvalidScores(f"endpoint response is not UTF-8 text: {body[:60]!r}") from exc
+    if not text:
+        raise InvalidScores("endpoint response is empty: no scores")
+    values = _json_scores(text) if text[0] in "[{" else _text_scores(text)
+    return [_finite(value, position) for position, value in enumerate(values)]
+
+
+def _text_scores(text: str) -> list[Any]:
+    return [token for token in _TEXT_SEPARATORS.split(text) if token]
+
+
+def _json_scores(text: str) -> list[Any]:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidScores(f"endpoint response is not valid JSON: {exc}: {text[:60]!r}") from exc
+    items = document.get("predictions") if isinstance(document, dict) else document
+    if not isinstance(items, list):
+        raise InvalidScores(f"endpoint JSON has no list of predictions: {text[:60]!r}")
+    return [item.get("score") if isinstance(item, dict) else item for item in items]
+
+
+def _finite(value: Any, position: int) -> float:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise InvalidScores(f"score {position} is {value!r}, not a number")
+    try:
+        number = float(value)
+    except ValueError:
+        raise InvalidScores(f"score {position} is {value!r}, not a number") from None
+    if not math.isfinite(number):
+        raise InvalidScores(f"score {position} is {value!r}, not a finite number")
+    return number
+
+
+# --- reports ----------------------------------------------------------------------------------
+
+_CELL = 150
+_MARGIN = 120
+_TITLE_HEIGHT = 40
+_WHITE, _BLACK, _GREY = (255, 255, 255), (30, 30, 30), (110, 110, 110)
+_CORRECT, _WRONG = (198, 230, 201), (246, 206, 201)
+
+
+def render_confusion_png(confusion: Confusion, path: Path | None = None) -> bytes:
+    """A small labelled 2x2 picture of the confusion matrix; written to `path` when given."""
+    top = _TITLE_HEIGHT + 30
+    width, height = _MARGIN + 2 * _CELL + 30, top + 2 * _CELL + 20
+    image = Image.new("RGB", (width, height), _WHITE)
+    draw = ImageDraw.Draw(image)
+    big, small = ImageFont.load_default(size=28), ImageFont.load_default(size=15)
+    title = ImageFont.load_default(size=18)
+    grid_centre = _MARGIN + _CELL
+    draw.text(
+        (grid_centre, _TITLE_HEIGHT / 2), "Confusion matrix", fill=_BLACK, font=title, anchor="mm"
+    )
+    cells = {(0, 0): ("TN", confusion.tn), (0, 1): ("FP", confusion.fp)}
+    cells |= {(1, 0): ("FN", confusion.fn), (1, 1): ("TP", confusion.tp)}
+    for (actual, predicted), (name, count) in cells.items():
+        left, upper = _MARGIN + predicted * _CELL, top + actual * _CELL
+        colour = _CORRECT if actual == predicted else _WRONG
+        draw.rectangle((left, upper, left + _CELL, upper + _CELL), fill=colour, outline=_BLACK)
+        centre = (left + _CELL / 2, upper + _CELL / 2)
+        draw.text((centre[0], centre[1] - 12), f"{count:,}", fill=_BLACK, font=big, anchor="mm")
+        draw.text((centre[0], centre[1] + 22), name, fill=_GREY, font=small, anchor="mm")
+    for index in (0, 1):
+        column_centre = _MARGIN + index * _CELL + _CELL / 2
+        draw.text(
+            (column_centre, top - 18), f"predicted {index}", fill=_BLACK, font=small, anchor="mm"
+        )
+        row_centre = top + index * _CELL + _CELL / 2
+        draw.text(
+            (_MARGIN - 10, row_centre), f"actual {index}", fill=_BLACK, font=small, anchor="rm"
+        )
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    png = buffer.getvalue()
+    if path is not None:
+        path.write_bytes(png)
+    return png
+
+
+def render_markdown_report(metrics: Metrics, run: Mapping[str, Any]) -> str:
+    """A human-readable report: the run's facts, the metrics, the confusion matrix, the notes."""
+    c = metrics.confusion
+    lines = ["# Evaluation report", "", "| run | |", "|---|---|"]
+    lines += [f"| {key} | {value} |" for key, value in run.items()]
+    lines += ["", f"Test rows: {metrics.count:,} ({metrics.positives:,} positive). "]
+    lines[-1] += f"Threshold: a score above {metrics.threshold} predicts 1."
+    lines += ["", "| metric | value |", "|---|---|"]
+    for name in ("accuracy", "precision", "recall", "f1", "specificity"):
+        lines.append(f"| {name} | {getattr(metrics, name):.4f} |")
+    for name, label in (("roc_auc", "ROC AUC"), ("pr_auc", "PR AUC"), ("log_loss", "log loss")):
+        value = getattr(metrics, name)
+        lines.append(f"| {label} | {'undefined' if value is None else f'{value:.4f}'} |")
+    lines += ["", "| | predicted 0 | predicted 1 |", "|---|---|---|"]
+    lines += [f"| actual 0 | {c.tn:,} (TN) | {c.fp:,} (FP) |"]
+    lines += [f"| actual 1 | {c.fn:,} (FN) | {c.tp:,} (TP) |"]
+    if metrics.notes:
+        lines += ["", "Notes:", *(f"- {note}" for note in metrics.notes)]
+    return "\n".join(lines) + "\n"

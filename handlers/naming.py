@@ -1,0 +1,180 @@
+"""Names derived from a run: the run id, S3 keys under `runs/<run_id>/`, SageMaker resource names.
+
+Everything here is a pure function of its inputs, so a redelivered message computes the same names
+and finds the resources an earlier delivery created instead of creating a second set
+(DESIGN.md §3, §4).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from service.errors import PermanentError
+
+DATA_PREFIX = "data/"
+RUNS_PREFIX = "runs/"
+RECIPES_PREFIX = "recipes/"
+
+RUN_ID_PATTERN = re.compile(r"^\d{8}-[0-9a-f]{10}$")
+DATASET_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+SAGEMAKER_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+SAGEMAKER_NAME_MAX = 63
+_NAME_PREFIX = "aml"
+_DATASET_IN_NAME_MAX = 20
+
+
+def run_id_for_object(bucket: str, key: str, version_or_etag: str | None, event_time: str) -> str:
+    """`<yyyymmdd>-<10 hex>`: the event's UTC date and a digest of the object's identity.
+
+    The digest covers bucket, key and version id (or ETag when the bucket is unversioned), so a
+    new upload to the same key starts a new run while a redelivered event maps to the same run.
+    """
+    version = (version_or_etag or "").strip('"')  # HeadObject quotes ETags, S3 events do not
+    digest = hashlib.sha256(f"{bucket}/{key}/{version}".encode()).hexdigest()[:10]
+    return f"{_event_day(event_time)}-{digest}"
+
+
+def _event_day(event_time: str) -> str:
+    try:
+        moment = datetime.fromisoformat(event_time)
+    except ValueError:
+        moment = datetime.now(UTC)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y%m%d")
+
+
+def is_run_id(value: str) -> bool:
+    return RUN_ID_PATTERN.match(value) is not None
+
+
+def dataset_of_key(key: str) -> str:
+    """`data/<dataset>/<file>.csv` -> `<dataset>`: the folder directly under `data/`."""
+    parts = key.split("/")
+    if len(parts) < 3 or parts[0] != DATA_PREFIX.rstrip("/") or not parts[-1]:
+        raise PermanentError(
+            f"object key {key!r} is not data/<dataset>/<file>: the folder under data/ names the "
+            "dataset and its recipe"
+        )
+    dataset = parts[1]
+    if not DATASET_PATTERN.match(dataset):
+        raise PermanentError(
+            f"object key {key!r}: dataset name {dataset!r} must be lower-case letters, digits and "
+            "inner hyphens ([a-z0-9-])"
+        )
+    return dataset
+
+
+def run_id_of_key(key: str) -> str:
+    """The run id in `runs/<run_id>/...` (e.g. a model artifact SageMaker wrote)."""
+    parts = key.split("/")
+    if len(parts) >= 2 and parts[0] == RUNS_PREFIX.rstrip("/") and is_run_id(parts[1]):
+        return parts[1]
+    raise PermanentError(f"object key {key!r} does not start with runs/<run_id>/")
+
+
+def recipe_key(dataset: str, prefix: str = RECIPES_PREFIX) -> str:
+    """Where operators put a recipe in the raw bucket: `recipes/<dataset>.toml`."""
+    return f"{prefix}{dataset}.toml"
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """The S3 keys of one run's artifacts. The comment says which bucket each one lives in."""
+
+    run_id: str
+
+    @property
+    def prefix(self) -> str:
+        return f"{RUNS_PREFIX}{self.run_id}/"
+
+    @property
+    def manifest(self) -> str:  # reports: the run's stage record
+        return f"{self.prefix}manifest.json"
+
+    @property
+    def claim(self) -> str:  # curated: written once with a conditional put
+        return f"{self.prefix}claim.json"
+
+    @property
+    def error(self) -> str:  # curated: why the run stopped (ValidationFailure.to_dict())
+        return f"{self.prefix}error.json"
+
+    @property
+    def processed(self) -> str:  # curated: label first, with header
+        return f"{self.prefix}processed.csv"
+
+    @property
+    def preprocess_stats(self) -> str:  # curated
+        return f"{self.prefix}preprocess.json"
+
+    @property
+    def split_prefix(self) -> str:  # curated
+        return f"{self.prefix}split/"
+
+    @property
+    def train(self) -> str:  # curated: label first, no header
+        return f"{self.split_prefix}train.csv"
+
+    @property
+    def validation(self) -> str:  # curated: label first, no header
+        return f"{self.split_prefix}validation.csv"
+
+    @property
+    def test(self) -> str:  # curated: label first, with header
+        return f"{self.split_prefix}test.csv"
+
+    @property
+    def model_prefix(self) -> str:  # models: SageMaker's S3OutputPath
+        return f"{self.prefix}model/"
+
+    @property
+    def metrics(self) -> str:  # reports
+        return f"{self.prefix}metrics.json"
+
+    @property
+    def report(self) -> str:  # reports
+        return f"{self.prefix}report.md"
+
+    @property
+    def confusion_png(self) -> str:  # reports
+        return f"{self.prefix}confusion.png"
+
+
+@dataclass(frozen=True)
+class SageMakerNames:
+    """One run's SageMaker resource names: deterministic, ≤ 63 chars, SageMaker's name pattern."""
+
+    training_job: str
+    model: str
+    endpoint_config: str
+    endpoint: str
+
+    @classmethod
+    def for_run(cls, dataset: str, run_id: str) -> SageMakerNames:
+        base = f"{_NAME_PREFIX}-{dataset[:_DATASET_IN_NAME_MAX]}-{run_id}"
+        return cls(
+            training_job=sagemaker_name(base, "train"),
+            model=sagemaker_name(base, "model"),
+            endpoint_config=sagemaker_name(base, "epc"),
+            endpoint=sagemaker_name(base, "ep"),
+        )
+
+
+def sagemaker_names(dataset: str, run_id: str) -> SageMakerNames:
+    return SageMakerNames.for_run(dataset, run_id)
+
+
+def sagemaker_name(base: str, suffix: str) -> str:
+    """`<base>-<suffix>` made valid: other characters become `-`, the suffix always survives."""
+    clean_suffix = _sanitize(suffix)[:20] or "x"
+    room = SAGEMAKER_NAME_MAX - len(clean_suffix) - 1
+    clean_base = _sanitize(base)[:room].strip("-") or _NAME_PREFIX
+    return f"{clean_base}-{clean_suffix}"
+
+
+def _sanitize(text: str) -> str:
+    return re.sub(r"[^a-zA-Z0-9-]", "-", text).strip("-")

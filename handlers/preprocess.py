@@ -1,0 +1,101 @@
+"""Stage `data.uploaded`: claim the upload once, validate and encode it, write the processed file.
+
+The raw object is only ever read. Duplicate S3 events (and two tasks receiving them at once)
+meet at a conditional write of the run's claim: the delivery that wins does the work; a later
+delivery of the same SQS message (a crash, an expired visibility) may carry on, and any other
+delivery waits for the winner and then finds the stage done.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from botocore.exceptions import ClientError
+
+from handlers import manifest
+from handlers.features import transform_csv
+from handlers.messages import DataUploaded, TrainRequested
+from handlers.naming import RunPaths
+from handlers.recipes_source import recipe_for
+from handlers.stage import recorded
+from handlers.storage import download, is_conflict, read_json, s3_uri, upload, write_json
+from service.context import HandlerContext
+from service.errors import RetryableError
+from service.messages import Outgoing
+
+STAGE = "preprocess"
+CLAIM_WAIT_SECONDS = 30
+
+
+@recorded(STAGE)
+def handle(msg: DataUploaded, ctx: HandlerContext) -> list[Outgoing]:
+    paths = RunPaths(msg.run_id)
+    recipe = recipe_for(msg.dataset, ctx)
+    if not _claim(msg, ctx, paths):
+        ctx.log.info("preprocess.duplicate", run_id=msg.run_id, key=msg.key)
+        return []
+    curated = ctx.settings.curated_bucket
+    ctx.settings.work_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=ctx.settings.work_dir) as scratch:
+        raw = download(ctx.clients.s3, msg.bucket, msg.key, Path(scratch) / "raw.csv")
+        processed = Path(scratch) / "processed.csv"
+        with raw.open("rb") as source, processed.open("wb") as sink:
+            stats = transform_csv(source, sink, recipe, file=s3_uri(msg.bucket, msg.key))
+        upload(ctx.clients.s3, processed, curated, paths.processed, "text/csv")
+    write_json(ctx.clients.s3, curated, paths.preprocess_stats, stats.to_dict())
+    _record(ctx, msg.run_id, curated, paths, stats.rows_out, stats.positive_rate)
+    follow_up = TrainRequested(
+        run_id=msg.run_id,
+        dataset=msg.dataset,
+        raw_bucket=msg.bucket,
+        raw_key=msg.key,
+        processed_key=paths.processed,
+        rows=stats.rows_out,
+    )
+    return [Outgoing(follow_up)]
+
+
+def _claim(msg: DataUploaded, ctx: HandlerContext, paths: RunPaths) -> bool:
+    """True when this delivery should do the work; False when it is a duplicate of done work."""
+    bucket, s3 = ctx.settings.curated_bucket, ctx.clients.s3
+    claim = {
+        "message_id": ctx.message_id,
+        "source": s3_uri(msg.bucket, msg.key),
+        "at": manifest.now(),
+    }
+    try:
+        write_json(s3, bucket, paths.claim, claim, if_none_match=True)
+        return True
+    except ClientError as exc:
+        if not is_conflict(exc):
+            raise
+    found = read_json(s3, bucket, paths.claim)
+    if found and found[0].get("message_id") == ctx.message_id:
+        return True  # our own earlier attempt: carry on from where it stopped
+    document = manifest.load(s3, ctx.settings.reports_bucket, msg.run_id) or {}
+    if document.get("status") == "failed" or document.get("stages", {}).get(STAGE, {}).get(
+        "artifacts"
+    ):
+        return False  # the winner finished, or failed with its reason recorded
+    raise RetryableError(
+        f"run {msg.run_id} is being preprocessed by another delivery; looking again later",
+        delay=CLAIM_WAIT_SECONDS,
+    )
+
+
+def _record(
+    ctx: HandlerContext, run_id: str, bucket: str, paths: RunPaths, rows: int, positive_rate: float
+) -> None:
+    artifacts = {
+        "processed": s3_uri(bucket, paths.processed),
+        "stats": s3_uri(bucket, paths.preprocess_stats),
+        "rows": str(rows),
+        "positive_rate": f"{positive_rate:.4f}",
+    }
+    manifest.update(
+        ctx.clients.s3,
+        ctx.settings.reports_bucket,
+        run_id,
+        manifest.add_artifacts(STAGE, artifacts),
+    )

@@ -1,0 +1,491 @@
+"""Validate a raw CSV against its recipe, streaming: the file is never held in memory whole.
+
+`open_csv` checks what can be checked from the first line (encoding so far, separator, header,
+required columns) and hands back a stream positioned at the header that keeps checking UTF-8 as
+it is read. `checked_chunks` then parses that stream chunk by chunk with pandas and checks every
+row (target values, numbers, categories); it yields the chunk already encoded as arrays so the
+transform (features.py) does not parse anything twice. `validate_csv` is the same pass without
+writing anything.
+
+Row numbers in errors are 1-based data rows: row 1 is the first line after the header.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import math
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+import numpy as np
+import pandas as pd
+
+from handlers.recipe import Recipe
+from service.errors import PermanentError
+
+SEPARATORS = (",", ";")
+_PANDAS_WIDTH_ERROR = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+UTF8_BOM = codecs.BOM_UTF8
+DEFAULT_CHUNK_ROWS = 100_000
+_HEAD_BLOCK = 64 * 1024
+_HEADER_LIMIT = 1024 * 1024
+_READ_BLOCK = 1024 * 1024
+
+
+class ValidationFailure(PermanentError):
+    """Bad input, with where it is: file, column, row (1-based data row), value."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str,
+        column: str | None = None,
+        row: int | None = None,
+        value: str | None = None,
+    ) -> None:
+        super().__init__(_describe(message, file, column, row, value))
+        self.file = file
+        self.column = column
+        self.row = row
+        self.value = value
+        self.message = message
+
+    def to_dict(self) -> dict[str, Any]:
+        """What the handler writes to the run's error.json."""
+        return {
+            "error": "validation",
+            "file": self.file,
+            "column": self.column,
+            "row": self.row,
+            "value": self.value,
+            "message": self.message,
+            "reason": self.reason,
+        }
+
+
+def _describe(
+    message: str, file: str, column: str | None, row: int | None, value: str | None
+) -> str:
+    where = [f"file {file}"]
+    if row is not None:
+        where.append(f"row {row}")
+    if column is not None:
+        where.append(f"column {column!r}")
+    if value is not None:
+        where.append(f"value {value!r}")
+    return f"{', '.join(where)}: {message}"
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """What the first line told us."""
+
+    separator: str
+    header: tuple[str, ...]
+    bom: bool
+    extra_columns: tuple[str, ...]  # in the file, not named by the recipe: ignored
+
+    def key_of(self, column: str) -> str:
+        """The name the parsed frames give this column."""
+        return _position(self.header.index(column))
+
+
+def _position(index: int) -> str:
+    return f"_{index}"
+
+
+@dataclass(frozen=True)
+class CheckedChunk:
+    """One chunk of rows, checked and reduced to arrays."""
+
+    first_row: int
+    labels: np.ndarray  # uint8, 1 = positive
+    numeric: Mapping[str, np.ndarray]  # int64 or float64, all finite
+    codes: Mapping[str, np.ndarray]  # index in the vocabulary; len(vocab) = other; -1 = ignored
+    unknown: Mapping[str, int]  # values outside the vocabulary (policy other/ignore)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@dataclass
+class ValidationReport:
+    """The outcome of a full pass over a valid file."""
+
+    file: str
+    separator: str
+    bom: bool
+    extra_columns: tuple[str, ...]
+    rows: int = 0
+    positives: int = 0
+    unknown_categories: dict[str, int] = field(default_factory=dict)
+
+    def add(self, chunk: CheckedChunk) -> None:
+        self.rows += len(chunk)
+        self.positives += int(chunk.labels.sum())
+        for column, count in chunk.unknown.items():
+            self.unknown_categories[column] = self.unknown_categories.get(column, 0) + count
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "separator": self.separator,
+            "bom": self.bom,
+            "extra_columns": list(self.extra_columns),
+            "rows": self.rows,
+            "positives": self.positives,
+            "unknown_categories": dict(self.unknown_categories),
+        }
+
+
+def validate_csv(
+    source: BinaryIO, recipe: Recipe, *, file: str, chunk_rows: int = DEFAULT_CHUNK_ROWS
+) -> ValidationReport:
+    """Check a whole raw CSV; raises `ValidationFailure` at the first problem."""
+    layout, stream = open_csv(source, recipe, file=file)
+    report = ValidationReport(file, layout.separator, layout.bom, layout.extra_columns)
+    for chunk in checked_chunks(stream, layout, recipe, file=file, chunk_rows=chunk_rows):
+        report.add(chunk)
+    return report
+
+
+# --- the first line ---------------------------------------------------------------------------
+
+
+def open_csv(source: BinaryIO, recipe: Recipe, *, file: str) -> tuple[CsvLayout, BinaryIO]:
+    """Read and check the header; return the layout and a UTF-8-checking stream at the header."""
+    head = _read_head(source, file)
+    bom = head.startswith(UTF8_BOM)
+    offset = len(UTF8_BOM) if bom else 0
+    body = head[offset:]
+    if not body.strip():
+        raise ValidationFailure("the file is empty", file=file)
+    header_bytes, _, rest = body.partition(b"\n")
+    header_line = _decode(header_bytes, offset, file).rstrip("\r")
+    separator, header = _sniff_header(header_line, recipe, file)
+    _check_header(header, recipe, file)
+    _check_first_row(rest, offset + len(header_bytes) + 1, separator, header, file)
+    named = {*recipe.input_columns(), *recipe.drop}
+    layout = CsvLayout(
+        separator=separator,
+        header=header,
+        bom=bom,
+        extra_columns=tuple(c for c in header if c not in named),
+    )
+    checked = _Utf8CheckedReader(body, source, offset, file)
+    return layout, io.BufferedReader(checked, buffer_size=_READ_BLOCK)
+
+
+def _read_head(source: BinaryIO, file: str) -> bytes:
+    """The header line and the first data row, or the whole file if it is shorter."""
+    head = b""
+    while len(head) <= _HEADER_LIMIT and not _holds_first_row(head):
+        block = source.read(_HEAD_BLOCK)
+        if not block:
+            return head
+        head += block
+    if b"\n" not in head:
+        raise ValidationFailure(
+            f"no line break in the first {_HEADER_LIMIT} bytes: not a CSV with a header", file=file
+        )
+    return head
+
+
+def _holds_first_row(head: bytes) -> bool:
+    _, newline, rest = head.partition(b"\n")
+    return bool(newline) and b"\n" in rest.lstrip(b"\r\n")
+
+
+def _check_first_row(
+    rest: bytes, offset: int, separator: str, header: tuple[str, ...], file: str
+) -> None:
+    """Header-only files, and a first row wider than the header (pandas would take the extra
+    field as an index and shift every column silently; later rows it rejects by itself)."""
+    skipped = len(rest) - len(rest.lstrip(b"\r\n"))
+    row = rest[skipped:].split(b"\n", 1)[0]
+    if not row:
+        raise ValidationFailure("the file has a header but no data rows", file=file)
+    fields = next(csv.reader([_decode(row, offset + skipped, file)], delimiter=separator), [])
+    if len(fields) > len(header):
+        raise _too_many_fields(file, 1, len(fields), len(header))
+
+
+def _too_many_fields(file: str, row: int, fields: int, expected: int) -> ValidationFailure:
+    return ValidationFailure(
+        f"the row has {fields} fields but the header has {expected}", file=file, row=row
+    )
+
+
+def _decode(data: bytes, offset: int, file: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(data) - 3 and exc.reason == "unexpected end of data":
+            return data[: exc.start].decode("utf-8")  # cut mid-character by the head's end
+        raise _encoding_failure(file, offset + exc.start, data[exc.start : exc.end]) from exc
+
+
+def _encoding_failure(file: str, offset: int, bad: bytes) -> ValidationFailure:
+    return ValidationFailure(
+        f"not UTF-8: undecodable byte(s) 0x{bad.hex()} at byte offset {offset} "
+        "(save the file as UTF-8, with or without BOM)",
+        file=file,
+    )
+
+
+def _sniff_header(line: str, recipe: Recipe, file: str) -> tuple[str, tuple[str, ...]]:
+    """Pick the separator that splits the header into the most of the recipe's columns."""
+    wanted = set(recipe.input_columns())
+    candidates = []
+    for separator in SEPARATORS:
+        fields = tuple(name.strip() for name in next(csv.reader([line], delimiter=separator)))
+        candidates.append((len(wanted.intersection(fields)), len(fields), separator, fields))
+    _, width, separator, fields = max(candidates)
+    if width < 2:
+        tried = " and ".join(repr(s) for s in SEPARATORS)
+        raise ValidationFailure(
+            f"cannot find the column separator in the header: tried {tried}; the header reads "
+            f"{line[:80]!r}",
+            file=file,
+        )
+    return separator, fields
+
+
+def _check_header(header: tuple[str, ...], recipe: Recipe, file: str) -> None:
+    missing = [name for name in recipe.input_columns() if name not in header]
+    if len(missing) == len(recipe.input_columns()) and _looks_like_data(header, recipe):
+        raise ValidationFailure(
+            "the first line is not a header: it holds values, not column names "
+            f"({', '.join(header[:5])}, ...); "
+            f"the recipe expects {', '.join(recipe.input_columns())}",
+            file=file,
+        )
+    if missing:
+        raise ValidationFailure(
+            f"missing required column(s): {', '.join(missing)}",
+            file=file,
+            column=", ".join(missing),
+        )
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise ValidationFailure(
+            f"columns {repeated} appear more than once in the header", file=file
+        )
+
+
+def _looks_like_data(header: tuple[str, ...], recipe: Recipe) -> bool:
+    known_values = {v for spec in recipe.categorical for v in spec.vocabulary}
+    known_values.update(recipe.target.values)
+    return any(_is_number(name) or name in known_values for name in header)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+class _Utf8CheckedReader(io.RawIOBase):
+    """Passes bytes through unchanged while checking that they decode as UTF-8.
+
+    Failing here, rather than inside pandas, lets the error name the byte offset in the file.
+    """
+
+    def __init__(self, head: bytes, source: BinaryIO, offset: int, file: str) -> None:
+        self._pending = head
+        self._source = source
+        self._offset = offset  # bytes of the file handed out so far (a skipped BOM counts)
+        self._file = file
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._pending[: len(view)] if self._pending else self._source.read(len(view))
+        self._pending = self._pending[len(data) :] if self._pending else b""
+        self._check(data)
+        view[: len(data)] = data
+        return len(data)
+
+    def _check(self, data: bytes) -> None:
+        if self._done:
+            return
+        held_back = len(self._decoder.getstate()[0])  # an incomplete sequence from last time
+        try:
+            self._decoder.decode(data, final=not data)
+        except UnicodeDecodeError as exc:
+            start = self._offset - held_back + exc.start
+            raise _encoding_failure(self._file, start, exc.object[exc.start : exc.end]) from exc
+        self._offset += len(data)
+        self._done = not data
+
+
+# --- the rows ---------------------------------------------------------------------------------
+
+
+def checked_chunks(
+    stream: BinaryIO,
+    layout: CsvLayout,
+    recipe: Recipe,
+    *,
+    file: str,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> Iterator[CheckedChunk]:
+    """Parse and check the rows after the header, `chunk_rows` at a time."""
+    checker = _ChunkChecker(recipe, layout, file)
+    first_row = 1
+    try:
+        for frame in _read_frames(stream, layout, recipe, chunk_rows):
+            if len(frame):
+                yield checker.check(frame, first_row)
+                first_row += len(frame)
+    except pd.errors.ParserError as exc:
+        raise _parser_failure(exc, file) from exc
+    if first_row == 1:
+        raise ValidationFailure("the file has a header but no data rows", file=file)
+
+
+def _parser_failure(exc: pd.errors.ParserError, file: str) -> ValidationFailure:
+    wrong_width = _PANDAS_WIDTH_ERROR.search(str(exc))
+    if wrong_width is None:
+        return ValidationFailure(f"malformed CSV: {exc}", file=file)
+    expected, line, seen = (int(group) for group in wrong_width.groups())
+    return _too_many_fields(file, line - 1, seen, expected)  # line 1 is the header
+
+
+def _read_frames(
+    stream: BinaryIO, layout: CsvLayout, recipe: Recipe, chunk_rows: int
+) -> Iterator[pd.DataFrame]:
+    # Columns go by position (`_<index>`): header names may be blank or odd, positions never are.
+    # Every column is parsed (no `usecols`): with `usecols` pandas ignores surplus fields in a row.
+    categorical = (recipe.target.column, *recipe.categorical_columns())
+    reader = pd.read_csv(
+        stream,
+        sep=layout.separator,
+        header=None,
+        skiprows=1,
+        names=[_position(i) for i in range(len(layout.header))],
+        # Parsed straight into categories: no Python string per cell, raw values kept for errors.
+        dtype={layout.key_of(c): "category" for c in categorical},
+        keep_default_na=False,
+        na_values={layout.key_of(c): [""] for c in recipe.numeric},
+        encoding="utf-8",
+        chunksize=chunk_rows,
+    )
+    with reader:
+        yield from reader
+
+
+class _ChunkChecker:
+    """Checks one parsed chunk against the recipe and turns it into arrays."""
+
+    def __init__(self, recipe: Recipe, layout: CsvLayout, file: str) -> None:
+        self.recipe = recipe
+        self.layout = layout
+        self.file = file
+        target = recipe.target
+        self.label_of = {v: int(v == target.positive) for v in target.values}
+        self.vocab_index = {
+            spec.column: {value: code for code, value in enumerate(spec.vocabulary)}
+            for spec in recipe.categorical
+        }
+
+    def check(self, frame: pd.DataFrame, first_row: int) -> CheckedChunk:
+        codes: dict[str, np.ndarray] = {}
+        unknown: dict[str, int] = {}
+        for column, index in self.vocab_index.items():
+            codes[column], count = self.categories(frame, column, index, first_row)
+            if count:
+                unknown[column] = count
+        return CheckedChunk(
+            first_row=first_row,
+            labels=self.labels(frame, first_row),
+            numeric={c: self.numbers(frame, c, first_row) for c in self.recipe.numeric},
+            codes=codes,
+            unknown=unknown,
+        )
+
+    def column(self, frame: pd.DataFrame, column: str) -> pd.Series:
+        return frame[self.layout.key_of(column)]
+
+    def labels(self, frame: pd.DataFrame, first_row: int) -> np.ndarray:
+        column = self.recipe.target.column
+        values = self.column(frame, column)
+        labels = _recode(values, self.label_of, missing=-1)
+        bad = np.flatnonzero(labels < 0)
+        if len(bad):
+            allowed = " or ".join(repr(v) for v in self.recipe.target.values)
+            raise self.failure(f"the target must be {allowed}", column, first_row, values, bad[0])
+        return labels.astype(np.uint8)
+
+    def numbers(self, frame: pd.DataFrame, column: str, first_row: int) -> np.ndarray:
+        values = self.column(frame, column)
+        kind = values.dtype.kind
+        if kind == "i":
+            return values.to_numpy(dtype=np.int64)
+        if kind in "uf":  # unsigned only when some value does not fit in int64
+            numbers = values.to_numpy(dtype=np.float64)
+        elif kind == "b":  # pandas read True/False
+            numbers = np.full(len(values), np.nan)
+        else:  # pandas fell back to text: some value is not a number
+            numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+        bad = np.flatnonzero(~np.isfinite(numbers))
+        if len(bad):
+            raise self.failure(
+                "the column is numeric: the value is not a finite number",
+                column,
+                first_row,
+                values,
+                bad[0],
+            )
+        return numbers
+
+    def categories(
+        self, frame: pd.DataFrame, column: str, index: Mapping[str, int], first_row: int
+    ) -> tuple[np.ndarray, int]:
+        values = self.column(frame, column)
+        codes = _recode(values, index, missing=-1)
+        outside = np.flatnonzero(codes < 0)
+        if not len(outside):
+            return codes, 0
+        policy = self.recipe.unknown_policy
+        if policy == "error":
+            raise self.failure(
+                "the value is not in the recipe's vocabulary for this column (unknown policy "
+                "'error': add it to the vocabulary, or use policy 'other' or 'ignore')",
+                column,
+                first_row,
+                values,
+                outside[0],
+            )
+        if policy == "other":
+            codes[outside] = len(index)
+        return codes, len(outside)
+
+    def failure(
+        self, message: str, column: str, first_row: int, values: pd.Series, position: int
+    ) -> ValidationFailure:
+        raw = values.iloc[position]
+        value = "" if pd.isna(raw) else str(raw)
+        if value == "":
+            message = "the value is empty (a missing field?)"
+        return ValidationFailure(
+            message, file=self.file, column=column, row=first_row + int(position), value=value
+        )
+
+
+def _recode(values: pd.Series, mapping: Mapping[str, int], missing: int) -> np.ndarray:
+    """Map each value through `mapping` (absent -> `missing`), working on the few categories."""
+    categorical = values.astype("category") if values.dtype != "category" else values
+    per_category = [mapping.get(str(c), missing) for c in categorical.cat.categories]
+    lookup = np.array([*per_category, missing], dtype=np.int32)  # code -1 (NaN) hits the last
+    return lookup[categorical.cat.codes.to_numpy()]

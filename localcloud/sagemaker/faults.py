@@ -1,0 +1,110 @@
+"""Fault injection: make jobs fail, endpoints fail or lag, invocations slow or error.
+
+Set at construction (`Emulator(faults=Faults(...))`), in process (`emulator.set_faults(...)`) or
+over HTTP (`POST /_emulator/faults` with a JSON object of the same fields; `DELETE` resets to the
+values the emulator started with; `GET` shows the current ones). Name rules match by substring of
+the resource name, so a test can target one run's resources by its run id.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_TRAINING_FAILURE = "AlgorithmError: injected failure"
+
+
+@dataclass(frozen=True)
+class Faults:
+    # job-name substring -> FailureReason the job fails with (while in SecondaryStatus Training)
+    training_failures: Mapping[str, str] = field(default_factory=dict)
+    # endpoint-name substring -> FailureReason ("" = the real "did not pass the ping health check")
+    endpoint_failures: Mapping[str, str] = field(default_factory=dict)
+    # endpoint-name substring -> message of a ModelError (500 from the container) on every invoke
+    invoke_failures: Mapping[str, str] = field(default_factory=dict)
+    # Creating/Updating -> InService (or Failed) after this long
+    endpoint_delay_seconds: float = 1.0
+    # added to every InvokeEndpoint
+    invoke_latency_seconds: float = 0.0
+    # extra time a job spends in SecondaryStatus Training (counts against MaxRuntimeInSeconds)
+    training_seconds: float = 0.0
+
+    def training_failure(self, job_name: str) -> str | None:
+        reason = _match(self.training_failures, job_name)
+        return None if reason is None else (reason or DEFAULT_TRAINING_FAILURE)
+
+    def endpoint_failure(self, endpoint_name: str) -> str | None:
+        return _match(self.endpoint_failures, endpoint_name)
+
+    def invoke_failure(self, endpoint_name: str) -> str | None:
+        return _match(self.invoke_failures, endpoint_name)
+
+    def to_json(self) -> dict[str, Any]:
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    def merged(self, changes: Mapping[str, Any]) -> Faults:
+        """A copy with `changes` applied; ValueError names the first bad field."""
+        updates: dict[str, Any] = {}
+        for name, value in changes.items():
+            if name.endswith("_failures"):
+                updates[name] = _rules(name, value)
+            elif name.endswith("_seconds"):
+                updates[name] = _seconds(name, value)
+            else:
+                raise ValueError(f"unknown fault {name!r}")
+        return dataclasses.replace(self, **updates)
+
+
+def _match(rules: Mapping[str, str], name: str) -> str | None:
+    for fragment, value in rules.items():
+        if fragment in name:
+            return value
+    return None
+
+
+def _plain(value: Any) -> Any:
+    return dict(value) if isinstance(value, Mapping) else value
+
+
+def _rules(name: str, value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ValueError(f"{name} must be an object of name fragment -> message strings")
+    return dict(value)
+
+
+def _seconds(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name} must be a number")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0")
+    return float(value)
+
+
+class FaultState:
+    """The current faults, swapped atomically; readers take a snapshot and use it."""
+
+    def __init__(self, initial: Faults) -> None:
+        self._initial = initial
+        self._current = initial
+        self._lock = threading.Lock()
+
+    @property
+    def current(self) -> Faults:
+        with self._lock:
+            return self._current
+
+    def update(self, changes: Mapping[str, Any]) -> Faults:
+        with self._lock:
+            self._current = self._current.merged(changes)
+            return self._current
+
+    def reset(self) -> Faults:
+        with self._lock:
+            self._current = self._initial
+            return self._current

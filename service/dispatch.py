@@ -1,0 +1,119 @@
+"""Runs one received message: decode, call each job's handler, send the follow-ups, reach a verdict.
+
+Settling (delete, back-off, dead-letter) is left to the caller; this module never deletes, so a
+follow-up is always sent before its input can disappear.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from service.backoff import Backoff
+from service.context import AwsClients, HandlerContext
+from service.decode import Decoded, Decoder, Job
+from service.messages import Outgoing, encode_envelope
+from service.settings import Settings
+from service.settle import Failure, Verdict, classify, decide
+from service.transport import Received, Transport
+
+log = structlog.get_logger("service.dispatch")
+
+Noter = Callable[[str, str | None], None]
+
+
+@dataclass(frozen=True)
+class Processed:
+    verdict: Verdict
+    message_type: str
+    run_id: str | None
+    followups: int
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        decoder: Decoder,
+        transport: Transport,
+        settings: Settings,
+        clients: AwsClients,
+        backoff: Backoff,
+        emit_metric: Callable[..., Any] | None = None,
+    ) -> None:
+        self._decoder = decoder
+        self._transport = transport
+        self._settings = settings
+        self._clients = clients
+        self._backoff = backoff
+        self._emit_metric = emit_metric
+
+    def process(self, received: Received, note: Noter | None = None) -> Processed:
+        """`note(message_type, run_id)` is told what the message is as soon as it is decoded."""
+        try:
+            decoded = self._decoder.decode(received.body)
+        except Exception as exc:
+            verdict = decide([classify(exc)], 0, received.receive_count, self._backoff)
+            return Processed(verdict, message_type="unknown", run_id=None, followups=0)
+        structlog.contextvars.bind_contextvars(
+            message_type=decoded.message_type, run_id=decoded.run_id
+        )
+        if note is not None:
+            note(decoded.message_type, decoded.run_id)
+        for reason in decoded.dropped:
+            log.info("message.record_dropped", reason=reason)
+        failures, outgoing = self._run_jobs(decoded, received)
+        sent, send_failure = self._send_followups(outgoing)
+        if send_failure:
+            failures.append(send_failure)
+        verdict = decide(failures, len(decoded.jobs), received.receive_count, self._backoff)
+        return Processed(verdict, decoded.message_type, decoded.run_id, sent)
+
+    def _run_jobs(
+        self, decoded: Decoded, received: Received
+    ) -> tuple[list[Failure], list[Outgoing]]:
+        """Every job runs even if an earlier one failed: records of one message are independent."""
+        failures: list[Failure] = []
+        outgoing: list[Outgoing] = []
+        for job in decoded.jobs:
+            try:
+                outgoing += self._run_job(job, received)
+            except Exception as exc:
+                failure = classify(exc)
+                log.info("handler.failed", handler_type=job.message.TYPE, error=failure.error)
+                failures.append(failure)
+        return failures, outgoing
+
+    def _run_job(self, job: Job, received: Received) -> list[Outgoing]:
+        ctx = HandlerContext(
+            clients=self._clients,
+            settings=self._settings,
+            log=structlog.get_logger("handler").bind(handler_type=job.message.TYPE),
+            message_id=received.message_id,
+            receive_count=received.receive_count,
+            emit_metric=self._emit_metric,
+        )
+        result = job.route.handler(job.message, ctx)
+        if result is None:  # "nothing to send" written as a bare return
+            return []
+        if not isinstance(result, list) or not all(isinstance(o, Outgoing) for o in result):
+            raise TypeError(
+                f"handler for {job.message.TYPE} returned {result!r:.80}, not list[Outgoing]"
+            )
+        return result
+
+    def _send_followups(self, outgoing: list[Outgoing]) -> tuple[int, Failure | None]:
+        """Send in order; on a failure, stop: the input is retried (a duplicate, never a loss)."""
+        for sent, item in enumerate(outgoing):
+            try:
+                self._transport.send(
+                    self._settings.queue_url(item.queue),
+                    encode_envelope(item.message),
+                    item.delay_seconds,
+                )
+            except Exception as exc:
+                failure = classify(exc)
+                return sent, Failure(error=f"follow-up not sent: {failure.error}", permanent=False)
+        return len(outgoing), None

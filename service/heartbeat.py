@@ -1,0 +1,73 @@
+"""One thread that keeps every running message invisible while its handler works.
+
+Every `interval` seconds it extends, in ChangeMessageVisibilityBatch calls, the visibility of all
+messages still waiting for or inside a handler, so a handler that outlives the queue's visibility
+timeout is not redelivered to another consumer.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+
+import structlog
+
+from service.inflight import Entry, InFlight, State
+from service.transport import Transport
+
+log = structlog.get_logger("service.heartbeat")
+
+
+class Heartbeat:
+    def __init__(
+        self,
+        inflight: InFlight,
+        transport: Transport,
+        interval: float,
+        extension: int,
+        visibility_lock: threading.Lock,
+    ) -> None:
+        """`visibility_lock` is shared with the settle batcher: a beat that read a message as
+        running must land before that message's retry delay or hand-back, never after it."""
+        self._inflight = inflight
+        self._transport = transport
+        self._interval = interval
+        self._extension = extension
+        self._lock = visibility_lock
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self._interval + 5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.beat()
+            except Exception as exc:
+                log.warning("heartbeat.failed", error=f"{type(exc).__name__}: {exc}")
+
+    def beat(self) -> int:
+        """Extend every held message once; returns how many were extended."""
+        with self._lock:
+            entries = self._inflight.in_states(State.RECEIVED, State.RUNNING)
+            by_queue: dict[str, list[Entry]] = defaultdict(list)
+            for entry in entries:
+                by_queue[entry.received.queue_url].append(entry)
+            extended = 0
+            for url, queued in by_queue.items():
+                changes = [(e.received.receipt_handle, self._extension) for e in queued]
+                failures = self._transport.change_visibility_batch(url, changes)
+                for failure in failures:
+                    log.warning(
+                        "heartbeat.extend_failed",
+                        message_id=queued[failure.index].received.message_id,
+                        code=failure.code,
+                        reason=failure.message,
+                    )
+                extended += len(queued) - len(failures)
+        return extended

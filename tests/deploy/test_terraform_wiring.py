@@ -1,0 +1,243 @@
+"""The Terraform in deploy/ is wired to the code it deploys: settings, queues, S3 rules, images.
+
+Each test compares a piece of Terraform with the Python it must agree with, so that a renamed
+setting, a new S3 rule or a changed default fails here instead of in the AWS account.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+import pytest
+from tfconfig import DEPLOY, Module, load, parse
+
+from handlers import S3_RULES
+from handlers.images import XGBOOST_REGISTRIES
+from handlers.naming import sagemaker_names
+from localcloud.stack import BUCKET_ROLES, QUEUE_ROLES, notification_filters
+from service.settings import PREFIX, Settings
+
+# Environment variable -> the Terraform variable that sets it (the ones with a tunable default).
+FROM_VARIABLES = {
+    "AUTOMLOPS_WORKER_THREADS": "worker_threads",
+    "AUTOMLOPS_HEARTBEAT_SECONDS": "heartbeat_seconds",
+    "AUTOMLOPS_VISIBILITY_EXTENSION_SECONDS": "visibility_extension_seconds",
+    "AUTOMLOPS_SHUTDOWN_BUDGET_SECONDS": "shutdown_budget_seconds",
+    "AUTOMLOPS_LOG_LEVEL": "log_level",
+    "AUTOMLOPS_METRICS_NAMESPACE": "metrics_namespace",
+    "AUTOMLOPS_XGBOOST_IMAGE_URI": "xgboost_image_uri",
+    "AUTOMLOPS_TRAINING_INSTANCE_TYPE": "training_instance_type",
+    "AUTOMLOPS_TRAINING_MAX_RUNTIME_SECONDS": "training_max_runtime_seconds",
+    "AUTOMLOPS_ENDPOINT_MEMORY_MB": "endpoint_memory_mb",
+    "AUTOMLOPS_ENDPOINT_MAX_CONCURRENCY": "endpoint_max_concurrency",
+}
+
+
+@pytest.fixture(scope="module")
+def tf() -> Module:
+    return load(DEPLOY)
+
+
+def environment(tf: Module) -> dict[str, str]:
+    pairs = tf.locals["worker_environment"]
+    names = [pair["name"] for pair in pairs]
+    assert len(names) == len(set(names)), f"duplicate names in worker_environment: {names}"
+    return {pair["name"]: pair["value"] for pair in pairs}
+
+
+def container_definitions(tf: Module) -> str:
+    return str(tf.resource("aws_ecs_task_definition", "worker")["container_definitions"])
+
+
+def setting_default(env_name: str) -> Any:
+    field_name = env_name.removeprefix(PREFIX).lower()
+    (field,) = [f for f in dataclasses.fields(Settings) if f.name == field_name]
+    return field.default
+
+
+# --- the task's environment ---------------------------------------------------------------------
+
+
+def test_every_required_setting_is_in_the_task_environment(tf: Module) -> None:
+    missing = set(Settings.required_names()) - set(environment(tf))
+    assert not missing, f"the task definition does not set {sorted(missing)}"
+
+
+def test_the_task_environment_sets_only_real_settings(tf: Module) -> None:
+    ours = {name for name in environment(tf) if name.startswith(PREFIX)}
+    unknown = ours - set(Settings.names())
+    assert not unknown, f"{sorted(unknown)} are not in Settings.names(): typo or removed setting"
+
+
+def test_the_container_gets_that_environment(tf: Module) -> None:
+    assert re.search(
+        r"environment = \[for \w+ in local\.worker_environment\b", container_definitions(tf)
+    )
+
+
+@pytest.mark.parametrize(("env_name", "variable"), sorted(FROM_VARIABLES.items()))
+def test_tunable_settings_come_from_variables_with_the_same_default(
+    tf: Module, env_name: str, variable: str
+) -> None:
+    value = environment(tf)[env_name]
+    assert f"var.{variable}" in value, f"{env_name} should be set from var.{variable}"
+    default = setting_default(env_name)
+    assert tf.default(variable) == default, (
+        f"var.{variable} defaults to {tf.default(variable)!r} but Settings to {default!r}"
+    )
+
+
+@pytest.mark.parametrize("env_name", ["AUTOMLOPS_HEALTH_FILE", "AUTOMLOPS_WORK_DIR"])
+def test_writable_paths_are_on_the_tmp_volume(tf: Module, env_name: str) -> None:
+    value = environment(tf)[env_name]
+    assert value == str(setting_default(env_name))
+    assert value.startswith("/tmp/")
+    assert 'containerPath = "/tmp"' in container_definitions(tf)
+
+
+def test_bucket_and_queue_settings_point_at_their_resources(tf: Module) -> None:
+    env = environment(tf)
+    for role in BUCKET_ROLES:
+        assert env[f"AUTOMLOPS_{role.upper()}_BUCKET"] == f'${{module.bucket["{role}"].id}}'
+    for role in QUEUE_ROLES:
+        assert (
+            env[f"AUTOMLOPS_{role.upper()}_QUEUE_URL"] == f'${{aws_sqs_queue.main["{role}"].url}}'
+        )
+    assert env["AUTOMLOPS_SAGEMAKER_ROLE_ARN"] == "${aws_iam_role.sagemaker.arn}"
+    assert env["AUTOMLOPS_LOG_FORMAT"] == "json"  # one JSON object per line for Logs Insights
+
+
+def test_container_is_hardened_and_stops_gracefully(tf: Module) -> None:
+    definitions = container_definitions(tf)
+    for expected in (
+        "readonlyRootFilesystem = true",
+        'user = "10001:10001"',
+        "initProcessEnabled = true",
+        "privileged = false",
+        "stopTimeout = local.stop_timeout_seconds",
+        'command = ["CMD", "automlops", "healthcheck"]',
+        'logDriver = "awslogs"',
+    ):
+        assert expected in definitions, expected
+    stop_timeout = tf.locals["stop_timeout_seconds"]
+    assert stop_timeout == 120  # Fargate's maximum
+    assert stop_timeout > tf.default("shutdown_budget_seconds")
+    task = tf.resource("aws_ecs_task_definition", "worker")
+    assert task["requires_compatibilities"] == ["FARGATE"]
+    assert task["volume"] == [{"name": "tmp"}]
+    network = tf.resource("aws_ecs_service", "worker")["network_configuration"][0]
+    assert network["assign_public_ip"] is False
+
+
+# --- queues -----------------------------------------------------------------------------------
+
+
+def test_queue_roles_are_the_stacks(tf: Module) -> None:
+    assert tf.locals["queue_roles"] == list(QUEUE_ROLES)
+    assert tf.locals["bucket_roles"] == list(BUCKET_ROLES)
+
+
+def test_every_queue_has_a_dlq_and_a_redrive_policy(tf: Module) -> None:
+    queues = tf.resources["aws_sqs_queue"]
+    assert set(queues) == {"main", "dlq"}
+    for queue in queues.values():
+        assert queue["for_each"] == "${toset(local.queue_roles)}"
+        assert queue["kms_master_key_id"] == "${aws_kms_key.main.arn}"
+    redrive = queues["main"]["redrive_policy"]
+    assert "deadLetterTargetArn = aws_sqs_queue.dlq[each.key].arn" in redrive
+    assert "maxReceiveCount = var.max_receive_count" in redrive
+    assert "redrive_policy" not in queues["dlq"]
+    allow = tf.resource("aws_sqs_queue_redrive_allow_policy", "dlq")
+    assert "aws_sqs_queue.main[each.key].arn" in allow["redrive_allow_policy"]
+
+
+def visibility_rule_holds(visibility: int, heartbeat: int, shutdown: int) -> bool:
+    return visibility > heartbeat and visibility > shutdown
+
+
+def test_visibility_timeout_outlasts_heartbeat_and_shutdown_budget(tf: Module) -> None:
+    queue = tf.resource("aws_sqs_queue", "main")
+    assert queue["visibility_timeout_seconds"] == "${var.queue_visibility_timeout_seconds}"
+    assert visibility_rule_holds(
+        tf.default("queue_visibility_timeout_seconds"),
+        tf.default("heartbeat_seconds"),
+        tf.default("shutdown_budget_seconds"),
+    )
+    # ... also against the worker's own defaults, for a task that leaves them unset.
+    assert visibility_rule_holds(
+        tf.default("queue_visibility_timeout_seconds"),
+        setting_default("AUTOMLOPS_HEARTBEAT_SECONDS"),
+        setting_default("AUTOMLOPS_SHUTDOWN_BUDGET_SECONDS"),
+    )
+    # Terraform refuses a configuration that breaks the rule.
+    (precondition,) = queue["lifecycle"][0]["precondition"]
+    assert (
+        "var.queue_visibility_timeout_seconds > var.heartbeat_seconds" in precondition["condition"]
+    )
+    assert (
+        "var.queue_visibility_timeout_seconds > var.shutdown_budget_seconds"
+        in (precondition["condition"])
+    )
+
+
+def test_example_tfvars_keep_the_visibility_rule() -> None:
+    example = parse(DEPLOY / "terraform.tfvars.example")
+    assert visibility_rule_holds(
+        example["queue_visibility_timeout_seconds"],
+        example["heartbeat_seconds"],
+        example["shutdown_budget_seconds"],
+    )
+    assert example["visibility_extension_seconds"] > example["heartbeat_seconds"]
+
+
+def test_example_tfvars_set_only_declared_variables(tf: Module) -> None:
+    example = parse(DEPLOY / "terraform.tfvars.example")
+    assert set(example) <= set(tf.variables), set(example) - set(tf.variables)
+
+
+# --- S3 notifications ---------------------------------------------------------------------------
+
+
+def test_notification_filters_equal_the_pipelines_s3_rules(tf: Module) -> None:
+    expected = {role: list(filters) for role, filters in notification_filters(S3_RULES).items()}
+    assert tf.locals["notification_filters"] == expected
+
+
+def test_notifications_send_object_created_events_to_the_ingest_queue(tf: Module) -> None:
+    notification = tf.resource("aws_s3_bucket_notification", "ingest")
+    assert notification["for_each"] == "${local.notification_filters}"
+    assert notification["bucket"] == "${module.bucket[each.key].id}"
+    (dynamic,) = notification["dynamic"]
+    queue = dynamic["queue"]
+    assert queue["for_each"] == "${each.value}"
+    (content,) = queue["content"]
+    assert content["queue_arn"] == '${aws_sqs_queue.main["ingest"].arn}'
+    assert content["events"] == ["s3:ObjectCreated:*"]
+    assert content["filter_prefix"] == "${queue.value.prefix}"
+    assert content["filter_suffix"] == "${queue.value.suffix}"
+
+
+def test_only_the_notifying_buckets_may_send_to_the_ingest_queue(tf: Module) -> None:
+    policy = tf.data["aws_iam_policy_document"]["ingest_queue"]
+    (allow,) = [s for s in policy["statement"] if s.get("effect", "Allow") == "Allow"]
+    assert allow["actions"] == ["sqs:SendMessage"]
+    assert allow["principals"] == [{"type": "Service", "identifiers": ["s3.amazonaws.com"]}]
+    conditions = {c["variable"]: c for c in allow["condition"]}
+    assert "keys(local.notification_filters)" in str(conditions["aws:SourceArn"]["values"])
+    assert conditions["aws:SourceAccount"]["values"] == ["${local.account_id}"]
+
+
+# --- SageMaker ---------------------------------------------------------------------------------
+
+
+def test_xgboost_registries_match_the_worker(tf: Module) -> None:
+    assert tf.locals["xgboost_registry_accounts"] == XGBOOST_REGISTRIES
+
+
+def test_sagemaker_name_prefix_matches_the_worker_naming(tf: Module) -> None:
+    prefix = tf.default("sagemaker_name_prefix")
+    names = sagemaker_names("bank-marketing", "20261126-3f9a1c0b2e")
+    for name in dataclasses.astuple(names):
+        assert name.startswith(prefix), f"{name} would be outside the task role's {prefix}* ARNs"

@@ -1,0 +1,91 @@
+"""A worker process with test routes, for tests that need a real process (signals, SIGKILL).
+
+    python -m tests.integration.worker_app [--die-before-delete]
+
+Settings come from the environment like `automlops worker`; it polls the ingest queue only, so
+follow-ups it sends to the stages queue stay there for the test to find.
+
+- `test.slow` {seconds}: logs `slow.started`, sleeps, then sends `test.done` to the stages queue.
+- `test.forward`: sends `test.done` to the stages queue at once.
+- `--die-before-delete`: the process SIGKILLs itself when it is about to delete a message, i.e.
+  after the follow-ups were sent and before the input is gone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import signal
+import time
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from service.__main__ import run_until_signalled
+from service.clients import build_clients
+from service.context import AwsClients, HandlerContext
+from service.logs import configure_logging
+from service.messages import Outgoing, StageMessage
+from service.routing import Route
+from service.settings import Settings
+from service.worker import Worker
+
+
+@dataclass(frozen=True, kw_only=True)
+class Slow(StageMessage):
+    TYPE: ClassVar[str] = "test.slow"
+    seconds: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Forward(StageMessage):
+    TYPE: ClassVar[str] = "test.forward"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Done(StageMessage):
+    TYPE: ClassVar[str] = "test.done"
+
+
+def handle_slow(msg: Slow, ctx: HandlerContext) -> list[Outgoing]:
+    ctx.log.info("slow.started", seconds=msg.seconds)
+    time.sleep(msg.seconds)
+    ctx.log.info("slow.finished")
+    return [Outgoing(Done(run_id=msg.run_id))]
+
+
+def handle_forward(msg: Forward, ctx: HandlerContext) -> list[Outgoing]:
+    return [Outgoing(Done(run_id=msg.run_id))]
+
+
+ROUTES = (Route(Slow, handle_slow), Route(Forward, handle_forward))
+
+
+class DieBeforeDelete:
+    """An SQS client that behaves normally until asked to delete: then the process dies."""
+
+    def __init__(self, sqs: Any) -> None:
+        self._sqs = sqs
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sqs, name)
+
+    def delete_message_batch(self, **_: Any) -> Any:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--die-before-delete", action="store_true")
+    args = parser.parse_args()
+    settings = Settings.from_env()
+    configure_logging(settings.log_level, settings.log_format)
+    clients: AwsClients = build_clients(settings)
+    if args.die_before_delete:
+        clients = dataclasses.replace(clients, sqs=DieBeforeDelete(clients.sqs))  # type: ignore[arg-type]
+    worker = Worker(settings, clients, ROUTES, (), queues=("ingest",))
+    return run_until_signalled(worker)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,151 @@
+"""Run ids, dataset names, S3 key layout and SageMaker names."""
+
+from __future__ import annotations
+
+import random
+import string
+
+import pytest
+
+from handlers.naming import (
+    SAGEMAKER_NAME_MAX,
+    SAGEMAKER_NAME_PATTERN,
+    RunPaths,
+    SageMakerNames,
+    dataset_of_key,
+    is_run_id,
+    recipe_key,
+    run_id_for_object,
+    run_id_of_key,
+    sagemaker_name,
+    sagemaker_names,
+)
+from service.errors import PermanentError
+
+EVENT_TIME = "2026-11-26T20:03:04.123Z"
+
+
+def test_run_id_is_the_event_day_and_a_digest_of_the_object() -> None:
+    run_id = run_id_for_object("raw", "data/bank-marketing/2026-11.csv", "v1", EVENT_TIME)
+    assert run_id.startswith("20261126-")
+    assert is_run_id(run_id)
+    assert run_id == run_id_for_object("raw", "data/bank-marketing/2026-11.csv", "v1", EVENT_TIME)
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        ("raw2", "data/bank-marketing/2026-11.csv", "v1"),
+        ("raw", "data/bank-marketing/2026-12.csv", "v1"),
+        ("raw", "data/bank-marketing/2026-11.csv", "v2"),
+    ],
+)
+def test_run_id_changes_with_bucket_key_or_version(other: tuple[str, str, str]) -> None:
+    base = run_id_for_object("raw", "data/bank-marketing/2026-11.csv", "v1", EVENT_TIME)
+    assert run_id_for_object(*other, EVENT_TIME) != base
+
+
+def test_run_id_ignores_etag_quotes() -> None:
+    quoted = run_id_for_object("raw", "data/x/a.csv", '"abc123"', EVENT_TIME)
+    assert quoted == run_id_for_object("raw", "data/x/a.csv", "abc123", EVENT_TIME)
+
+
+def test_run_id_day_is_utc() -> None:
+    run_id = run_id_for_object("raw", "data/x/a.csv", "e", "2026-11-26T23:30:00-05:00")
+    assert run_id.startswith("20261127-")
+
+
+@pytest.mark.parametrize("event_time", ["", "not a time"])
+def test_run_id_falls_back_to_today(event_time: str) -> None:
+    assert is_run_id(run_id_for_object("raw", "data/x/a.csv", "e", event_time))
+
+
+def test_dataset_is_the_folder_under_data() -> None:
+    assert dataset_of_key("data/bank-marketing/2026-11.csv") == "bank-marketing"
+    assert dataset_of_key("data/bank-marketing/2026/11.csv") == "bank-marketing"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "data/file.csv",
+        "other/bank/file.csv",
+        "data/Bank_Marketing/a.csv",
+        "data/-x/a.csv",
+        "data//a.csv",
+    ],
+)
+def test_dataset_errors_name_the_key(key: str) -> None:
+    with pytest.raises(PermanentError, match="object key") as caught:
+        dataset_of_key(key)
+    assert repr(key) in str(caught.value)
+
+
+def test_run_id_of_a_model_key() -> None:
+    job = "aml-bank-marketing-20261126-3f9a1c0b2e-train"
+    key = f"runs/20261126-3f9a1c0b2e/model/{job}/output/model.tar.gz"
+    assert run_id_of_key(key) == "20261126-3f9a1c0b2e"
+
+
+@pytest.mark.parametrize("key", ["models/x/model.tar.gz", "runs/latest/model.tar.gz", "runs/"])
+def test_run_id_of_key_without_a_run_id(key: str) -> None:
+    with pytest.raises(PermanentError, match="runs/<run_id>/"):
+        run_id_of_key(key)
+
+
+def test_run_paths_layout() -> None:
+    paths = RunPaths("20261126-3f9a1c0b2e")
+    assert paths.processed == "runs/20261126-3f9a1c0b2e/processed.csv"
+    assert paths.train == "runs/20261126-3f9a1c0b2e/split/train.csv"
+    assert paths.validation == "runs/20261126-3f9a1c0b2e/split/validation.csv"
+    assert paths.test == "runs/20261126-3f9a1c0b2e/split/test.csv"
+    assert paths.error == "runs/20261126-3f9a1c0b2e/error.json"
+    assert paths.model_prefix == "runs/20261126-3f9a1c0b2e/model/"
+    assert run_id_of_key(paths.model_prefix + "job/output/model.tar.gz") == paths.run_id
+    assert recipe_key("bank-marketing") == "recipes/bank-marketing.toml"
+
+
+def _assert_valid(name: str) -> None:
+    assert len(name) <= SAGEMAKER_NAME_MAX, name
+    assert SAGEMAKER_NAME_PATTERN.match(name), name
+
+
+def test_sagemaker_names_example() -> None:
+    names = sagemaker_names("bank-marketing", "20261126-3f9a1c0b2e")
+    assert names == SageMakerNames(
+        training_job="aml-bank-marketing-20261126-3f9a1c0b2e-train",
+        model="aml-bank-marketing-20261126-3f9a1c0b2e-model",
+        endpoint_config="aml-bank-marketing-20261126-3f9a1c0b2e-epc",
+        endpoint="aml-bank-marketing-20261126-3f9a1c0b2e-ep",
+    )
+
+
+def _random_text(rng: random.Random, length: int) -> str:
+    alphabet = string.ascii_letters + string.digits + "-_. /é"
+    return "".join(rng.choice(alphabet) for _ in range(length))
+
+
+@pytest.mark.parametrize("seed", range(50))
+def test_sagemaker_names_are_always_valid_and_distinct(seed: int) -> None:
+    rng = random.Random(seed)
+    dataset = _random_text(rng, rng.randint(0, 80))
+    run_id = _random_text(rng, rng.randint(0, 80))
+    names = sagemaker_names(dataset, run_id)
+    values = [names.training_job, names.model, names.endpoint_config, names.endpoint]
+    for name in values:
+        _assert_valid(name)
+    assert len(set(values)) == 4
+    assert names == sagemaker_names(dataset, run_id)
+
+
+def test_long_datasets_keep_the_run_id_in_every_name() -> None:
+    names = sagemaker_names("a" * 63, "20261126-3f9a1c0b2e")
+    assert all("20261126-3f9a1c0b2e" in name for name in vars(names).values())
+    assert sagemaker_names("a" * 63, "20261126-3f9a1c0b2e") != sagemaker_names(
+        "a" * 63, "20261126-0000000000"
+    )
+
+
+@pytest.mark.parametrize(("base", "suffix"), [("", ""), ("---", "-"), ("x" * 100, "y" * 100)])
+def test_sagemaker_name_edge_cases(base: str, suffix: str) -> None:
+    _assert_valid(sagemaker_name(base, suffix))

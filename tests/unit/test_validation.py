@@ -1,0 +1,245 @@
+"""Validation of raw CSVs: every kind of bad input gets a clear error naming where it is."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from handlers.recipe import Recipe
+from handlers.validation import ValidationFailure, ValidationReport, validate_csv
+from service.errors import PermanentError
+
+RECIPE = """
+name = "shop"
+
+[target]
+column = "bought"
+positive = "yes"
+values = ["no", "yes"]
+
+[columns]
+numeric = ["age", "visits"]
+drop = ["note"]
+
+[categorical]
+unknown = "POLICY"
+
+[categorical.columns]
+colour = ["red", "green"]
+
+[split]
+train = 0.7
+validation = 0.2
+test = 0.1
+seed = 1
+
+[xgboost]
+objective = "binary:logistic"
+num_round = 5
+
+[evaluation]
+threshold = 0.5
+"""
+
+GOOD = b"age,colour,visits,note,bought\n30,red,1,hi,yes\n41,green,0,,no\n25,red,3,x,no\n"
+
+
+def shop(policy: str = "error") -> Recipe:
+    return Recipe.from_toml_bytes(RECIPE.replace("POLICY", policy).encode(), source="shop.toml")
+
+
+def validate(data: bytes, policy: str = "error", chunk_rows: int = 2) -> ValidationReport:
+    return validate_csv(
+        io.BytesIO(data), shop(policy), file="data/shop/x.csv", chunk_rows=chunk_rows
+    )
+
+
+def failure(data: bytes, policy: str = "error", chunk_rows: int = 2) -> ValidationFailure:
+    with pytest.raises(ValidationFailure) as caught:
+        validate(data, policy, chunk_rows)
+    assert caught.value.file == "data/shop/x.csv"
+    return caught.value
+
+
+class TrickleReader(io.RawIOBase):
+    """Hands out at most `size` bytes per read, as a network stream may."""
+
+    def __init__(self, data: bytes, size: int) -> None:
+        self.data = data
+        self.size = size
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        n = self.size if n < 0 else min(n, self.size)
+        chunk, self.data = self.data[:n], self.data[n:]
+        return chunk
+
+
+def test_good_file() -> None:
+    report = validate(GOOD)
+    assert report.to_dict() == {
+        "file": "data/shop/x.csv",
+        "separator": ",",
+        "bom": False,
+        "extra_columns": [],
+        "rows": 3,
+        "positives": 1,
+        "unknown_categories": {},
+    }
+
+
+def test_bom_and_crlf_are_accepted() -> None:
+    report = validate(b"\xef\xbb\xbf" + GOOD.replace(b"\n", b"\r\n"))
+    assert report.bom
+    assert report.rows == 3
+
+
+def test_semicolon_separated_uci_style_file_is_accepted() -> None:
+    data = (
+        b'"age";"colour";"visits";"note";"bought"\n30;"red";1;"a;b";"yes"\n41;"green";0;"";"no"\n'
+    )
+    report = validate(data)
+    assert (report.separator, report.rows, report.positives) == (";", 2, 1)
+
+
+def test_extra_columns_are_reported_and_ignored() -> None:
+    data = GOOD.replace(b"note,bought\n", b"note,bought,shoe size\n").replace(b"yes\n", b"yes,42\n")
+    data = data.replace(b",no\n", b",no,40\n")
+    assert validate(data).extra_columns == ("shoe size",)
+
+
+def test_tab_separator_is_rejected_naming_the_separators_tried() -> None:
+    error = failure(GOOD.replace(b",", b"\t"))
+    assert "tried ',' and ';'" in error.message
+
+
+def test_non_utf8_names_the_byte_offset() -> None:
+    data = GOOD.replace(b"x,no", b"caf\xe9,no")
+    error = failure(data)
+    offset = data.index(b"\xe9")
+    assert f"byte offset {offset}" in error.message
+    assert "0xe9" in error.message
+
+
+def test_non_utf8_far_into_a_trickled_stream() -> None:
+    body = GOOD + b"30,red,1,\xc3\xa9t\xc3\xa9,yes\n" * 2000  # valid 2-byte characters
+    data = body + b"30,red,1,\xff,yes\n"
+    with pytest.raises(ValidationFailure) as caught:
+        validate_csv(TrickleReader(data, 7), shop(), file="f", chunk_rows=100)  # type: ignore[arg-type]
+    assert f"byte offset {len(body) + 9}" in caught.value.message
+
+
+def test_multibyte_characters_split_across_reads_are_fine() -> None:
+    data = GOOD + b"30,red,1,\xc3\xa9t\xc3\xa9,yes\n" * 500
+    report = validate_csv(TrickleReader(data, 3), shop(), file="f")  # type: ignore[arg-type]
+    assert report.rows == 503
+
+
+def test_missing_header() -> None:
+    error = failure(GOOD.split(b"\n", 1)[1])
+    assert "not a header" in error.message
+
+
+def test_missing_columns_are_named() -> None:
+    error = failure(b"age,note,bought\n30,hi,yes\n")
+    assert error.column == "visits, colour"
+    assert "missing required column(s): visits, colour" in error.message
+
+
+def test_repeated_column_in_header() -> None:
+    error = failure(b"age,colour,visits,bought,age\n30,red,1,yes,31\n")
+    assert "appear more than once" in error.message
+
+
+@pytest.mark.parametrize("data", [b"", b"\n\n", b"\xef\xbb\xbf", b"  \r\n"])
+def test_empty_file(data: bytes) -> None:
+    assert failure(data).message == "the file is empty"
+
+
+@pytest.mark.parametrize("tail", [b"", b"\n", b"\n\n\r\n"])
+def test_header_only_file(tail: bytes) -> None:
+    assert failure(b"age,colour,visits,note,bought" + tail).message == (
+        "the file has a header but no data rows"
+    )
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 100])
+def test_bad_target_names_row_and_value(chunk_rows: int) -> None:
+    error = failure(GOOD + b"50,red,2,,maybe\n", chunk_rows=chunk_rows)
+    assert (error.column, error.row, error.value) == ("bought", 4, "maybe")
+    assert "'no' or 'yes'" in error.message
+
+
+def test_non_numeric_value_names_column_row_and_value() -> None:
+    error = failure(GOOD + b"50,red,2,,no\n" + b"fifty,red,2,,no\n", chunk_rows=2)
+    assert (error.column, error.row, error.value) == ("age", 5, "fifty")
+    assert "numeric" in error.message
+
+
+@pytest.mark.parametrize("value", [b"", b"NA", b"inf", b"nan"])
+def test_missing_or_non_finite_numbers(value: bytes) -> None:
+    error = failure(GOOD.replace(b"41,green", value + b",green"))
+    assert (error.column, error.row, error.value) == ("age", 2, value.decode())
+
+
+def test_short_row_is_an_empty_value() -> None:
+    error = failure(GOOD.replace(b"25,red,3,x,no", b"25,red,3"))
+    assert (error.column, error.row, error.value) == ("bought", 3, "")
+    assert "empty" in error.message
+
+
+@pytest.mark.parametrize("row", [1, 3])
+def test_long_row_is_rejected(row: int) -> None:
+    lines = GOOD.split(b"\n")
+    lines[row] += b",surplus"
+    error = failure(b"\n".join(lines))
+    assert error.row == row
+    assert "6 fields but the header has 5" in error.message
+
+
+def test_unknown_category_with_policy_error() -> None:
+    error = failure(GOOD + b"50,blue,2,,no\n", policy="error")
+    assert (error.column, error.row, error.value) == ("colour", 4, "blue")
+    assert "vocabulary" in error.message
+
+
+@pytest.mark.parametrize("policy", ["other", "ignore"])
+def test_unknown_categories_are_counted_with_policies_other_and_ignore(policy: str) -> None:
+    report = validate(GOOD + b"50,blue,2,,no\n51,,2,,no\n52,Red,2,,yes\n", policy=policy)
+    assert report.rows == 6
+    assert report.unknown_categories == {"colour": 3}
+
+
+def test_failure_is_permanent_and_serialisable() -> None:
+    error = failure(GOOD + b"50,red,2,,maybe\n")
+    assert isinstance(error, PermanentError)
+    document = json.loads(json.dumps(error.to_dict()))
+    assert document == {
+        "error": "validation",
+        "file": "data/shop/x.csv",
+        "column": "bought",
+        "row": 4,
+        "value": "maybe",
+        "message": error.message,
+        "reason": "file data/shop/x.csv, row 4, column 'bought', value 'maybe': " + error.message,
+    }
+
+
+def test_header_without_line_break_beyond_limit() -> None:
+    with pytest.raises(ValidationFailure, match="no line break"):
+        validate(b"a" * (2 * 1024 * 1024))
+
+
+@pytest.mark.parametrize("value", [b"True", b"1,5", b"12e", b"0x1F"])
+def test_things_that_are_not_numbers(value: bytes) -> None:
+    data = b"age;colour;visits;note;bought\n30;red;1;;yes\n" + value + b";red;1;;no\n"
+    error = failure(data, chunk_rows=1)
+    assert (error.column, error.row, error.value) == ("age", 2, value.decode())
+
+
+def test_huge_integers_are_numbers() -> None:
+    assert validate(GOOD.replace(b"41,green", b"18446744073709551615,green")).rows == 3
