@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # The worker image: `docker build -t automlops .` (the last stage, `runtime`, is the default).
 # The SageMaker emulator for docker/compose.yaml: `docker build --target local -t automlops-local .`
 #
@@ -57,23 +55,26 @@ LABEL org.opencontainers.image.title="automlops" \
       org.opencontainers.image.licenses="Apache-2.0"
 # A fixed uid/gid: the ECS task definition and compose run as 10001:10001 too.
 RUN groupadd --system --gid 10001 automlops \
-    && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /tmp \
+    && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /tmp/automlops/home \
        --shell /usr/sbin/nologin automlops \
-    && install -d -o 10001 -g 10001 -m 0750 /tmp/automlops /tmp/automlops/work
+    && install -d -o 10001 -g 10001 -m 0750 \
+       /tmp/automlops /tmp/automlops/work /tmp/automlops/tmp /tmp/automlops/home
 # Owned by root and so read-only for the worker, even if the root filesystem were writable.
 COPY --from=builder /app/.venv /app/.venv
-# The root filesystem is read-only in ECS and compose; the only writable place is /tmp, a volume.
+# The root filesystem is read-only in ECS and compose; the only writable place is the /tmp
+# volume. ECS copies the image's /tmp into it (VOLUME path = the task's containerPath), so the
+# directories above arrive owned by the worker, whatever mode ECS gives the volume's root.
 # Bytecode was compiled at build time, so Python has nothing to write next to the code.
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    HOME=/tmp \
-    TMPDIR=/tmp \
+    HOME=/tmp/automlops/home \
+    TMPDIR=/tmp/automlops/tmp \
     AUTOMLOPS_HEALTH_FILE=/tmp/automlops/health \
     AUTOMLOPS_WORK_DIR=/tmp/automlops/work
 VOLUME ["/tmp"]
 USER 10001:10001
-WORKDIR /tmp
+WORKDIR /tmp/automlops
 # ECS ignores this (the task definition carries its own health check); docker and compose use it.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["automlops", "healthcheck"]

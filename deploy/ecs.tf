@@ -81,7 +81,8 @@ resource "aws_ecs_task_definition" "worker" {
   }
 
   # The one writable place: Fargate task storage mounted at /tmp (the root filesystem is
-  # read-only). The image creates /tmp/automlops owned by the worker's uid.
+  # read-only). The image declares VOLUME /tmp, so ECS copies the image's /tmp into the volume,
+  # including /tmp/automlops/{work,tmp,home} owned by the worker's uid.
   volume {
     name = "tmp"
   }

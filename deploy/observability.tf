@@ -262,6 +262,9 @@ resource "aws_cloudwatch_query_definition" "worker" {
 
 locals {
   ns = var.metrics_namespace
+  # SEARCH matches unquoted terms against the tokens of a value (split at punctuation): "aml"
+  # selects aml-<dataset>-<run>-ep endpoints.
+  endpoint_token = trimsuffix(var.sagemaker_name_prefix, "-")
   dashboard_widgets = [
     {
       type = "metric", x = 0, y = 0, width = 8, height = 6
@@ -358,8 +361,8 @@ locals {
         view   = "timeSeries"
         period = 300
         metrics = [
-          [{ expression = "SEARCH('{AWS/SageMaker,EndpointName,VariantName} MetricName=\"Invocation4XXErrors\" EndpointName=\"${var.sagemaker_name_prefix}\"', 'Sum', 300)", id = "e4xx" }],
-          [{ expression = "SEARCH('{AWS/SageMaker,EndpointName,VariantName} MetricName=\"Invocation5XXErrors\" EndpointName=\"${var.sagemaker_name_prefix}\"', 'Sum', 300)", id = "e5xx" }],
+          [{ expression = "SEARCH('{AWS/SageMaker,EndpointName,VariantName} MetricName=\"Invocation4XXErrors\" EndpointName=${local.endpoint_token}', 'Sum', 300)", id = "e4xx" }],
+          [{ expression = "SEARCH('{AWS/SageMaker,EndpointName,VariantName} MetricName=\"Invocation5XXErrors\" EndpointName=${local.endpoint_token}', 'Sum', 300)", id = "e5xx" }],
         ]
       }
     },

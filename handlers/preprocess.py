@@ -17,11 +17,12 @@ from handlers import manifest
 from handlers.features import transform_csv
 from handlers.messages import DataUploaded, TrainRequested
 from handlers.naming import RunPaths
+from handlers.recipe import Recipe
 from handlers.recipes_source import recipe_for
 from handlers.stage import recorded
 from handlers.storage import download, is_conflict, read_json, s3_uri, upload, write_json
 from service.context import HandlerContext
-from service.errors import RetryableError
+from service.errors import PermanentError, RetryableError
 from service.messages import Outgoing
 
 STAGE = "preprocess"
@@ -31,7 +32,7 @@ CLAIM_WAIT_SECONDS = 30
 @recorded(STAGE)
 def handle(msg: DataUploaded, ctx: HandlerContext) -> list[Outgoing]:
     paths = RunPaths(msg.run_id)
-    recipe = recipe_for(msg.dataset, ctx)
+    recipe = _recipe(msg, ctx)
     if not _claim(msg, ctx, paths):
         ctx.log.info("preprocess.duplicate", run_id=msg.run_id, key=msg.key)
         return []
@@ -54,6 +55,14 @@ def handle(msg: DataUploaded, ctx: HandlerContext) -> list[Outgoing]:
         rows=stats.rows_out,
     )
     return [Outgoing(follow_up)]
+
+
+def _recipe(msg: DataUploaded, ctx: HandlerContext) -> Recipe:
+    """The dataset's recipe; when there is none (or it is broken) the error names the upload."""
+    try:
+        return recipe_for(msg.dataset, ctx)
+    except PermanentError as exc:
+        raise PermanentError(f"file {s3_uri(msg.bucket, msg.key)}: {exc.reason}") from exc
 
 
 def _claim(msg: DataUploaded, ctx: HandlerContext, paths: RunPaths) -> bool:

@@ -34,11 +34,11 @@ def describe_run(document: dict[str, Any]) -> str:
     if document.get("error"):
         lines.append(f"error     {document['error']}")
     lines.append("")
-    lines.append(f"{'stage':<11}{'outcome':<10}{'tries':<7}{'started':<26}ended")
+    lines.append(f"{'stage':<11}{'outcome':<10}{'tries':<7}{'started':<31}ended")
     for name, entry in _ordered(document.get("stages", {})):
         lines.append(
             f"{name:<11}{entry.get('outcome', ''):<10}{entry.get('attempts', 0)!s:<7}"
-            f"{entry.get("started_at", ""):<31}{entry.get('ended_at', '')}"
+            f"{entry.get('started_at', ''):<31}{entry.get('ended_at', '')}"
         )
         if entry.get("error"):
             lines.append(f"{'':<11}! {entry['error']}")

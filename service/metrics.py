@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -182,13 +183,18 @@ def _value(metric: Metric) -> float | list[float]:
     return values
 
 
+_STDOUT_LOCK = threading.Lock()
+
+
 def _stdout_line(line: str) -> None:
-    sys.stdout.write(line)
-    sys.stdout.flush()
+    # Handler threads emit concurrently: one lock keeps each document on a line of its own.
+    with _STDOUT_LOCK:
+        sys.stdout.write(line)
+        sys.stdout.flush()
 
 
 class MetricsEmitter:
-    """Writes EMF lines for the worker. Thread-safe as long as `writer` writes a line atomically.
+    """Writes EMF lines for the worker; thread-safe (a custom `writer` must write a line whole).
 
     The dimension layout is the contract with deploy/observability.tf: every metric carries
     `Service` alone (what alarms use, one time series per worker fleet) and per-message metrics

@@ -89,6 +89,31 @@ def test_tunable_settings_come_from_variables_with_the_same_default(
     )
 
 
+PLACEHOLDERS = {
+    "_BUCKET": "automlops-prod-bucket-123456789012-eu-west-1",
+    "_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/automlops-prod-queue",
+    "_ROLE_ARN": "arn:aws:iam::123456789012:role/automlops-prod-sagemaker",
+}
+
+
+def resolved(tf: Module, value: str) -> str:
+    """A value as the task would see it with every variable at its default."""
+    match = re.fullmatch(r"\$\{(?:tostring\()?var\.(\w+)\)?\}", value)
+    if match:
+        return str(tf.default(match.group(1)))
+    return value
+
+
+def test_the_default_task_environment_is_valid_settings(tf: Module) -> None:
+    env = {}
+    for name, value in environment(tf).items():
+        suffix = next((s for s in PLACEHOLDERS if name.endswith(s)), None)
+        env[name] = PLACEHOLDERS[suffix] if suffix else resolved(tf, value)
+    env = {name: value for name, value in env.items() if value != ""}  # as the container does
+    assert not [v for v in env.values() if "${" in v], env
+    Settings.from_env(env)  # raises ConfigurationError for a value the worker would refuse
+
+
 @pytest.mark.parametrize("env_name", ["AUTOMLOPS_HEALTH_FILE", "AUTOMLOPS_WORK_DIR"])
 def test_writable_paths_are_on_the_tmp_volume(tf: Module, env_name: str) -> None:
     value = environment(tf)[env_name]

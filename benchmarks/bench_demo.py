@@ -1,0 +1,204 @@
+"""Upload-to-report time of the demo flow, with per-stage times from the run manifest.
+
+    .venv/bin/python benchmarks/bench_demo.py [--rows 5000] [--repeats 3]
+
+Each repetition is a fresh process doing what `make demo` does (localcloud.demo): moto, the
+SageMaker emulator (endpoint delay 2 s), the real worker in-process with the demo's settings
+(training watch every 2 s, 2 s polls). The synthetic file (seed 7, as the demo) is written
+before the clock starts; the clock runs from the upload to the raw bucket until the manifest
+says `succeeded`:
+
+* `observed` — as the demo sees it: it polls the manifests every 0.5 s;
+* `manifest` — the manifest's `finished_at` minus the wall-clock time the upload started.
+
+Stage rows come from the manifest: `start` is the stage's `started_at` minus the upload time,
+`seconds` is `ended_at - started_at`. A stage that ran more than once (the training watch looks
+again every 2 s) keeps only its last attempt's times, so its `seconds` is the last look alone;
+the time between stages is queueing, SQS delays and the watch interval. `scoring` is the
+evaluate stage's own `scoring_seconds` (download + InvokeEndpoint calls) from metrics.json.
+Medians are over the repetitions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+QUIET = {"AUTOMLOPS_LOG_LEVEL": "WARNING"}
+
+
+# -- one run, in a child process -------------------------------------------------------------
+
+
+def run_once(rows: int, result_file: Path) -> None:
+    """The demo's pieces with a clock around upload -> succeeded; the timings go to a file."""
+    from localcloud import demo
+    from localcloud.stack import StackConfig, start_sagemaker, start_stack
+
+    stack = start_stack(StackConfig(prefix="automlops-demo"))
+    emulator = start_sagemaker(stack, endpoint_delay_seconds=2.0)
+    scratch = tempfile.TemporaryDirectory(prefix="bench-demo-")
+    folder = Path(scratch.name)
+    os.environ.update({**stack.env, **demo.DEMO_ENV, **QUIET})
+    os.environ["AUTOMLOPS_HEALTH_FILE"] = str(folder / "health")
+    os.environ["AUTOMLOPS_WORK_DIR"] = str(folder / "work")
+    worker, thread = demo._start_worker()
+    try:
+        data = synthetic_file(folder, rows)
+        options = demo.DemoOptions(data=data, rows=rows, out_dir=folder / "out")
+        uploaded_at = datetime.now(UTC)
+        started = time.perf_counter()
+        key = demo._upload(stack, options, folder)
+        document = demo._follow_run(stack, key, options.timeout_seconds)
+        observed = time.perf_counter() - started
+        result = timings(document, uploaded_at, observed)
+        result["evaluation"] = evaluation_facts(stack, document["run_id"])
+        result_file.write_text(json.dumps(result))
+    finally:
+        worker.stop()
+        thread.join(timeout=60)
+        emulator.stop()
+        stack.stop()
+        scratch.cleanup()
+
+
+def synthetic_file(folder: Path, rows: int) -> Path:
+    from handlers.synthetic import generate
+
+    path = folder / f"synthetic-{rows}.csv"
+    with path.open("wb") as sink:
+        generate(sink, rows, seed=7)
+    return path
+
+
+def timings(document: dict[str, Any], uploaded_at: datetime, observed: float) -> dict[str, Any]:
+    def since_upload(stamp: str) -> float:
+        return (datetime.fromisoformat(stamp) - uploaded_at).total_seconds()
+
+    stages: dict[str, dict[str, Any]] = {}
+    for name, entry in document["stages"].items():
+        if "started_at" not in entry or "ended_at" not in entry:
+            continue
+        start, end = since_upload(entry["started_at"]), since_upload(entry["ended_at"])
+        stages[name] = {"start": start, "seconds": end - start, "attempts": entry["attempts"]}
+    return {
+        "status": document["status"],
+        "observed": observed,
+        "manifest": since_upload(document["finished_at"]),
+        "stages": stages,
+    }
+
+
+def evaluation_facts(stack: Any, run_id: str) -> dict[str, Any]:
+    from handlers.evaluate import evaluation_keys
+
+    body = stack.client("s3").get_object(
+        Bucket=stack.buckets["reports"], Key=evaluation_keys(run_id)["metrics"]
+    )["Body"]
+    document = json.loads(body.read())
+    return {
+        "scoring_seconds": document["run"]["scoring_seconds"],
+        "requests": document["run"]["requests"],
+        "rows": document["metrics"]["count"],
+    }
+
+
+# -- the parent ------------------------------------------------------------------------------
+
+
+def measure(rows: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-demo-result-") as tmp:
+        result_file = Path(tmp) / "result.json"
+        command = [sys.executable, __file__, "--child", str(rows), str(result_file)]
+        child = subprocess.run(
+            command, cwd=REPO_ROOT, capture_output=True, text=True, check=False, timeout=900
+        )
+        if child.returncode != 0 or not result_file.exists():
+            tail = "\n".join((child.stdout + child.stderr).splitlines()[-40:])
+            raise SystemExit(f"a demo run failed (exit {child.returncode}):\n{tail}")
+        result: dict[str, Any] = json.loads(result_file.read_text())
+    if result["status"] != "succeeded":
+        raise SystemExit(f"the run ended {result['status']}")
+    return result
+
+
+def stage_order(results: list[dict[str, Any]]) -> list[str]:
+    first = results[0]["stages"]
+    return sorted(first, key=lambda name: first[name]["start"])
+
+
+def print_runs(results: list[dict[str, Any]]) -> None:
+    names = stage_order(results)
+    print()
+    print(f"{'run':>4} {'observed s':>11} {'manifest s':>11}  " + "  ".join(names))
+    for number, result in enumerate(results, start=1):
+        stages = result["stages"]
+        cells = [f"{stages[n]['seconds']:.2f}" for n in names]
+        print(
+            f"{number:>4} {result['observed']:>11.2f} {result['manifest']:>11.2f}  "
+            + "  ".join(f"{c:>{len(n)}}" for c, n in zip(cells, names, strict=True))
+        )
+
+
+def print_medians(results: list[dict[str, Any]], rows: int) -> None:
+    def median(values: list[float]) -> float:
+        return statistics.median(values)
+
+    print()
+    print(f"median of {len(results)} runs, {rows:,} synthetic rows, upload -> succeeded:")
+    print(f"  observed (0.5 s polls) {median([r['observed'] for r in results]):>7.2f} s")
+    print(f"  manifest finished_at   {median([r['manifest'] for r in results]):>7.2f} s")
+    print()
+    print(f"{'stage':<12} {'attempts':>8} {'start s':>8} {'seconds':>8} {'end s':>8}")
+    for name in stage_order(results):
+        entries = [r["stages"][name] for r in results]
+        start = median([e["start"] for e in entries])
+        seconds = median([e["seconds"] for e in entries])
+        attempts = median([e["attempts"] for e in entries])
+        end = median([e["start"] + e["seconds"] for e in entries])
+        print(f"{name:<12} {attempts:>8g} {start:>8.2f} {seconds:>8.2f} {end:>8.2f}")
+    evaluation = [r["evaluation"] for r in results]
+    scoring = median([e["scoring_seconds"] for e in evaluation])
+    requests = median([e["requests"] for e in evaluation])
+    print()
+    print(
+        f"evaluate scoring (download + invoke): {scoring:.3f} s median, "
+        f"{requests:g} request(s) for {evaluation[0]['rows']:,} test rows"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=5000, help="synthetic rows, as `make demo`")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--child", nargs=2, metavar=("ROWS", "RESULT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        run_once(int(args.child[0]), Path(args.child[1]))
+        return
+    results: list[dict[str, Any]] = []
+    for number in range(1, args.repeats + 1):
+        started = time.perf_counter()
+        results.append(measure(args.rows))
+        wall = time.perf_counter() - started
+        print(
+            f"run {number}: upload -> succeeded {results[-1]['observed']:.2f} s "
+            f"(process {wall:.1f} s)",
+            flush=True,
+        )
+    print_runs(results)
+    print_medians(results, args.rows)
+
+
+if __name__ == "__main__":
+    main()

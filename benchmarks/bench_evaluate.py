@@ -1,0 +1,430 @@
+"""Evaluate-stage scoring: InvokeEndpoint calls and time to score a labelled test set.
+
+    .venv/bin/python benchmarks/bench_evaluate.py [--rows 100000] [--sample-rows 2000]
+        [--latency-ms 0 20] [--concurrency 1 4] [--train-rows 10000]
+
+moto and the SageMaker emulator run in a child process, so that the server side does not compete
+with the client for this process's GIL. A small model is trained once through the emulator
+(label-first CSV in S3, CreateTrainingJob with the bank-marketing recipe's hyperparameters), then
+deployed as a serverless endpoint (4096 MB, MaxConcurrency = the largest --concurrency). The test
+set is synthetic bank-marketing rows encoded with the recipe (header, label first), like the
+`test.csv` the train stage writes.
+
+Methods, each scoring the same test file:
+
+* `per-row`    — one InvokeEndpoint per row, sequential. Measured on the first --sample-rows rows
+  and extrapolated linearly to the whole file (marked `*` in the table);
+* `batch-500`  — fixed 500-row requests, sequential;
+* `limit-c<N>` — handlers.scoring.score_file: requests as large as the payload limit
+  (4,000,000 bytes), up to N in flight.
+
+Each method runs once per --latency-ms value; the emulator adds that latency to every
+InvokeEndpoint (its `invoke_latency_seconds` fault), as a real endpoint adds ~10-50 ms of
+overhead per call. Ratios compare with `per-row` at the same latency.
+
+The emulator's HTTP server writes a response's headers and body in two writes with Nagle's
+algorithm on, so every call waits for the client's delayed ACK (~40 ms on Linux loopback): an
+artefact of the emulator, not of SageMaker, that would swamp the per-call cost being measured.
+The child therefore turns on socketserver's `disable_nagle_algorithm` (TCP_NODELAY) for the
+emulator's connections; --emulator-nagle leaves the emulator as it ships.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PAYLOAD_LIMIT = 4_000_000
+FIXED_BATCH_ROWS = 500
+RUN = "bench-evaluate"
+NAME = "bench-evaluate"
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"
+Invoke = Callable[[bytes], list[float]]
+
+
+# -- the stack, in a child process -----------------------------------------------------------
+
+
+def serve_stack(nodelay: bool) -> None:
+    """Child process: moto + the SageMaker emulator; print where they are, serve until stdin
+    closes."""
+    from localcloud.sagemaker import server
+    from localcloud.stack import StackConfig, running_sagemaker, running_stack
+
+    # socketserver's own switch: TCP_NODELAY on every accepted connection (see the module doc).
+    server._Handler.disable_nagle_algorithm = nodelay
+    with (
+        running_stack(StackConfig(prefix=NAME)) as stack,
+        running_sagemaker(stack, endpoint_delay_seconds=0.5) as emulator,
+    ):
+        print(json.dumps({"env": stack.env, "url": emulator.url}), flush=True)
+        sys.stdin.read()
+
+
+class StackProcess:
+    def __init__(self, nodelay: bool) -> None:
+        flag = "--serve-stack-nodelay" if nodelay else "--serve-stack"
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, flag],
+            cwd=REPO_ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        info = json.loads(self.process.stdout.readline())
+        self.env: dict[str, str] = info["env"]
+        self.url: str = info["url"]
+
+    def set_latency(self, seconds: float) -> None:
+        request = urllib.request.Request(
+            f"{self.url}/_emulator/faults",
+            data=json.dumps({"invoke_latency_seconds": seconds}).encode(),
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(30)
+
+
+# -- data ------------------------------------------------------------------------------------
+
+
+def encoded_rows(path: Path, rows: int, seed: int) -> None:
+    """Synthetic bank-marketing rows, encoded with the recipe: header, label first."""
+    import io
+
+    from handlers.features import transform_csv
+    from handlers.recipe import Recipe
+    from handlers.synthetic import generate
+
+    raw = io.BytesIO()
+    generate(raw, rows, seed=seed)
+    raw.seek(0)
+    with path.open("wb") as sink:
+        transform_csv(raw, sink, Recipe.load_packaged("bank-marketing"), file=path.name)
+
+
+def upload_training_data(s3: Any, bucket: str, processed: Path) -> None:
+    """Label first, no header: 80% train, 20% validation."""
+    lines = processed.read_bytes().splitlines(keepends=True)[1:]
+    cut = len(lines) * 4 // 5
+    s3.put_object(Bucket=bucket, Key=f"runs/{RUN}/train/train.csv", Body=b"".join(lines[:cut]))
+    s3.put_object(
+        Bucket=bucket, Key=f"runs/{RUN}/validation/validation.csv", Body=b"".join(lines[cut:])
+    )
+
+
+# -- training and deployment -----------------------------------------------------------------
+
+
+def train(sm: Any, env: dict[str, str]) -> str:
+    """Train once through the emulator; the model tarball's S3 URI."""
+    from handlers.recipe import Recipe
+
+    curated, models = env["AUTOMLOPS_CURATED_BUCKET"], env["AUTOMLOPS_MODELS_BUCKET"]
+    sm.create_training_job(
+        TrainingJobName=NAME,
+        RoleArn=env["AUTOMLOPS_SAGEMAKER_ROLE_ARN"],
+        AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+        HyperParameters=Recipe.load_packaged("bank-marketing").hyperparameter_dict(),
+        InputDataConfig=[
+            channel("train", f"s3://{curated}/runs/{RUN}/train/"),
+            channel("validation", f"s3://{curated}/runs/{RUN}/validation/"),
+        ],
+        OutputDataConfig={"S3OutputPath": f"s3://{models}/runs/{RUN}/model/"},
+        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 10},
+        StoppingCondition={"MaxRuntimeInSeconds": 600},
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        job = sm.describe_training_job(TrainingJobName=NAME)
+        if job["TrainingJobStatus"] == "Completed":
+            return str(job["ModelArtifacts"]["S3ModelArtifacts"])
+        if job["TrainingJobStatus"] in ("Failed", "Stopped"):
+            raise SystemExit(f"training failed: {job.get('FailureReason')}")
+        time.sleep(0.5)
+    raise SystemExit("training did not complete within 300 s")
+
+
+def channel(name: str, uri: str) -> dict[str, Any]:
+    source = {"S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": "FullyReplicated"}
+    return {"ChannelName": name, "ContentType": "text/csv", "DataSource": {"S3DataSource": source}}
+
+
+def deploy(sm: Any, env: dict[str, str], model_data: str, max_concurrency: int) -> None:
+    from handlers.endpoint_wait import wait_in_service
+
+    sm.create_model(
+        ModelName=NAME,
+        PrimaryContainer={"Image": IMAGE, "ModelDataUrl": model_data},
+        ExecutionRoleArn=env["AUTOMLOPS_SAGEMAKER_ROLE_ARN"],
+    )
+    serverless = {"MemorySizeInMB": 4096, "MaxConcurrency": max_concurrency}
+    sm.create_endpoint_config(
+        EndpointConfigName=NAME,
+        ProductionVariants=[
+            {"VariantName": "AllTraffic", "ModelName": NAME, "ServerlessConfig": serverless}
+        ],
+    )
+    sm.create_endpoint(EndpointName=NAME, EndpointConfigName=NAME)
+    wait_in_service(sm, NAME, bound_seconds=120, first_wait=0.25)
+
+
+# -- the methods -----------------------------------------------------------------------------
+
+
+class CountingInvoke:
+    """InvokeEndpoint as the evaluate stage calls it, counting the calls (thread-safe)."""
+
+    def __init__(self, runtime: Any) -> None:
+        self.runtime = runtime
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, body: bytes) -> list[float]:
+        from handlers.metrics import parse_scores
+
+        with self._lock:
+            self.calls += 1
+        response = self.runtime.invoke_endpoint(
+            EndpointName=NAME, ContentType="text/csv", Accept="text/csv", Body=body
+        )
+        return parse_scores(response["Body"].read())
+
+
+@dataclass(frozen=True)
+class Measurement:
+    latency_ms: float
+    method: str
+    rows: int  # rows actually sent
+    calls: int
+    seconds: float
+    scores: list[float]
+
+    def scaled(self, rows: int) -> Measurement:
+        """Linear extrapolation to `rows` (per-row calls cost the same whatever the row)."""
+        factor = rows / self.rows
+        return Measurement(
+            self.latency_ms,
+            self.method,
+            rows,
+            round(self.calls * factor),
+            self.seconds * factor,
+            [],
+        )
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds
+
+
+def data_lines(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        handle.readline()  # the header
+        yield from handle
+
+
+def features_of(line: bytes) -> bytes:
+    return line.rstrip(b"\r\n").partition(b",")[2] + b"\n"
+
+
+def per_row(path: Path, runtime: Any, latency_ms: float, sample: int) -> Measurement:
+    invoke = CountingInvoke(runtime)
+    scores: list[float] = []
+    started = time.perf_counter()
+    for line in itertools.islice(data_lines(path), sample):
+        scores += invoke(features_of(line))
+    elapsed = time.perf_counter() - started
+    return Measurement(latency_ms, "per-row", len(scores), invoke.calls, elapsed, scores)
+
+
+def fixed_batches(path: Path, runtime: Any, latency_ms: float, size: int) -> Measurement:
+    invoke = CountingInvoke(runtime)
+    scores: list[float] = []
+    started = time.perf_counter()
+    lines = data_lines(path)
+    while chunk := list(itertools.islice(lines, size)):
+        scores += invoke(b"".join(features_of(line) for line in chunk))
+    elapsed = time.perf_counter() - started
+    return Measurement(latency_ms, f"batch-{size}", len(scores), invoke.calls, elapsed, scores)
+
+
+def payload_limit(path: Path, runtime: Any, latency_ms: float, concurrency: int) -> Measurement:
+    from handlers.scoring import score_file
+
+    invoke = CountingInvoke(runtime)
+    started = time.perf_counter()
+    scored = score_file(path, invoke, PAYLOAD_LIMIT, concurrency)
+    elapsed = time.perf_counter() - started
+    assert scored.requests == invoke.calls
+    method = f"limit-c{concurrency}"
+    return Measurement(latency_ms, method, len(scored.scores), invoke.calls, elapsed, scored.scores)
+
+
+def measure_latency(
+    stack: StackProcess, path: Path, runtime: Any, latency_ms: float, args: argparse.Namespace
+) -> list[Measurement]:
+    stack.set_latency(latency_ms / 1000)
+    CountingInvoke(runtime)(features_of(next(data_lines(path))))  # warm the connection
+    results = [per_row(path, runtime, latency_ms, args.sample_rows)]
+    say(results[-1])
+    results.append(fixed_batches(path, runtime, latency_ms, FIXED_BATCH_ROWS))
+    say(results[-1])
+    for concurrency in args.concurrency:
+        results.append(payload_limit(path, runtime, latency_ms, concurrency))
+        say(results[-1])
+    check_scores(results)
+    return results
+
+
+def check_scores(results: list[Measurement]) -> None:
+    """Every method must produce the same scores, in the same order."""
+    sample = results[0].scores
+    for result in results[1:]:
+        head = result.scores[: len(sample)]
+        worst = max(abs(a - b) for a, b in zip(sample, head, strict=True))
+        if worst > 1e-6:
+            raise SystemExit(f"{result.method} disagrees with per-row scores by {worst}")
+
+
+def say(result: Measurement) -> None:
+    print(
+        f"  {result.latency_ms:>4.0f} ms {result.method:<10} {result.rows:>8,} rows "
+        f"{result.calls:>6,} calls {result.seconds:>8.2f} s",
+        flush=True,
+    )
+
+
+# -- the report ------------------------------------------------------------------------------
+
+
+def print_table(results: list[Measurement], rows: int, sample: int) -> None:
+    print()
+    print(
+        f"{'latency':>8} {'method':<11} {'rows':>8} {'calls':>8} {'seconds':>9} {'rows/s':>9} "
+        f"{'calls/per-row':>14} {'x faster':>9}"
+    )
+    for latency in dict.fromkeys(r.latency_ms for r in results):
+        group = [r for r in results if r.latency_ms == latency]
+        baseline = group[0].scaled(rows)
+        for result in [baseline, *group[1:]]:
+            star = "*" if result is baseline else " "
+            cells = [f"{latency:>5.0f} ms", f"{result.method + star:<11}", f"{result.rows:>8,}"]
+            cells += [f"{result.calls:>8,}", f"{result.seconds:>9.2f}"]
+            cells += [f"{result.rows_per_second:>9,.0f}"]
+            cells += [f"{result.calls / baseline.calls:>14.6f}"]
+            cells += [f"{baseline.seconds / result.seconds:>9.1f}"]
+            print(" ".join(cells))
+    print()
+    print(
+        f"* per-row measured on the first {sample:,} rows and extrapolated linearly to {rows:,}; "
+        "ratios are against it at the same latency."
+    )
+
+
+def auc_line(labels_path: Path, scores: list[float]) -> str:
+    from handlers.metrics import compute_metrics
+
+    labels = [int(line.partition(b",")[0]) for line in data_lines(labels_path)]
+    metrics = compute_metrics(labels, scores, 0.5)
+    return f"model check: ROC AUC {metrics.roc_auc:.4f}, accuracy {metrics.accuracy:.4f}"
+
+
+# -- main ------------------------------------------------------------------------------------
+
+
+def clients(stack: StackProcess) -> tuple[Any, Any, Any]:
+    import boto3
+    from botocore.config import Config
+
+    env = stack.env
+    session = boto3.Session(
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=env["AWS_REGION"],
+    )
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 5},
+        read_timeout=70,
+        max_pool_connections=10,
+    )
+    s3 = session.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"])
+    sm = session.client("sagemaker", endpoint_url=stack.url)
+    runtime = session.client("sagemaker-runtime", endpoint_url=stack.url, config=config)
+    return s3, sm, runtime
+
+
+def run(args: argparse.Namespace, scratch: Path) -> None:
+    stack = StackProcess(nodelay=not args.emulator_nagle)
+    if args.emulator_nagle:
+        print("emulator as shipped: Nagle on, ~40 ms delayed-ACK stall per call (see the doc)")
+    else:
+        print("emulator with TCP_NODELAY (no delayed-ACK stall; see the doc)")
+    try:
+        s3, sm, runtime = clients(stack)
+        started = time.perf_counter()
+        train_file, test_file = scratch / "train.csv", scratch / "test.csv"
+        encoded_rows(train_file, args.train_rows, seed=1)
+        encoded_rows(test_file, args.rows, seed=2)
+        test_mib = test_file.stat().st_size / 2**20
+        print(f"data: {args.train_rows:,} training rows, {args.rows:,} test rows", end=" ")
+        print(f"({test_mib:.1f} MiB)")
+        upload_training_data(s3, stack.env["AUTOMLOPS_CURATED_BUCKET"], train_file)
+        model_data = train(sm, stack.env)
+        deploy(sm, stack.env, model_data, max(args.concurrency))
+        print(f"trained and deployed in {time.perf_counter() - started:.1f} s (data included)")
+        results: list[Measurement] = []
+        for latency in args.latency_ms:
+            results += measure_latency(stack, test_file, runtime, latency, args)
+        print(auc_line(test_file, results[-1].scores))
+        print_table(results, args.rows, args.sample_rows)
+    finally:
+        stack.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=100_000, help="test rows to score")
+    parser.add_argument("--sample-rows", type=int, default=2_000, help="per-row baseline sample")
+    parser.add_argument("--train-rows", type=int, default=10_000)
+    parser.add_argument("--latency-ms", type=float, nargs="+", default=[0.0, 20.0])
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--workdir", type=Path, default=None, help="where the temporary files go")
+    parser.add_argument(
+        "--emulator-nagle",
+        action="store_true",
+        help="leave Nagle's algorithm on in the emulator (its default; adds ~40 ms per call)",
+    )
+    parser.add_argument("--serve-stack", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-stack-nodelay", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_stack or args.serve_stack_nodelay:
+        serve_stack(nodelay=args.serve_stack_nodelay)
+        return
+    if not 0 < args.sample_rows <= args.rows:
+        parser.error("--sample-rows must be between 1 and --rows")
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-evaluate-", dir=args.workdir) as tmp:
+        run(args, Path(tmp))
+    print(f"total {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The pipeline's stages against the embedded AWS (moto + the SageMaker emulator)."""

@@ -1,0 +1,446 @@
+"""The whole pipeline on the embedded AWS, for the pipeline's integration and end-to-end tests.
+
+`running_pipeline()` starts moto and the SageMaker emulator on 127.0.0.1 and, when asked, the
+real worker (`service.__main__.build_worker`: `handlers.ROUTES` + `handlers.S3_RULES`) on a
+thread of this process. Clients are built with explicit endpoint URLs, so nothing here reads or
+changes `os.environ`. `Pipeline` has the helpers the tests share: upload a CSV, follow its run's
+manifest to a terminal status, read S3 objects, build a `HandlerContext` for calling a stage
+directly, collect dead letters.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import quote_plus, unquote_plus
+
+import boto3
+import structlog
+from botocore.config import Config
+
+from handlers import manifest
+from handlers.synthetic import generate
+from localcloud.stack import (
+    CREDENTIALS,
+    REGION,
+    Stack,
+    StackConfig,
+    running_sagemaker,
+    running_stack,
+)
+from service.context import AwsClients, HandlerContext
+from service.settings import PREFIX, Settings
+
+if TYPE_CHECKING:
+    from localcloud.sagemaker import Emulator
+    from service.worker import Worker
+
+# Quick but realistic: 1 s long polls and training watches, an endpoint up in a fraction of a
+# second, back-offs of a few seconds.
+FAST_PIPELINE: dict[str, Any] = {
+    "poll_wait_seconds": 1,
+    "training_watch_seconds": 1,
+    "heartbeat_seconds": 2,
+    "visibility_extension_seconds": 10,
+    "backoff_base_seconds": 1,
+    "backoff_max_seconds": 4,
+    "shutdown_budget_seconds": 10,
+    "endpoint_wait_seconds": 30,
+    "worker_threads": 4,
+    "log_format": "json",
+    "log_level": "WARNING",
+}
+ENDPOINT_DELAY_SECONDS = 0.3
+RUN_TIMEOUT_SECONDS = 90.0
+TERMINAL = manifest.TERMINAL
+
+
+@dataclass(frozen=True)
+class Uploaded:
+    """A raw object as S3 reports it right after the upload."""
+
+    bucket: str
+    key: str
+    etag: str
+    version_id: str | None
+
+
+class Settled:
+    """The worker's per-message summaries (its `on_settled` hook), collected thread-safely."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+        self._changed = threading.Condition()
+
+    def __call__(self, summary: dict[str, Any]) -> None:
+        with self._changed:
+            self.items.append(summary)
+            self._changed.notify_all()
+
+    def wait_for(
+        self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 30
+    ) -> list[dict[str, Any]]:
+        with self._changed:
+            if not self._changed.wait_for(lambda: predicate(self.items), timeout=timeout):
+                raise AssertionError(f"timed out after {timeout} s; summaries: {self.items}")
+            return list(self.items)
+
+
+def pipeline_settings(stack: Stack, work_root: Path, **overrides: Any) -> Settings:
+    """Settings as the worker reads them from its environment: the stack's, FAST_PIPELINE, and
+    `overrides` (field names, e.g. invoke_payload_limit_bytes=2048)."""
+    env = {k: v for k, v in stack.env.items() if k.startswith(PREFIX)}
+    values = {
+        **FAST_PIPELINE,
+        "health_file": work_root / "health",
+        "work_dir": work_root / "work",
+        "metrics_namespace": f"automlops-test-{uuid.uuid4().hex[:6]}",
+        **overrides,
+    }
+    env.update({PREFIX + name.upper(): str(value) for name, value in values.items()})
+    return Settings.from_env(env)
+
+
+def pipeline_clients(
+    stack: Stack, settings: Settings, session: boto3.Session | None = None
+) -> AwsClients:
+    """The worker's clients (service.clients' configuration), with explicit endpoint URLs."""
+    if stack.sagemaker_endpoint_url is None:
+        raise RuntimeError("start the SageMaker emulator before building the clients")
+    session = session or boto3.Session(
+        aws_access_key_id=CREDENTIALS["aws_access_key_id"],
+        aws_secret_access_key=CREDENTIALS["aws_secret_access_key"],
+        region_name=REGION,
+    )
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 5},
+        connect_timeout=5,
+        read_timeout=settings.poll_wait_seconds + 15,
+        max_pool_connections=max(10, settings.worker_threads * 2 + 4),
+    )
+    moto, emulator = stack.endpoint_url, stack.sagemaker_endpoint_url
+    return AwsClients(
+        s3=session.client("s3", endpoint_url=moto, config=config),
+        sqs=session.client("sqs", endpoint_url=moto, config=config),
+        sagemaker=session.client("sagemaker", endpoint_url=emulator, config=config),
+        sagemaker_runtime=session.client(
+            "sagemaker-runtime",
+            endpoint_url=emulator,
+            config=config.merge(Config(read_timeout=70)),
+        ),
+        cloudwatch=session.client("cloudwatch", endpoint_url=moto, config=config),
+    )
+
+
+@dataclass(frozen=True)
+class Call:
+    service: str
+    operation: str
+    url: str
+    body_bytes: int
+
+
+class CallLog:
+    """The API requests a set of clients sent over HTTP, in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self._lock = threading.Lock()
+
+    def watch(self, clients: AwsClients) -> AwsClients:
+        for client in (
+            clients.s3,
+            clients.sqs,
+            clients.sagemaker,
+            clients.sagemaker_runtime,
+            clients.cloudwatch,
+        ):
+            client.meta.events.register("before-send", self._record)
+        return clients
+
+    def _record(self, request: Any, event_name: str, **kwargs: Any) -> None:
+        _, service, operation = event_name.split(".", 2)  # before-send.<service>.<Operation>
+        call = Call(service, operation, str(request.url), _size(request.body))
+        with self._lock:
+            self.calls.append(call)
+
+    def of(self, operation: str) -> list[Call]:
+        with self._lock:
+            return [call for call in self.calls if call.operation == operation]
+
+    def operations(self) -> list[str]:
+        with self._lock:
+            return [call.operation for call in self.calls]
+
+    def count(self, operation: str) -> int:
+        return len(self.of(operation))
+
+
+def _size(body: Any) -> int:
+    """bytes, str, or a seekable stream (botocore streams S3 uploads)."""
+    if body is None:
+        return 0
+    if isinstance(body, bytes | str):
+        return len(body)
+    position = body.tell()
+    size = body.seek(0, io.SEEK_END)
+    body.seek(position)
+    return int(size)
+
+
+class Pipeline:
+    """One running embedded AWS (+ optionally the worker), and what tests do with it."""
+
+    def __init__(self, stack: Stack, emulator: Emulator, settings: Settings) -> None:
+        self.stack = stack
+        self.emulator = emulator
+        self.settings = settings
+        self.clients = pipeline_clients(stack, settings)
+        self.settled = Settled()
+        self._sources: dict[str, str] = {}  # run id -> raw key, from the manifests seen so far
+        self._dead: dict[str, list[dict[str, Any]]] = {"ingest": [], "stages": []}
+        self._worker: Worker | None = None
+        self._thread: threading.Thread | None = None
+        self._worker_errors: list[BaseException] = []
+
+    # -- the worker ------------------------------------------------------------------------------
+
+    def start_worker(self) -> Worker:
+        from service.__main__ import build_worker
+
+        worker = build_worker(self.settings, self.clients, on_settled=self.settled)
+        self._worker = worker
+        self._thread = threading.Thread(
+            target=self._run_worker, name="pipeline-worker", daemon=True
+        )
+        self._thread.start()
+        if not worker.wait_started(30):
+            raise AssertionError(f"the worker did not start: {self._worker_errors}")
+        return worker
+
+    def _run_worker(self) -> None:
+        assert self._worker is not None
+        try:
+            self._worker.run()
+        except BaseException as exc:
+            self._worker_errors.append(exc)
+
+    @property
+    def worker_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and not self._worker_errors
+
+    def stop_worker(self) -> None:
+        if self._worker is None or self._thread is None:
+            return
+        self._worker.stop()
+        self._thread.join(self.settings.shutdown_budget_seconds + 15)
+        if self._thread.is_alive():
+            raise AssertionError("the worker did not stop within its shutdown budget")
+        if self._worker_errors:
+            raise AssertionError(f"the worker failed: {self._worker_errors!r}")
+
+    # -- S3 --------------------------------------------------------------------------------------
+
+    def bucket(self, role: str) -> str:
+        return self.settings.bucket(role)
+
+    def upload(self, key: str, body: bytes, role: str = "raw") -> Uploaded:
+        bucket = self.bucket(role)
+        response = self.clients.s3.put_object(Bucket=bucket, Key=key, Body=body)
+        return Uploaded(bucket, key, response["ETag"], response.get("VersionId"))
+
+    def upload_file(self, key: str, path: Path) -> Uploaded:
+        return self.upload(key, path.read_bytes())
+
+    def read_bytes(self, role: str, key: str) -> bytes:
+        return self.clients.s3.get_object(Bucket=self.bucket(role), Key=key)["Body"].read()
+
+    def read_json(self, role: str, key: str) -> dict[str, Any]:
+        return cast(dict[str, Any], json.loads(self.read_bytes(role, key)))
+
+    def keys(self, role: str, prefix: str) -> list[str]:
+        paginator = self.clients.s3.get_paginator("list_objects_v2")
+        found: list[str] = []
+        for page in paginator.paginate(Bucket=self.bucket(role), Prefix=prefix):
+            found += [item["Key"] for item in page.get("Contents", [])]
+        return found
+
+    def versions(self, role: str, key: str) -> list[dict[str, Any]]:
+        listed = self.clients.s3.list_object_versions(Bucket=self.bucket(role), Prefix=key)
+        return [dict(v) for v in listed.get("Versions", []) if v["Key"] == key]
+
+    # -- runs ------------------------------------------------------------------------------------
+
+    def manifest(self, run_id: str) -> dict[str, Any] | None:
+        return manifest.load(self.clients.s3, self.bucket("reports"), run_id)
+
+    def runs_of(self, key: str) -> list[dict[str, Any]]:
+        """The manifests of every run started by the raw object `key`."""
+        self._learn_sources()
+        documents = [self.manifest(run) for run, source in self._sources.items() if source == key]
+        return [d for d in documents if d is not None]
+
+    def _learn_sources(self) -> None:
+        paginator = self.clients.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(
+            Bucket=self.bucket("reports"), Prefix="runs/", Delimiter="/"
+        ):
+            for prefix in page.get("CommonPrefixes", []):
+                run_id = prefix["Prefix"].split("/")[1]
+                if run_id in self._sources:
+                    continue
+                document = self.manifest(run_id)
+                source = (document or {}).get("source")
+                if source:
+                    self._sources[run_id] = source["key"]
+
+    def wait_for_run(self, key: str, timeout: float = RUN_TIMEOUT_SECONDS) -> dict[str, Any]:
+        """The manifest of the run of `key` once its status is terminal (succeeded or failed)."""
+        deadline = time.monotonic() + timeout
+        runs: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            runs = self.runs_of(key)
+            for document in runs:
+                if document.get("status") in TERMINAL:
+                    return document
+            if self._thread is not None and not self.worker_alive:
+                raise AssertionError(f"the worker stopped: {self._worker_errors!r}")
+            time.sleep(0.2)
+        raise AssertionError(f"no run of {key} ended within {timeout:.0f} s; manifests: {runs}")
+
+    def wait_for_runs(
+        self, keys: list[str], timeout: float = RUN_TIMEOUT_SECONDS
+    ) -> dict[str, dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        return {key: self.wait_for_run(key, max(1.0, deadline - time.monotonic())) for key in keys}
+
+    # -- calling a stage directly ----------------------------------------------------------------
+
+    def context(
+        self, message_id: str | None = None, clients: AwsClients | None = None, **overrides: Any
+    ) -> HandlerContext:
+        """What the runtime passes a handler; `overrides` change settings fields."""
+        settings = self.settings
+        if overrides:
+            import dataclasses
+
+            settings = dataclasses.replace(settings, **overrides)
+            settings.validate()
+        return HandlerContext(
+            clients=clients or self.clients,
+            settings=settings,
+            log=structlog.get_logger("test.handler"),
+            message_id=message_id or f"test-{uuid.uuid4()}",
+        )
+
+    def recording_clients(self) -> tuple[AwsClients, CallLog]:
+        """Fresh clients of the same kind, and the log of every request they send."""
+        log = CallLog()
+        return log.watch(pipeline_clients(self.stack, self.settings)), log
+
+    # -- queues ----------------------------------------------------------------------------------
+
+    def dead_letters_for(self, key: str, role: str = "ingest", timeout: float = 15) -> list[Any]:
+        """Dead letters (with their attributes) whose S3 event names the raw object `key`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self._drain_dead_letters(role)
+            found = [m for m in self._dead[role] if key in _event_keys(m["Body"])]
+            if found or time.monotonic() >= deadline:
+                return found
+            time.sleep(0.2)
+
+    def _drain_dead_letters(self, role: str) -> None:
+        """Take what is on the DLQ now; kept here so each test finds its own among them."""
+        sqs, url = self.clients.sqs, self.stack.dlq_urls[role]
+        while True:
+            batch = sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=10,
+                WaitTimeSeconds=0,
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            if not batch:
+                return
+            for message in batch:
+                self._dead[role].append(dict(message))
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def _event_keys(body: str) -> set[str]:
+    try:
+        document = json.loads(body)
+    except json.JSONDecodeError:
+        return set()
+    records = document.get("Records") if isinstance(document, dict) else None
+    return {
+        unquote_plus(r["s3"]["object"]["key"])
+        for r in records or []
+        if isinstance(r, dict) and "s3" in r
+    }
+
+
+def s3_event_body(source: Mapping[str, Any], event_time: str) -> str:
+    """An S3 ObjectCreated notification for the raw object a manifest names as its `source`
+    (bucket, key, etag, version_id), as S3 sends it: the key URL-encoded, the ETag unquoted."""
+    obj: dict[str, Any] = {
+        "key": quote_plus(source["key"], safe="/"),
+        "eTag": str(source.get("etag") or "").strip('"'),
+    }
+    if source.get("version_id"):
+        obj["versionId"] = source["version_id"]
+    record = {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": REGION,
+        "eventTime": event_time,
+        "eventName": "ObjectCreated:Put",
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "bucket": {"name": source["bucket"], "arn": f"arn:aws:s3:::{source['bucket']}"},
+            "object": obj,
+        },
+    }
+    return json.dumps({"Records": [record]})
+
+
+@contextmanager
+def running_pipeline(
+    work_root: Path,
+    *,
+    worker: bool = True,
+    faults: Mapping[str, Any] | None = None,
+    **overrides: Any,
+) -> Iterator[Pipeline]:
+    """moto + the SageMaker emulator (+ the worker) on 127.0.0.1 until the block ends.
+
+    `faults` are the emulator's (e.g. training_failures); `overrides` are settings fields.
+    """
+    config = StackConfig(prefix=f"p{uuid.uuid4().hex[:8]}", visibility_timeout=10)
+    emulator_faults = {"endpoint_delay_seconds": ENDPOINT_DELAY_SECONDS, **(faults or {})}
+    with running_stack(config) as stack, running_sagemaker(stack, **emulator_faults) as emulator:
+        pipeline = Pipeline(stack, emulator, pipeline_settings(stack, work_root, **overrides))
+        if worker:
+            pipeline.start_worker()
+        try:
+            yield pipeline
+        finally:
+            pipeline.stop_worker()
+
+
+@functools.cache
+def synthetic_csv(rows: int, seed: int = 0, separator: str = ",") -> bytes:
+    """A bank-marketing CSV (UCI schema) of `rows` synthetic rows; the same bytes for the same
+    arguments."""
+    sink = io.BytesIO()
+    generate(sink, rows, seed=seed, separator=separator)
+    return sink.getvalue()
