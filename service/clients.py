@@ -25,8 +25,15 @@ def build_clients(settings: Settings, session: boto3.Session | None = None) -> A
         s3=session.client("s3", config=config),
         sqs=session.client("sqs", config=config),
         sagemaker=session.client("sagemaker", config=config),
+        # InvokeEndpoint may take 60 s; evaluation keeps up to MaxConcurrency calls in flight.
         sagemaker_runtime=session.client(
-            "sagemaker-runtime", config=config.merge(Config(read_timeout=70))
+            "sagemaker-runtime",
+            config=config.merge(
+                Config(
+                    read_timeout=70,
+                    max_pool_connections=max(10, settings.endpoint_max_concurrency + 2),
+                )
+            ),
         ),
         cloudwatch=session.client("cloudwatch", config=config),
     )

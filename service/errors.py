@@ -1,4 +1,4 @@
-"""The two failure kinds a handler may raise; the runtime decides what each means for the message."""
+"""The two failure kinds a handler may raise; the runtime decides what each means."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ class RetryableError(HandlerError):
 
 
 class PermanentError(HandlerError):
-    """Trying again cannot help: the message goes to its dead-letter queue at once, with the reason."""
+    """Trying again cannot help: the message goes to its dead-letter queue at once."""
 
 
 class MessageDecodeError(PermanentError):

@@ -103,7 +103,7 @@ class Settings:
     @staticmethod
     def names() -> list[str]:
         """Every environment variable the worker reads, required ones first."""
-        own = [f for f in fields(Settings)]
+        own = list(fields(Settings))
         required = [f for f in own if f.default is f.default_factory]
         optional = [f for f in own if f not in required]
         return [PREFIX + f.name.upper() for f in required + optional]
@@ -146,7 +146,8 @@ def _check_consumer(s: Settings) -> list[str]:
     if s.visibility_extension_seconds <= s.heartbeat_seconds:
         problems.append(
             f"{PREFIX}VISIBILITY_EXTENSION_SECONDS ({s.visibility_extension_seconds}) must exceed "
-            f"{PREFIX}HEARTBEAT_SECONDS ({s.heartbeat_seconds}), or a message reappears between beats"
+            f"{PREFIX}HEARTBEAT_SECONDS ({s.heartbeat_seconds}), "
+            "or a message reappears between beats"
         )
     if s.log_format not in ("auto", "json", "console"):
         problems.append(f"{PREFIX}LOG_FORMAT={s.log_format!r} must be auto, json or console")

@@ -32,6 +32,9 @@ class HttpServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     # Keep-alive, as botocore pools connections; every response carries Content-Length.
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle on, each response waits ~40 ms for the
+    # client's delayed ACK, which would dwarf the model's own latency.
+    disable_nagle_algorithm = True
     server: HttpServer
 
     def do_GET(self) -> None:
