@@ -14,9 +14,12 @@ says `succeeded`:
 Stage rows come from the manifest: `start` is the stage's `started_at` minus the upload time,
 `seconds` is `ended_at - started_at`. A stage that ran more than once (the training watch looks
 again every 2 s) keeps only its last attempt's times, so its `seconds` is the last look alone;
-the time between stages is queueing, SQS delays and the watch interval. `scoring` is the
-evaluate stage's own `scoring_seconds` (download + InvokeEndpoint calls) from metrics.json.
-Medians are over the repetitions.
+the time between stages is queueing, SQS delays and the watch interval. Deploy starts from the
+model.tar.gz S3 event, so the training watch (`training`) usually records the job's completion
+after the deploy. The endpoint's InService time is its LastModifiedTime in the emulator; the
+evaluate stage waits for it with back-off. `scoring` is the evaluate stage's own
+`scoring_seconds` (download + InvokeEndpoint calls) from metrics.json. Medians are over the
+repetitions.
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ def run_once(rows: int, result_file: Path) -> None:
         observed = time.perf_counter() - started
         result = timings(document, uploaded_at, observed)
         result["evaluation"] = evaluation_facts(stack, document["run_id"])
+        result["in_service"] = in_service_at(emulator.url, document, uploaded_at)
         result_file.write_text(json.dumps(result))
     finally:
         worker.stop()
@@ -113,6 +117,22 @@ def evaluation_facts(stack: Any, run_id: str) -> dict[str, Any]:
     }
 
 
+def in_service_at(url: str, document: dict[str, Any], uploaded_at: datetime) -> float:
+    """Seconds from the upload until the endpoint became InService (its LastModifiedTime)."""
+    import boto3
+
+    from localcloud.stack import CREDENTIALS, REGION
+
+    session = boto3.Session(
+        aws_access_key_id=CREDENTIALS["aws_access_key_id"],
+        aws_secret_access_key=CREDENTIALS["aws_secret_access_key"],
+        region_name=REGION,
+    )
+    name = document["stages"]["deploy"]["artifacts"]["endpoint"]
+    endpoint = session.client("sagemaker", endpoint_url=url).describe_endpoint(EndpointName=name)
+    return float((endpoint["LastModifiedTime"] - uploaded_at).total_seconds())
+
+
 # -- the parent ------------------------------------------------------------------------------
 
 
@@ -150,10 +170,11 @@ def print_runs(results: list[dict[str, Any]]) -> None:
         )
 
 
-def print_medians(results: list[dict[str, Any]], rows: int) -> None:
-    def median(values: list[float]) -> float:
-        return statistics.median(values)
+def median(values: list[float]) -> float:
+    return statistics.median(values)
 
+
+def print_medians(results: list[dict[str, Any]], rows: int) -> None:
     print()
     print(f"median of {len(results)} runs, {rows:,} synthetic rows, upload -> succeeded:")
     print(f"  observed (0.5 s polls) {median([r['observed'] for r in results]):>7.2f} s")
@@ -167,13 +188,24 @@ def print_medians(results: list[dict[str, Any]], rows: int) -> None:
         attempts = median([e["attempts"] for e in entries])
         end = median([e["start"] + e["seconds"] for e in entries])
         print(f"{name:<12} {attempts:>8g} {start:>8.2f} {seconds:>8.2f} {end:>8.2f}")
+
+
+def print_evaluate_facts(results: list[dict[str, Any]]) -> None:
     evaluation = [r["evaluation"] for r in results]
-    scoring = median([e["scoring_seconds"] for e in evaluation])
-    requests = median([e["requests"] for e in evaluation])
+    in_service = median([r["in_service"] for r in results])
+    evaluate_end = median(
+        [r["stages"]["evaluate"]["start"] + r["stages"]["evaluate"]["seconds"] for r in results]
+    )
     print()
     print(
-        f"evaluate scoring (download + invoke): {scoring:.3f} s median, "
-        f"{requests:g} request(s) for {evaluation[0]['rows']:,} test rows"
+        f"endpoint InService at {in_service:.2f} s (its LastModifiedTime), evaluate ended "
+        f"{evaluate_end - in_service:.2f} s later (medians)"
+    )
+    print(
+        f"evaluate scoring (download + invoke): "
+        f"{median([e['scoring_seconds'] for e in evaluation]):.3f} s median, "
+        f"{median([e['requests'] for e in evaluation]):g} request(s) for "
+        f"{evaluation[0]['rows']:,} test rows"
     )
 
 
@@ -198,6 +230,7 @@ def main() -> None:
         )
     print_runs(results)
     print_medians(results, args.rows)
+    print_evaluate_facts(results)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Evaluate-stage scoring: InvokeEndpoint calls and time to score a labelled test set.
 
     .venv/bin/python benchmarks/bench_evaluate.py [--rows 100000] [--sample-rows 2000]
-        [--latency-ms 0 20] [--concurrency 1 4] [--train-rows 10000]
+        [--latency-ms 0 20] [--concurrency 1 4] [--train-rows 10000] [--emulator-as-shipped]
 
 moto and the SageMaker emulator run in a child process, so that the server side does not compete
 with the client for this process's GIL. A small model is trained once through the emulator
@@ -20,13 +20,20 @@ Methods, each scoring the same test file:
 
 Each method runs once per --latency-ms value; the emulator adds that latency to every
 InvokeEndpoint (its `invoke_latency_seconds` fault), as a real endpoint adds ~10-50 ms of
-overhead per call. Ratios compare with `per-row` at the same latency.
+overhead per call. Ratios compare with `per-row` at the same latency. Besides wall seconds, the
+table gives `cpu s`: user + system time of this process and of the server process during the
+method, which a busy shared machine disturbs much less than wall time. Every method must return
+the same scores as `per-row` on the sample, or the run stops.
 
-The emulator's HTTP server writes a response's headers and body in two writes with Nagle's
-algorithm on, so every call waits for the client's delayed ACK (~40 ms on Linux loopback): an
-artefact of the emulator, not of SageMaker, that would swamp the per-call cost being measured.
-The child therefore turns on socketserver's `disable_nagle_algorithm` (TCP_NODELAY) for the
-emulator's connections; --emulator-nagle leaves the emulator as it ships.
+Two artefacts of running the emulator on a small machine would swamp the per-call cost being
+measured, so the child process removes them (--emulator-as-shipped keeps them):
+
+* its HTTP server writes a response's headers and body in two writes with Nagle's algorithm on,
+  so every call waits for the client's delayed ACK (~40 ms on Linux loopback): the child turns on
+  socketserver's `disable_nagle_algorithm` (TCP_NODELAY) for the emulator's connections;
+* XGBoost's OpenMP threads spin after every prediction (libgomp's default active wait), which on
+  2 cores takes the CPU the client needs (~20 ms per call): the child runs with
+  OMP_WAIT_POLICY=PASSIVE. A real endpoint does its work on its own machine.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -42,6 +50,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -51,20 +60,19 @@ FIXED_BATCH_ROWS = 500
 RUN = "bench-evaluate"
 NAME = "bench-evaluate"
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"
-Invoke = Callable[[bytes], list[float]]
 
 
 # -- the stack, in a child process -----------------------------------------------------------
 
 
-def serve_stack(nodelay: bool) -> None:
+def serve_stack(tuned: bool) -> None:
     """Child process: moto + the SageMaker emulator; print where they are, serve until stdin
     closes."""
     from localcloud.sagemaker import server
     from localcloud.stack import StackConfig, running_sagemaker, running_stack
 
     # socketserver's own switch: TCP_NODELAY on every accepted connection (see the module doc).
-    server._Handler.disable_nagle_algorithm = nodelay
+    server._Handler.disable_nagle_algorithm = tuned
     with (
         running_stack(StackConfig(prefix=NAME)) as stack,
         running_sagemaker(stack, endpoint_delay_seconds=0.5) as emulator,
@@ -74,11 +82,13 @@ def serve_stack(nodelay: bool) -> None:
 
 
 class StackProcess:
-    def __init__(self, nodelay: bool) -> None:
-        flag = "--serve-stack-nodelay" if nodelay else "--serve-stack"
+    def __init__(self, tuned: bool) -> None:
+        flag = "--serve-stack-tuned" if tuned else "--serve-stack"
+        env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"} if tuned else None
         self.process = subprocess.Popen(
             [sys.executable, __file__, flag],
             cwd=REPO_ROOT,
+            env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -87,6 +97,14 @@ class StackProcess:
         info = json.loads(self.process.stdout.readline())
         self.env: dict[str, str] = info["env"]
         self.url: str = info["url"]
+
+    def cpu_seconds(self) -> float:
+        """User + system time of the server process so far (Linux /proc; 0 elsewhere)."""
+        stat = Path(f"/proc/{self.process.pid}/stat")
+        if not stat.exists():
+            return 0.0
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def set_latency(self, seconds: float) -> None:
         request = urllib.request.Request(
@@ -216,23 +234,24 @@ class Measurement:
     rows: int  # rows actually sent
     calls: int
     seconds: float
+    cpu_seconds: float  # this process + the server process
     scores: list[float]
 
     def scaled(self, rows: int) -> Measurement:
         """Linear extrapolation to `rows` (per-row calls cost the same whatever the row)."""
         factor = rows / self.rows
-        return Measurement(
-            self.latency_ms,
-            self.method,
-            rows,
-            round(self.calls * factor),
-            self.seconds * factor,
-            [],
-        )
+        calls, seconds, cpu = round(self.calls * factor), self.seconds * factor, self.cpu_seconds
+        return Measurement(self.latency_ms, self.method, rows, calls, seconds, cpu * factor, [])
 
     @property
     def rows_per_second(self) -> float:
         return self.rows / self.seconds
+
+
+@dataclass(frozen=True)
+class Outcome:
+    calls: int
+    scores: list[float]
 
 
 def data_lines(path: Path) -> Iterator[bytes]:
@@ -245,37 +264,49 @@ def features_of(line: bytes) -> bytes:
     return line.rstrip(b"\r\n").partition(b",")[2] + b"\n"
 
 
-def per_row(path: Path, runtime: Any, latency_ms: float, sample: int) -> Measurement:
-    invoke = CountingInvoke(runtime)
+def per_row(path: Path, invoke: CountingInvoke, sample: int) -> Outcome:
     scores: list[float] = []
-    started = time.perf_counter()
     for line in itertools.islice(data_lines(path), sample):
         scores += invoke(features_of(line))
-    elapsed = time.perf_counter() - started
-    return Measurement(latency_ms, "per-row", len(scores), invoke.calls, elapsed, scores)
+    return Outcome(invoke.calls, scores)
 
 
-def fixed_batches(path: Path, runtime: Any, latency_ms: float, size: int) -> Measurement:
-    invoke = CountingInvoke(runtime)
+def fixed_batches(path: Path, invoke: CountingInvoke, size: int) -> Outcome:
     scores: list[float] = []
-    started = time.perf_counter()
     lines = data_lines(path)
     while chunk := list(itertools.islice(lines, size)):
         scores += invoke(b"".join(features_of(line) for line in chunk))
-    elapsed = time.perf_counter() - started
-    return Measurement(latency_ms, f"batch-{size}", len(scores), invoke.calls, elapsed, scores)
+    return Outcome(invoke.calls, scores)
 
 
-def payload_limit(path: Path, runtime: Any, latency_ms: float, concurrency: int) -> Measurement:
+def payload_limit(path: Path, invoke: CountingInvoke, concurrency: int) -> Outcome:
     from handlers.scoring import score_file
 
-    invoke = CountingInvoke(runtime)
-    started = time.perf_counter()
     scored = score_file(path, invoke, PAYLOAD_LIMIT, concurrency)
-    elapsed = time.perf_counter() - started
     assert scored.requests == invoke.calls
-    method = f"limit-c{concurrency}"
-    return Measurement(latency_ms, method, len(scored.scores), invoke.calls, elapsed, scored.scores)
+    return Outcome(invoke.calls, scored.scores)
+
+
+def process_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def timed(
+    stack: StackProcess,
+    latency_ms: float,
+    method: str,
+    work: Callable[[], Outcome],
+) -> Measurement:
+    cpu = process_cpu_seconds() + stack.cpu_seconds()
+    started = time.perf_counter()
+    outcome = work()
+    elapsed = time.perf_counter() - started
+    cpu = process_cpu_seconds() + stack.cpu_seconds() - cpu
+    rows = len(outcome.scores)
+    result = Measurement(latency_ms, method, rows, outcome.calls, elapsed, cpu, outcome.scores)
+    say(result)
+    return result
 
 
 def measure_latency(
@@ -283,13 +314,18 @@ def measure_latency(
 ) -> list[Measurement]:
     stack.set_latency(latency_ms / 1000)
     CountingInvoke(runtime)(features_of(next(data_lines(path))))  # warm the connection
-    results = [per_row(path, runtime, latency_ms, args.sample_rows)]
-    say(results[-1])
-    results.append(fixed_batches(path, runtime, latency_ms, FIXED_BATCH_ROWS))
-    say(results[-1])
-    for concurrency in args.concurrency:
-        results.append(payload_limit(path, runtime, latency_ms, concurrency))
-        say(results[-1])
+    methods: list[tuple[str, Callable[[], Outcome]]] = [
+        ("per-row", partial(per_row, path, CountingInvoke(runtime), args.sample_rows)),
+        (
+            f"batch-{FIXED_BATCH_ROWS}",
+            partial(fixed_batches, path, CountingInvoke(runtime), FIXED_BATCH_ROWS),
+        ),
+    ]
+    methods += [
+        (f"limit-c{c}", partial(payload_limit, path, CountingInvoke(runtime), c))
+        for c in args.concurrency
+    ]
+    results = [timed(stack, latency_ms, name, work) for name, work in methods]
     check_scores(results)
     return results
 
@@ -307,7 +343,7 @@ def check_scores(results: list[Measurement]) -> None:
 def say(result: Measurement) -> None:
     print(
         f"  {result.latency_ms:>4.0f} ms {result.method:<10} {result.rows:>8,} rows "
-        f"{result.calls:>6,} calls {result.seconds:>8.2f} s",
+        f"{result.calls:>6,} calls {result.seconds:>8.2f} s {result.cpu_seconds:>7.2f} cpu s",
         flush=True,
     )
 
@@ -315,27 +351,40 @@ def say(result: Measurement) -> None:
 # -- the report ------------------------------------------------------------------------------
 
 
+HEADINGS = (
+    f"{'latency':>8} {'method':<11} {'rows':>8} {'calls':>8} {'ms/call':>8} {'seconds':>9} "
+    f"{'rows/s':>9} {'cpu s':>8} {'fewer calls':>12} {'x faster':>9} {'x less cpu':>11}"
+)
+
+
+def table_row(result: Measurement, baseline: Measurement, mark: str) -> str:
+    cells = [f"{result.latency_ms:>5.0f} ms", f"{result.method + mark:<11}"]
+    cells += [f"{result.rows:>8,}", f"{result.calls:>8,}"]
+    cells += [f"{1000 * result.seconds / result.calls:>8.1f}", f"{result.seconds:>9.2f}"]
+    cells += [f"{result.rows_per_second:>9,.0f}", f"{result.cpu_seconds:>8.2f}"]
+    cells += [f"{baseline.calls / result.calls:>11,.0f}x"]
+    cells += [f"{baseline.seconds / result.seconds:>9,.1f}"]
+    cells += [f"{baseline.cpu_seconds / max(result.cpu_seconds, 0.01):>11,.1f}"]
+    return " ".join(cells)
+
+
 def print_table(results: list[Measurement], rows: int, sample: int) -> None:
     print()
-    print(
-        f"{'latency':>8} {'method':<11} {'rows':>8} {'calls':>8} {'seconds':>9} {'rows/s':>9} "
-        f"{'calls/per-row':>14} {'x faster':>9}"
-    )
+    print(HEADINGS)
     for latency in dict.fromkeys(r.latency_ms for r in results):
         group = [r for r in results if r.latency_ms == latency]
         baseline = group[0].scaled(rows)
-        for result in [baseline, *group[1:]]:
-            star = "*" if result is baseline else " "
-            cells = [f"{latency:>5.0f} ms", f"{result.method + star:<11}", f"{result.rows:>8,}"]
-            cells += [f"{result.calls:>8,}", f"{result.seconds:>9.2f}"]
-            cells += [f"{result.rows_per_second:>9,.0f}"]
-            cells += [f"{result.calls / baseline.calls:>14.6f}"]
-            cells += [f"{baseline.seconds / result.seconds:>9.1f}"]
-            print(" ".join(cells))
+        print(table_row(baseline, baseline, "*"))
+        for result in group[1:]:
+            print(table_row(result, baseline, " "))
     print()
     print(
         f"* per-row measured on the first {sample:,} rows and extrapolated linearly to {rows:,}; "
         "ratios are against it at the same latency."
+    )
+    print(
+        "cpu s: user + system time of this process and the server process (moto + emulator) "
+        "during the method; unlike seconds, it does not count time spent waiting for a CPU."
     )
 
 
@@ -372,11 +421,11 @@ def clients(stack: StackProcess) -> tuple[Any, Any, Any]:
 
 
 def run(args: argparse.Namespace, scratch: Path) -> None:
-    stack = StackProcess(nodelay=not args.emulator_nagle)
-    if args.emulator_nagle:
-        print("emulator as shipped: Nagle on, ~40 ms delayed-ACK stall per call (see the doc)")
+    stack = StackProcess(tuned=not args.emulator_as_shipped)
+    if args.emulator_as_shipped:
+        print("emulator as shipped: Nagle on, OpenMP active wait (see the module doc)")
     else:
-        print("emulator with TCP_NODELAY (no delayed-ACK stall; see the doc)")
+        print("emulator with TCP_NODELAY and OMP_WAIT_POLICY=PASSIVE (see the module doc)")
     try:
         s3, sm, runtime = clients(stack)
         started = time.perf_counter()
@@ -408,15 +457,15 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--workdir", type=Path, default=None, help="where the temporary files go")
     parser.add_argument(
-        "--emulator-nagle",
+        "--emulator-as-shipped",
         action="store_true",
-        help="leave Nagle's algorithm on in the emulator (its default; adds ~40 ms per call)",
+        help="keep Nagle's algorithm and OpenMP's active wait in the emulator (see above)",
     )
     parser.add_argument("--serve-stack", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--serve-stack-nodelay", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-stack-tuned", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve_stack or args.serve_stack_nodelay:
-        serve_stack(nodelay=args.serve_stack_nodelay)
+    if args.serve_stack or args.serve_stack_tuned:
+        serve_stack(tuned=args.serve_stack_tuned)
         return
     if not 0 < args.sample_rows <= args.rows:
         parser.error("--sample-rows must be between 1 and --rows")

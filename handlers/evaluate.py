@@ -73,7 +73,8 @@ def handle(msg: EvaluateRequested, ctx: HandlerContext) -> list[Outgoing]:
     scored = _score_test_set(msg, ctx)
     metrics = compute_metrics(scored.labels, scored.scores, recipe.threshold)
     run_facts = _run_facts(msg, ctx, scored, time.monotonic() - started)
-    _write_report(ctx, keys, metrics, run_facts)
+    # metrics.json marks the evaluation as done (a later request only re-sends the follow-up),
+    # so it is written last: after a failure before it, the retry evaluates again.
     _put_headline_metrics(ctx, msg.dataset, metrics)
     manifest.update(
         ctx.clients.s3,
@@ -81,6 +82,7 @@ def handle(msg: EvaluateRequested, ctx: HandlerContext) -> list[Outgoing]:
         msg.run_id,
         manifest.add_artifacts(STAGE, {name: s3_uri(reports, key) for name, key in keys.items()}),
     )
+    _write_report(ctx, keys, metrics, run_facts)
     ctx.log.info(
         "evaluate.metrics",
         run_id=msg.run_id,

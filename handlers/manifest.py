@@ -66,8 +66,9 @@ def stage_started(stage: str, details: dict[str, Any]) -> Callable[[Document], N
     def change(document: Document) -> None:
         entry = document["stages"].setdefault(stage, {"attempts": 0})
         entry["attempts"] = entry.get("attempts", 0) + 1
-        if document["status"] in TERMINAL:
-            # A redelivery after the run ended: count it, but never reopen the run.
+        if document["status"] in TERMINAL or entry.get("outcome") == "ok":
+            # A redelivery after the run ended, or of a stage already done (a duplicate that
+            # finds the work done): count it, but never reopen the run or the stage.
             return
         entry.update(started_at=now(), outcome="running")
         entry.pop("ended_at", None)
@@ -84,6 +85,11 @@ def stage_ended(
     def change(document: Document) -> None:
         entry = document["stages"].setdefault(stage, {"attempts": 1})
         if document["status"] in TERMINAL and outcome != "failed":
+            return
+        if entry.get("outcome") == "ok" and outcome != "failed":
+            # The stage is done: a duplicate delivery that waited or ended later keeps its record.
+            if artifacts:
+                entry.setdefault("artifacts", {}).update(artifacts)
             return
         entry.update(ended_at=now(), outcome=outcome)
         if artifacts:

@@ -3,6 +3,7 @@
     automlops worker        poll the queues until SIGTERM / SIGINT
     automlops healthcheck   exit 0 if the poll loop is alive, 1 if not
     automlops local         start the embedded AWS stand-in and run the worker against it
+    automlops status [RUN]  print a run's manifest, or list the recent runs
 
 Heavy imports (boto3, the handlers' ML stack, moto) happen inside the commands: the health check
 runs every few seconds in the container and needs none of them.
@@ -14,6 +15,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from service.errors import ConfigurationError
@@ -21,6 +23,7 @@ from service.health import check_from_env
 
 if TYPE_CHECKING:
     from service.context import AwsClients
+    from service.observers import Observers
     from service.routing import Route
     from service.settings import Settings
     from service.worker import Worker
@@ -48,7 +51,19 @@ def build_parser() -> argparse.ArgumentParser:
     local.add_argument(
         "--send-sample", action="store_true", help="send one worker.ping message at start"
     )
+    local.add_argument(
+        "--demo", action="store_true", help="upload a dataset, follow its run to the report, exit"
+    )
+    local.add_argument("--data", type=Path, help="CSV to upload with --demo (default: synthetic)")
+    local.add_argument("--rows", type=int, default=5000, help="synthetic rows for --demo")
+    local.add_argument(
+        "--out", type=Path, default=Path("reports"), help="where --demo copies reports"
+    )
     local.set_defaults(command=cmd_local)
+    status = commands.add_parser("status", help="print a run's manifest or list recent runs")
+    status.add_argument("run_id", nargs="?", help="a run id; without it, the recent runs")
+    status.add_argument("--json", action="store_true", help="print the manifest as JSON")
+    status.set_defaults(command=cmd_status)
     return parser
 
 
@@ -62,16 +77,51 @@ def cmd_healthcheck(_: argparse.Namespace) -> int:
     return EXIT_OK if status.healthy else EXIT_UNHEALTHY
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    """Needs only the reports bucket (and AWS credentials/endpoints) from the environment."""
+    import json
+
+    import boto3
+
+    from handlers import manifest, status
+
+    bucket = os.environ.get("AUTOMLOPS_REPORTS_BUCKET")
+    if not bucket:
+        print("automlops: set AUTOMLOPS_REPORTS_BUCKET to read run manifests", file=sys.stderr)
+        return EXIT_CONFIGURATION
+    s3 = boto3.client("s3")
+    if args.run_id is None:
+        print(status.describe_runs(status.list_runs(s3, bucket)))
+        return EXIT_OK
+    document = manifest.load(s3, bucket, args.run_id)
+    if document is None:
+        print(f"automlops: no run {args.run_id} in s3://{bucket}/runs/", file=sys.stderr)
+        return EXIT_UNHEALTHY
+    print(json.dumps(document, indent=2) if args.json else status.describe_run(document))
+    return EXIT_OK
+
+
 def cmd_local(args: argparse.Namespace) -> int:
-    from localcloud.stack import StackConfig, start_stack  # moto is not in the container image
+    if args.demo:
+        from localcloud.demo import DemoOptions, run_demo
+
+        return run_demo(DemoOptions(data=args.data, rows=args.rows, out_dir=args.out))
+    # moto and the emulator are not in the container image: imported only here.
+    from localcloud.stack import StackConfig, start_sagemaker, start_stack
 
     stack = start_stack(StackConfig(prefix=args.prefix))
+    emulator = start_sagemaker(stack)
     try:
         os.environ.update(stack.env)
-        print(f"embedded AWS at {stack.endpoint_url}; buckets: {', '.join(stack.buckets.values())}")
-        print("stop with Ctrl-C")
+        print(f"embedded AWS at {stack.endpoint_url}, SageMaker emulator at {emulator.url}")
+        print(f"buckets: {', '.join(stack.buckets.values())}")
+        print(
+            f"upload with: aws --endpoint-url {stack.endpoint_url} s3 cp FILE.csv "
+            f"s3://{stack.buckets['raw']}/data/bank-marketing/FILE.csv; stop with Ctrl-C"
+        )
         return run_from_env(send_sample=args.send_sample)
     finally:
+        emulator.stop()
         stack.stop()
 
 
@@ -85,13 +135,27 @@ def run_from_env(*, send_sample: bool = False) -> int:
         settings = Settings.from_env()
         configure_logging(settings.log_level, settings.log_format)
         clients = build_clients(settings)
-        worker = build_worker(settings, clients)
+        observers = build_observers(settings)
+        worker = build_worker(settings, clients, **observers.hooks())
         if send_sample:
             send_sample_message(clients, settings)
-        return run_until_signalled(worker)
+        observers.start()
+        try:
+            return run_until_signalled(worker)
+        finally:
+            observers.stop()
     except ConfigurationError as exc:
         print(f"automlops: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIGURATION
+
+
+def build_observers(settings: Settings) -> Observers:
+    """EMF metrics on stdout and, on ECS, scale-in protection while messages are in hand."""
+    from service.metrics import MetricsEmitter
+    from service.observers import Observers
+    from service.protection import TaskProtection
+
+    return Observers(MetricsEmitter(settings.metrics_namespace), TaskProtection.from_env())
 
 
 def build_worker(

@@ -15,11 +15,18 @@ class Capacity:
         self._free = size
         self._changed = threading.Condition()
 
-    def reserve(self, wanted: int, timeout: float) -> int:
-        """Wait up to `timeout` s for a free slot; take up to `wanted`. 0 if none came free."""
+    def reserve(self, wanted: int, timeout: float, gather: float = 0.0) -> int:
+        """Wait up to `timeout` s for a free slot, then up to `gather` s more for `wanted` of
+        them; take what is free, at most `wanted`. 0 if none came free.
+
+        Gathering trades a few milliseconds for fuller receives: right after a poll, the
+        messages it fetched still hold their slots and free them one by one."""
         with self._changed:
             if not self._changed.wait_for(lambda: self._free > 0, timeout=timeout):
                 return 0
+            target = min(wanted, self._size)
+            if gather > 0 and self._free < target:
+                self._changed.wait_for(lambda: self._free >= target, timeout=gather)
             taken = min(wanted, self._free)
             self._free -= taken
             return taken

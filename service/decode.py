@@ -152,6 +152,15 @@ class Decoder:
         return route
 
 
+def guess_type(body: str) -> str:
+    """For the record of a body that did not decode: its `type` if it has a readable one."""
+    try:
+        kind = json.loads(body).get("type")
+    except (ValueError, AttributeError):
+        return "unknown"
+    return kind[:100] if isinstance(kind, str) else "unknown"
+
+
 def rules_without_route(rules: Sequence[S3Rule], routes: Mapping[str, Route]) -> list[str]:
     """S3 rules whose message type no route handles: their objects would be dead-lettered."""
     return [rule.message.TYPE for rule in rules if rule.message.TYPE not in routes]

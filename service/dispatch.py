@@ -14,7 +14,8 @@ import structlog
 
 from service.backoff import Backoff
 from service.context import AwsClients, HandlerContext
-from service.decode import Decoded, Decoder, Job
+from service.decode import Decoded, Decoder, Job, guess_type
+from service.errors import HandlerError
 from service.messages import Outgoing, encode_envelope
 from service.settings import Settings
 from service.settle import Failure, Verdict, classify, decide
@@ -56,12 +57,11 @@ class Dispatcher:
             decoded = self._decoder.decode(received.body)
         except Exception as exc:
             verdict = decide([classify(exc)], 0, received.receive_count, self._backoff)
-            return Processed(verdict, message_type="unknown", run_id=None, followups=0)
-        structlog.contextvars.bind_contextvars(
-            message_type=decoded.message_type, run_id=decoded.run_id
-        )
+            return Processed(verdict, guess_type(received.body), run_id=None, followups=0)
+        run_id = decoded.run_id
+        structlog.contextvars.bind_contextvars(message_type=decoded.message_type, run_id=run_id)
         if note is not None:
-            note(decoded.message_type, decoded.run_id)
+            note(decoded.message_type, run_id)
         for reason in decoded.dropped:
             log.info("message.record_dropped", reason=reason)
         failures, outgoing = self._run_jobs(decoded, received)
@@ -69,7 +69,7 @@ class Dispatcher:
         if send_failure:
             failures.append(send_failure)
         verdict = decide(failures, len(decoded.jobs), received.receive_count, self._backoff)
-        return Processed(verdict, decoded.message_type, decoded.run_id, sent)
+        return Processed(verdict, decoded.message_type, run_id, sent)
 
     def _run_jobs(
         self, decoded: Decoded, received: Received
@@ -80,10 +80,12 @@ class Dispatcher:
         for job in decoded.jobs:
             try:
                 outgoing += self._run_job(job, received)
+            except HandlerError as exc:
+                failures.append(classify(exc))
             except Exception as exc:
-                failure = classify(exc)
-                log.info("handler.failed", handler_type=job.message.TYPE, error=failure.error)
-                failures.append(failure)
+                # Not a decision the handler made: a bug or an outage. The traceback helps.
+                log.warning("handler.crashed", handler_type=job.message.TYPE, exc_info=True)
+                failures.append(classify(exc))
         return failures, outgoing
 
     def _run_job(self, job: Job, received: Received) -> list[Outgoing]:

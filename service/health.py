@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from service.errors import ConfigurationError
 from service.settings import PREFIX, Settings
 
 
@@ -27,7 +28,12 @@ class HealthFile:
         self._path = path
 
     def prepare(self) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"{PREFIX}HEALTH_FILE={self._path}: cannot create its folder: {exc}"
+            ) from exc
 
     def touch(self) -> None:
         # A missing tmpfs must not stop message processing; the health check will say so.

@@ -104,7 +104,7 @@ def build_message(cls: type[M], fields: Mapping[str, Any], where: str) -> M:
     """
     hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}
-    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+    for field in dataclasses.fields(cls):
         if field.name in fields:
             value = fields[field.name]
             if not _conforms(value, hints[field.name]):

@@ -41,6 +41,7 @@ Hook = Callable[[], None]
 
 STOP_CHECK_SECONDS = 0.1  # how often the main loop looks for a stop request
 CAPACITY_WAIT_SECONDS = 1.0  # a poller waiting for a free slot re-checks for stop this often
+GATHER_SECONDS = 0.01  # a busy queue's poller waits this long for more free slots
 POLL_ERROR_MAX_SLEEP = 30.0
 SETTLE_FLUSH_SECONDS = 5.0  # beyond the budget, for the last hand-backs to reach SQS
 
@@ -57,11 +58,13 @@ class Worker:
         on_busy: Hook | None = None,
         on_idle: Hook | None = None,
         emit_metric: Callable[..., Any] | None = None,
+        on_polled: Hook | None = None,
         backoff: Backoff | None = None,
         queues: Sequence[str] = QUEUE_ROLES,
     ) -> None:
         """`on_settled(summary)` runs after each message's summary line; `on_busy` / `on_idle`
-        when the count of held messages goes 0 -> 1 / 1 -> 0. All three must be quick."""
+        when the count of held messages goes 0 -> 1 / 1 -> 0; `on_polled` after every receive
+        call that returned (with or without messages). All of them must be quick."""
         self.settings = settings
         self.routes: Mapping[str, Route] = build_route_table([*routes, PING_ROUTE])
         self._rules = tuple(s3_rules)
@@ -75,6 +78,7 @@ class Worker:
             decoder, self._transport, settings, clients, self._backoff, emit_metric
         )
         self._on_settled = on_settled
+        self._on_polled = on_polled
         self._inflight = InFlight(on_busy=on_busy, on_idle=on_idle)
         self._capacity = Capacity(settings.worker_threads)
         self._pool = HandlerPool(settings.worker_threads)
@@ -162,26 +166,36 @@ class Worker:
     def _poll(self, role: str) -> None:
         url = self._queue_configs[role].url
         busy = False  # an idle queue's long poll holds one slot, a busy one's up to ten
-        errors = 0
+        failures = 0
         while not self._stopping.is_set():
-            wanted = self.settings.max_messages if busy else 1
-            slots = self._capacity.reserve(wanted, timeout=CAPACITY_WAIT_SECONDS)
-            if not slots:
-                self._health.touch()  # all threads busy is not a hung poll loop
-                continue
             try:
-                received = self._receive(role, url, slots)
+                busy = self._poll_once(role, url, busy)
+                failures = 0
             except Exception as exc:
-                self._capacity.release(slots)
-                errors += 1
+                # SQS unreachable or refusing: back off; the health file ages meanwhile.
+                failures += 1
                 log.error("poll.failed", queue=role, error=f"{type(exc).__name__}: {exc}")
-                self._stopping.wait(min(2.0**errors, POLL_ERROR_MAX_SLEEP))
-                continue
-            errors = 0
-            self._health.touch()
-            self._capacity.release(slots - len(received))
-            busy = bool(received)
-            self._accept(received)
+                self._stopping.wait(min(2.0**failures, POLL_ERROR_MAX_SLEEP))
+
+    def _poll_once(self, role: str, url: str, busy: bool) -> bool:
+        """One receive into free slots; returns whether the queue looks busy."""
+        wanted = self.settings.max_messages if busy else 1
+        gather = GATHER_SECONDS if busy else 0.0
+        slots = self._capacity.reserve(wanted, CAPACITY_WAIT_SECONDS, gather)
+        if not slots:
+            self._health.touch()  # all threads busy is not a hung poll loop
+            return busy
+        try:
+            received = self._receive(role, url, slots)
+        except Exception:
+            self._capacity.release(slots)
+            raise
+        self._capacity.release(slots - len(received))
+        self._health.touch()
+        if self._on_polled is not None:
+            self._on_polled()
+        self._accept(received)
+        return bool(received)
 
     def _receive(self, role: str, url: str, slots: int) -> list[Received]:
         return self._transport.receive(

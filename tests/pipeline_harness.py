@@ -10,6 +10,7 @@ directly, collect dead letters.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
 import json
@@ -21,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import quote_plus, unquote_plus
+from urllib.parse import unquote_plus
 
 import boto3
 import structlog
@@ -57,7 +58,6 @@ FAST_PIPELINE: dict[str, Any] = {
     "endpoint_wait_seconds": 30,
     "worker_threads": 4,
     "log_format": "json",
-    "log_level": "WARNING",
 }
 ENDPOINT_DELAY_SECONDS = 0.3
 RUN_TIMEOUT_SECONDS = 90.0
@@ -331,8 +331,6 @@ class Pipeline:
         """What the runtime passes a handler; `overrides` change settings fields."""
         settings = self.settings
         if overrides:
-            import dataclasses
-
             settings = dataclasses.replace(settings, **overrides)
             settings.validate()
         return HandlerContext(
@@ -351,10 +349,22 @@ class Pipeline:
 
     def dead_letters_for(self, key: str, role: str = "ingest", timeout: float = 15) -> list[Any]:
         """Dead letters (with their attributes) whose S3 event names the raw object `key`."""
+        return self.dead_letters(role, lambda body: key in event_keys(body), timeout)
+
+    def dead_letters_of_run(
+        self, run_id: str, role: str = "stages", timeout: float = 15
+    ) -> list[Any]:
+        """Dead stage messages (with their attributes) of the run `run_id`."""
+        return self.dead_letters(role, lambda body: _envelope_run(body) == run_id, timeout)
+
+    def dead_letters(
+        self, role: str, matches: Callable[[str], bool], timeout: float = 15
+    ) -> list[Any]:
+        """The messages on `role`'s DLQ whose body `matches`, once there are any (or timeout)."""
         deadline = time.monotonic() + timeout
         while True:
             self._drain_dead_letters(role)
-            found = [m for m in self._dead[role] if key in _event_keys(m["Body"])]
+            found = [m for m in self._dead[role] if matches(m["Body"])]
             if found or time.monotonic() >= deadline:
                 return found
             time.sleep(0.2)
@@ -376,7 +386,16 @@ class Pipeline:
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
-def _event_keys(body: str) -> set[str]:
+def _envelope_run(body: str) -> str | None:
+    try:
+        document = json.loads(body)
+    except json.JSONDecodeError:
+        return None
+    return document.get("run_id") if isinstance(document, dict) else None
+
+
+def event_keys(body: str) -> set[str]:
+    """The object keys an S3 notification body names (decoded); none for other bodies."""
     try:
         document = json.loads(body)
     except json.JSONDecodeError:
@@ -387,30 +406,6 @@ def _event_keys(body: str) -> set[str]:
         for r in records or []
         if isinstance(r, dict) and "s3" in r
     }
-
-
-def s3_event_body(source: Mapping[str, Any], event_time: str) -> str:
-    """An S3 ObjectCreated notification for the raw object a manifest names as its `source`
-    (bucket, key, etag, version_id), as S3 sends it: the key URL-encoded, the ETag unquoted."""
-    obj: dict[str, Any] = {
-        "key": quote_plus(source["key"], safe="/"),
-        "eTag": str(source.get("etag") or "").strip('"'),
-    }
-    if source.get("version_id"):
-        obj["versionId"] = source["version_id"]
-    record = {
-        "eventVersion": "2.1",
-        "eventSource": "aws:s3",
-        "awsRegion": REGION,
-        "eventTime": event_time,
-        "eventName": "ObjectCreated:Put",
-        "s3": {
-            "s3SchemaVersion": "1.0",
-            "bucket": {"name": source["bucket"], "arn": f"arn:aws:s3:::{source['bucket']}"},
-            "object": obj,
-        },
-    }
-    return json.dumps({"Records": [record]})
 
 
 @contextmanager
@@ -429,9 +424,9 @@ def running_pipeline(
     emulator_faults = {"endpoint_delay_seconds": ENDPOINT_DELAY_SECONDS, **(faults or {})}
     with running_stack(config) as stack, running_sagemaker(stack, **emulator_faults) as emulator:
         pipeline = Pipeline(stack, emulator, pipeline_settings(stack, work_root, **overrides))
-        if worker:
-            pipeline.start_worker()
         try:
+            if worker:
+                pipeline.start_worker()
             yield pipeline
         finally:
             pipeline.stop_worker()

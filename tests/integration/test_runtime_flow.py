@@ -223,5 +223,6 @@ def test_undecodable_messages_are_dead_lettered_with_the_reason(
     assert any("not JSON" in e for e in errors)
     assert any("unknown message type 'no.such.type'" in e for e in errors)
     assert any("test.start.payload.n: required field is missing" in e for e in errors)
+    assert sorted(s["message_type"] for s in settled) == ["no.such.type", "test.start", "unknown"]
     dead = queues.receive_all(stack.dlq_urls["stages"])
     assert sorted(m["Body"] for m in dead) == sorted(bodies.values())

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import pytest
 
 from service.context import HandlerContext
-from service.decode import Decoder
+from service.decode import Decoder, guess_type
 from service.errors import MessageDecodeError, RetryableError
 from service.messages import ObjectCreated, Outgoing, S3Rule, StageMessage, encode_envelope
 from service.routing import Route, build_route_table
@@ -179,3 +179,8 @@ def test_an_s3_rule_without_a_route_is_a_permanent_failure() -> None:
     decoder = Decoder(build_route_table([Route(Step, nothing)]), RULES, BUCKETS)
     with pytest.raises(MessageDecodeError, match=r"unknown message type 'test\.uploaded'"):
         decoder.decode(s3_body(record("my-raw", "data/a.csv")))
+
+
+def test_the_type_of_an_undecodable_body_is_kept_for_the_record() -> None:
+    assert guess_type(json.dumps(envelope(type="no.such", payload={}))) == "no.such"
+    assert guess_type("{not json") == guess_type("[1]") == guess_type('{"type": 7}') == "unknown"

@@ -128,3 +128,16 @@ def test_console_format_is_not_json() -> None:
     assert "hello" in line
     assert "rows=3" in line
     assert not line.startswith("{")
+
+
+def test_capacity_gathers_freed_slots_for_a_fuller_receive() -> None:
+    slots = Capacity(4)
+    assert slots.reserve(4, timeout=0) == 4
+    slots.release(1)
+    for delay in (0.01, 0.02, 0.03):
+        threading.Timer(delay, slots.release).start()
+    started = time.monotonic()
+    assert slots.reserve(10, timeout=1, gather=2) == 4  # waited for all four, not just one
+    assert time.monotonic() - started < 1  # and no longer: four is all there is
+    slots.release(1)
+    assert slots.reserve(10, timeout=1, gather=0.05) == 1  # gives up gathering after 50 ms

@@ -54,6 +54,8 @@ class BadInput:
     row: int | None = None
     value: str | None = None
     dataset: str = DATASET
+    key: str | None = None  # default: data/<dataset>/<name>.csv
+    recipe: bytes | None = None  # put at recipes/<dataset>.toml in the raw bucket first
 
 
 HEADER, _, DATA = GOOD.partition(b"\n")
@@ -77,8 +79,37 @@ BAD_INPUTS: dict[str, BadInput] = {
     "unknown-dataset": BadInput(
         GOOD, "unknown dataset 'no-such-dataset'", dataset="no-such-dataset"
     ),
+    "dataset-name-not-lower-case": BadInput(GOOD, "must be lower-case", dataset="Bank-Marketing"),
+    "no-dataset-folder": BadInput(GOOD, "is not data/<dataset>/<file>", key="data/no-folder.csv"),
+    "broken-operator-recipe": BadInput(
+        GOOD,
+        "recipes/broken-recipe.toml: target.positive: must be a non-empty string",
+        dataset="broken-recipe",
+        recipe=b'name = "broken-recipe"\n[target]\ncolumn = "y"\nvalues = ["no", "yes"]\n',
+    ),
 }
-SEMICOLONS = synthetic_csv(300, seed=22, separator=";")
+
+
+def uci_raw_format(body: bytes) -> bytes:
+    """`body` the way UCI publishes bank-additional: `;`-separated, text values in quotes."""
+    rows = list(csv.reader(io.StringIO(body.decode())))
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+    writer.writerow(rows[0])
+    writer.writerows([[_number_or_text(value) for value in row] for row in rows[1:]])
+    return out.getvalue().encode()
+
+
+def _number_or_text(value: str) -> int | float | str:
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
+
+
+SEMICOLONS = uci_raw_format(synthetic_csv(300, seed=22))
 
 
 @dataclass(frozen=True)
@@ -90,8 +121,11 @@ class Outcome:
 @pytest.fixture(scope="module")
 def outcomes(pipeline: Pipeline) -> dict[str, Outcome]:
     """Every bad input, and a `;`-separated file, uploaded at once; their runs once ended."""
+    for bad in BAD_INPUTS.values():
+        if bad.recipe is not None:
+            pipeline.upload(f"recipes/{bad.dataset}.toml", bad.recipe)
     uploads = {
-        name: pipeline.upload(f"data/{bad.dataset}/{name}.csv", bad.body)
+        name: pipeline.upload(bad.key or f"data/{bad.dataset}/{name}.csv", bad.body)
         for name, bad in BAD_INPUTS.items()
     }
     uploads["semicolons"] = pipeline.upload(f"data/{DATASET}/semicolons.csv", SEMICOLONS)

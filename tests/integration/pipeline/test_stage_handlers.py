@@ -8,14 +8,19 @@ One run goes through every stage (fixtures chain preprocess -> train -> job comp
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
+from botocore.exceptions import EndpointConnectionError
 from pipeline_harness import CallLog, Pipeline, synthetic_csv
 
 from handlers import deploy, evaluate, finish, manifest, preprocess, status, train, watch
@@ -31,6 +36,8 @@ from handlers.messages import (
 from handlers.naming import RunPaths, sagemaker_names
 from handlers.recipe import Recipe
 from handlers.storage import s3_uri
+from localcloud.stack import CREDENTIALS, REGION
+from service.context import AwsClients
 from service.errors import PermanentError
 from service.messages import Outgoing
 
@@ -172,11 +179,11 @@ class Deployed:
 @pytest.fixture(scope="module")
 def deployed(pipeline: Pipeline, model_trained: ModelTrained) -> Deployed:
     first = deploy.handle(model_trained, pipeline.context())
-    clients, calls = pipeline.recording_clients()
-    again = deploy.handle(model_trained, pipeline.context(clients=clients))
     request = only(first).message
     assert isinstance(request, EvaluateRequested)
     described = pipeline.clients.sagemaker.describe_endpoint(EndpointName=request.endpoint_name)
+    clients, calls = pipeline.recording_clients()
+    again = deploy.handle(model_trained, pipeline.context(clients=clients))
     return Deployed(first, again, calls.operations(), described["EndpointStatus"])
 
 
@@ -242,7 +249,7 @@ def test_preprocess_records_its_stage_and_the_source_in_the_manifest(
 
 
 def test_preprocess_of_a_second_delivery_does_nothing(
-    pipeline: Pipeline, uploaded: DataUploaded, train_request: TrainRequested
+    pipeline: Pipeline, uploaded: DataUploaded, trained: Trained
 ) -> None:
     processed = RunPaths(uploaded.run_id).processed
     before = pipeline.clients.s3.head_object(Bucket=pipeline.bucket("curated"), Key=processed)
@@ -250,6 +257,19 @@ def test_preprocess_of_a_second_delivery_does_nothing(
     after = pipeline.clients.s3.head_object(Bucket=pipeline.bucket("curated"), Key=processed)
     assert after["ETag"] == before["ETag"]
     assert after["LastModified"] == before["LastModified"]
+
+
+def test_a_second_delivery_is_counted_but_leaves_the_stage_record_alone(
+    pipeline: Pipeline, uploaded: DataUploaded, trained: Trained
+) -> None:
+    before = pipeline.manifest(uploaded.run_id)
+    assert before is not None
+    preprocess.handle(uploaded, pipeline.context(message_id="yet-another-delivery"))
+    after = pipeline.manifest(uploaded.run_id)
+    assert after is not None
+    was = before["stages"]["preprocess"]
+    assert after["stages"]["preprocess"] == {**was, "attempts": was["attempts"] + 1}
+    assert after.get("current_stage") == before.get("current_stage") != "preprocess"
 
 
 def test_preprocess_leaves_the_raw_object_as_it_was(
@@ -544,6 +564,59 @@ def test_evaluate_a_second_time_only_sends_the_follow_up_again(evaluated: Evalua
     written = [call.url for call in evaluated.again_calls.of("PutObject")]
     assert written  # the stage record in the manifest...
     assert all(url.endswith("/manifest.json") for url in written)  # ...and nothing else
+
+
+@pytest.fixture(scope="module")
+def another_evaluation(pipeline: Pipeline) -> EvaluateRequested:
+    """A second run, trained and deployed, waiting for its evaluation."""
+    event = upload_event(pipeline, f"data/{DATASET}/evaluated-twice.csv", synthetic_csv(300, 14))
+    request = only(preprocess.handle(event, pipeline.context())).message
+    assert isinstance(request, TrainRequested)
+    watching = only(train.handle(request, pipeline.context())).message
+    assert isinstance(watching, TrainingWatch)
+    job = wait_for_job(pipeline, watching.job_name)
+    bucket, _, key = job["ModelArtifacts"]["S3ModelArtifacts"].removeprefix("s3://").partition("/")
+    evaluation = only(deploy.handle(ModelTrained(bucket=bucket, key=key), pipeline.context()))
+    assert isinstance(evaluation.message, EvaluateRequested)
+    return evaluation.message
+
+
+def unreachable_cloudwatch(pipeline: Pipeline) -> AwsClients:
+    """The pipeline's clients, but CloudWatch is a port nobody listens on (and no retries)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    cloudwatch = boto3.Session(
+        aws_access_key_id=CREDENTIALS["aws_access_key_id"],
+        aws_secret_access_key=CREDENTIALS["aws_secret_access_key"],
+        region_name=REGION,
+    ).client(
+        "cloudwatch",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        config=Config(retries={"mode": "standard", "max_attempts": 1}),
+    )
+    return dataclasses.replace(pipeline.clients, cloudwatch=cloudwatch)
+
+
+def test_evaluate_retried_after_cloudwatch_failed_still_puts_the_metrics(
+    pipeline: Pipeline, another_evaluation: EvaluateRequested
+) -> None:
+    namespace = "automlops-evaluated-twice"
+    with pytest.raises(EndpointConnectionError):
+        evaluate.handle(
+            another_evaluation,
+            pipeline.context(clients=unreachable_cloudwatch(pipeline), metrics_namespace=namespace),
+        )
+    retried = evaluate.handle(another_evaluation, pipeline.context(metrics_namespace=namespace))
+    assert [type(o.message) for o in retried] == [ModelEvaluated]
+    listed = pipeline.clients.cloudwatch.list_metrics(Namespace=namespace)["Metrics"]
+    assert "AUC" in {m["MetricName"] for m in listed}
+    document = pipeline.manifest(another_evaluation.run_id)
+    assert document is not None
+    metrics_uri = s3_uri(
+        pipeline.bucket("reports"), evaluation_keys(another_evaluation.run_id)["metrics"]
+    )
+    assert document["stages"]["evaluate"]["artifacts"]["metrics"] == metrics_uri
 
 
 # -- model.evaluated and the run's status -------------------------------------------------------

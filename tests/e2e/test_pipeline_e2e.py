@@ -1,0 +1,96 @@
+"""End to end: a CSV uploaded to the raw bucket becomes a trained, deployed and evaluated model,
+through the real worker, moto and the SageMaker emulator, all over HTTP on 127.0.0.1. The test
+only uploads and then reads what the pipeline left behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pipeline_harness import Pipeline, running_pipeline, synthetic_csv
+
+from handlers.evaluate import evaluation_keys
+from handlers.naming import sagemaker_names
+
+pytestmark = pytest.mark.e2e
+
+DATASET = "bank-marketing"
+SYNTHETIC_ROWS = 3000
+STAGES = ("preprocess", "train", "training", "deploy", "evaluate")
+# The UCI sample (bank-additional.csv, `;`-separated, quoted), when the machine has it.
+REAL_SAMPLE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "bank-additional.csv"
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
+    with running_pipeline(tmp_path_factory.mktemp("e2e")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def synthetic_run(pipeline: Pipeline) -> dict[str, Any]:
+    key = f"data/{DATASET}/synthetic-{SYNTHETIC_ROWS}.csv"
+    pipeline.upload(key, synthetic_csv(SYNTHETIC_ROWS, seed=7))
+    return pipeline.wait_for_run(key)
+
+
+def metrics_of(pipeline: Pipeline, run: dict[str, Any]) -> dict[str, Any]:
+    document = pipeline.read_json("reports", evaluation_keys(run["run_id"])["metrics"])
+    metrics: dict[str, Any] = document["metrics"]
+    return metrics
+
+
+def test_synthetic_upload_ends_in_a_succeeded_run(synthetic_run: dict[str, Any]) -> None:
+    assert synthetic_run["status"] == "succeeded", synthetic_run
+    assert synthetic_run["dataset"] == DATASET
+    outcomes = {name: stage["outcome"] for name, stage in synthetic_run["stages"].items()}
+    assert outcomes == dict.fromkeys(STAGES, "ok")
+
+
+def test_synthetic_upload_gets_a_report_well_above_chance(
+    pipeline: Pipeline, synthetic_run: dict[str, Any]
+) -> None:
+    metrics = metrics_of(pipeline, synthetic_run)
+    assert metrics["count"] == SYNTHETIC_ROWS // 10
+    assert metrics["roc_auc"] > 0.65
+    assert metrics["pr_auc"] > metrics["positives"] / metrics["count"]  # beats the base rate
+    keys = evaluation_keys(synthetic_run["run_id"])
+    report = pipeline.read_bytes("reports", keys["report"]).decode()
+    assert f"| ROC AUC | {metrics['roc_auc']:.4f} |" in report
+    assert pipeline.read_bytes("reports", keys["confusion_matrix"]).startswith(b"\x89PNG")
+
+
+def test_synthetic_upload_leaves_a_serving_endpoint(
+    pipeline: Pipeline, synthetic_run: dict[str, Any]
+) -> None:
+    names = sagemaker_names(DATASET, synthetic_run["run_id"])
+    sm = pipeline.clients.sagemaker
+    assert sm.describe_endpoint(EndpointName=names.endpoint)["EndpointStatus"] == "InService"
+    job = sm.describe_training_job(TrainingJobName=names.training_job)
+    assert job["TrainingJobStatus"] == "Completed"
+
+
+def test_synthetic_upload_reports_its_metrics_to_cloudwatch(
+    pipeline: Pipeline, synthetic_run: dict[str, Any]
+) -> None:
+    listed = pipeline.clients.cloudwatch.list_metrics(
+        Namespace=pipeline.settings.metrics_namespace,
+        Dimensions=[{"Name": "Dataset", "Value": DATASET}],
+    )["Metrics"]
+    assert {"AUC", "F1", "Accuracy"} <= {m["MetricName"] for m in listed}
+
+
+@pytest.mark.skipif(not REAL_SAMPLE.is_file(), reason=f"no UCI sample at {REAL_SAMPLE}")
+def test_real_uci_sample_runs_to_a_report_well_above_chance(pipeline: Pipeline) -> None:
+    key = f"data/{DATASET}/{REAL_SAMPLE.name}"
+    pipeline.upload_file(key, REAL_SAMPLE)
+    run = pipeline.wait_for_run(key)
+    assert run["status"] == "succeeded", run
+    metrics = metrics_of(pipeline, run)
+    rows = len(REAL_SAMPLE.read_bytes().splitlines()) - 1  # after the header
+    assert metrics["count"] == rows - rows * 9 // 10
+    # 412 test rows, 46 positive: 0.68 measured (5-fold CV of the same model: 0.70-0.76)
+    assert metrics["roc_auc"] > 0.6

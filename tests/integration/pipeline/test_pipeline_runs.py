@@ -1,0 +1,293 @@
+"""Whole runs through the running worker: a training job that fails, an endpoint that fails, a
+dataset whose recipe an operator added to the raw bucket at runtime, and reading a run's status.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from pipeline_harness import Pipeline, synthetic_csv
+
+from handlers import manifest, status
+from handlers.naming import RunPaths, sagemaker_names
+from handlers.recipe import Recipe
+from service.settle import ATTR_ERROR
+
+DATASET = "bank-marketing"
+TRAINING_FAILURE = "AlgorithmError: the job ran out of patience (injected)"
+ENDPOINT_FAILURE = "The primary container for production variant AllTraffic did not pass the ping"
+
+# -- a failing training job ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def failed_training(pipeline: Pipeline) -> dict[str, Any]:
+    pipeline.emulator.set_faults(training_failures={"aml-": TRAINING_FAILURE})
+    try:
+        key = f"data/{DATASET}/training-fails.csv"
+        pipeline.upload(key, synthetic_csv(300, seed=41))
+        return pipeline.wait_for_run(key)
+    finally:
+        pipeline.emulator.reset_faults()
+
+
+def test_a_failing_training_job_fails_the_run(failed_training: dict[str, Any]) -> None:
+    assert failed_training["status"] == "failed"
+    assert failed_training["failed_stage"] == "training"
+    assert TRAINING_FAILURE in failed_training["error"]
+    assert failed_training["stages"]["training"]["outcome"] == "failed"
+    assert "deploy" not in failed_training["stages"]
+
+
+def test_a_failing_training_job_records_its_failure_reason(
+    pipeline: Pipeline, failed_training: dict[str, Any]
+) -> None:
+    run_id = failed_training["run_id"]
+    error = pipeline.read_json("reports", manifest.error_key(run_id))
+    job_name = sagemaker_names(DATASET, run_id).training_job
+    assert error["stage"] == "training"
+    assert error["message_type"] == "training.watch"
+    assert error["reason"] == f"training job {job_name} is Failed: {TRAINING_FAILURE}"
+
+
+def test_a_failing_training_job_dead_letters_its_watch(
+    pipeline: Pipeline, failed_training: dict[str, Any]
+) -> None:
+    (letter,) = pipeline.dead_letters_of_run(failed_training["run_id"])
+    assert TRAINING_FAILURE in letter["MessageAttributes"][ATTR_ERROR]["StringValue"]
+
+
+def test_a_failing_training_job_leaves_nothing_deployed(
+    pipeline: Pipeline, failed_training: dict[str, Any]
+) -> None:
+    run_id = failed_training["run_id"]
+    assert pipeline.clients.sagemaker.list_endpoints(NameContains=run_id)["Endpoints"] == []
+    assert pipeline.keys("models", f"runs/{run_id}/") == []
+
+
+# -- a failing endpoint -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def failed_endpoint(pipeline: Pipeline) -> dict[str, Any]:
+    pipeline.emulator.set_faults(endpoint_failures={"aml-": ENDPOINT_FAILURE})
+    try:
+        key = f"data/{DATASET}/endpoint-fails.csv"
+        pipeline.upload(key, synthetic_csv(300, seed=42))
+        return pipeline.wait_for_run(key)
+    finally:
+        pipeline.emulator.reset_faults()
+
+
+def test_a_failing_endpoint_fails_the_run_in_evaluate(failed_endpoint: dict[str, Any]) -> None:
+    assert failed_endpoint["status"] == "failed"
+    assert failed_endpoint["failed_stage"] == "evaluate"
+    assert ENDPOINT_FAILURE in failed_endpoint["error"]
+    assert failed_endpoint["stages"]["deploy"]["outcome"] == "ok"
+
+
+def test_a_failing_endpoint_records_its_failure_reason(
+    pipeline: Pipeline, failed_endpoint: dict[str, Any]
+) -> None:
+    run_id = failed_endpoint["run_id"]
+    error = pipeline.read_json("reports", manifest.error_key(run_id))
+    endpoint = sagemaker_names(DATASET, run_id).endpoint
+    assert error["stage"] == "evaluate"
+    assert error["reason"] == f"endpoint {endpoint} failed: {ENDPOINT_FAILURE}"
+    described = pipeline.clients.sagemaker.describe_endpoint(EndpointName=endpoint)
+    assert described["EndpointStatus"] == "Failed"
+
+
+def test_a_failing_endpoint_writes_no_report(
+    pipeline: Pipeline, failed_endpoint: dict[str, Any]
+) -> None:
+    run_id = failed_endpoint["run_id"]
+    assert not [k for k in pipeline.keys("reports", f"runs/{run_id}/") if "/evaluation/" in k]
+
+
+def test_status_of_a_failed_run_shows_the_error(failed_endpoint: dict[str, Any]) -> None:
+    lines = status.describe_run(failed_endpoint).splitlines()
+    assert "status    failed" in lines
+    assert f"error     {failed_endpoint['error']}" in lines
+    assert f"{'':<11}! {failed_endpoint['error']}" in lines
+
+
+# -- a recipe added by an operator at runtime ---------------------------------------------------
+
+SENSOR_RECIPE = b"""
+name = "sensor-alarms"
+description = "Does a reading call for an alarm? Added to the raw bucket, not packaged."
+
+[target]
+column = "alarm"
+positive = "on"
+values = ["off", "on"]
+
+[columns]
+numeric = ["temperature", "vibration"]
+drop = ["sensor_id"]
+
+[categorical]
+unknown = "other"
+
+[categorical.columns]
+site = ["north", "south"]
+
+[[derived]]
+name = "hot"
+column = "temperature"
+op = "gt"
+value = 80
+
+[split]
+train = 0.6
+validation = 0.2
+test = 0.2
+seed = 7
+
+[xgboost]
+objective = "binary:logistic"
+num_round = "7"
+max_depth = "2"
+eta = "0.5"
+
+[evaluation]
+threshold = 0.4
+"""
+SENSOR_ROWS = 300
+
+
+def sensor_csv(rows: int, seed: int) -> bytes:
+    """Readings where hot, shaking sensors alarm; a few come from a site the recipe does not
+    list (policy "other")."""
+    rng = np.random.default_rng(seed)
+    temperature = rng.normal(70, 15, rows).round(1)
+    vibration = rng.exponential(1.0, rows).round(3)
+    site = rng.choice(["north", "south", "east"], rows, p=[0.5, 0.45, 0.05])
+    alarm = np.where(temperature / 10 + vibration + rng.normal(0, 1, rows) > 9, "on", "off")
+    out = io.StringIO()
+    out.write("sensor_id,site,temperature,vibration,alarm\n")
+    for i in range(rows):
+        out.write(f"s{i},{site[i]},{temperature[i]},{vibration[i]},{alarm[i]}\n")
+    return out.getvalue().encode()
+
+
+@pytest.fixture(scope="module")
+def operator_run(pipeline: Pipeline) -> dict[str, Any]:
+    assert pipeline.worker_alive  # the recipe arrives while the worker runs
+    pipeline.upload("recipes/sensor-alarms.toml", SENSOR_RECIPE)
+    key = "data/sensor-alarms/readings.csv"
+    pipeline.upload(key, sensor_csv(SENSOR_ROWS, seed=43))
+    return pipeline.wait_for_run(key)
+
+
+def test_an_operator_recipe_runs_its_dataset_to_the_end(operator_run: dict[str, Any]) -> None:
+    assert operator_run["status"] == "succeeded", operator_run
+    assert operator_run["dataset"] == "sensor-alarms"
+
+
+def test_an_operator_recipe_decides_the_processed_columns(
+    pipeline: Pipeline, operator_run: dict[str, Any]
+) -> None:
+    paths = RunPaths(operator_run["run_id"])
+    header = pipeline.read_bytes("curated", paths.processed).split(b"\n", 1)[0]
+    assert header == b"alarm,temperature,vibration,hot,site_north,site_south,site_other"
+    stats = pipeline.read_json("curated", paths.preprocess_stats)
+    assert stats["unknown_categories"]["site"] > 0
+    assert stats["extra_columns"] == []  # sensor_id is a known, dropped column
+
+
+def test_an_operator_recipe_decides_the_hyperparameters(
+    pipeline: Pipeline, operator_run: dict[str, Any]
+) -> None:
+    job_name = sagemaker_names("sensor-alarms", operator_run["run_id"]).training_job
+    job = pipeline.clients.sagemaker.describe_training_job(TrainingJobName=job_name)
+    recipe = Recipe.from_toml_bytes(SENSOR_RECIPE, source="test")
+    assert job["HyperParameters"] == recipe.hyperparameter_dict()
+    assert job["HyperParameters"]["num_round"] == "7"
+
+
+def test_an_operator_recipe_decides_the_split_and_the_threshold(
+    pipeline: Pipeline, operator_run: dict[str, Any]
+) -> None:
+    run_id = operator_run["run_id"]
+    metrics = pipeline.read_json("reports", f"runs/{run_id}/evaluation/metrics.json")["metrics"]
+    assert metrics["count"] == SENSOR_ROWS * 20 // 100
+    assert metrics["threshold"] == 0.4
+
+
+# -- a key S3 announces URL-encoded -------------------------------------------------------------
+
+ODD_KEY = f"data/{DATASET}/Q1 report+final (v2) é.csv"  # "+" for a space, %2B for a plus
+
+
+@pytest.fixture(scope="module")
+def odd_key_run(pipeline: Pipeline) -> dict[str, Any]:
+    pipeline.upload(ODD_KEY, synthetic_csv(300, seed=44))
+    return pipeline.wait_for_run(ODD_KEY)
+
+
+def test_a_key_with_spaces_plus_and_accents_runs_to_the_end(odd_key_run: dict[str, Any]) -> None:
+    assert odd_key_run["status"] == "succeeded", odd_key_run
+    assert odd_key_run["source"]["key"] == ODD_KEY
+
+
+# -- automlops status ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def status_command(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> Callable[..., int]:
+    """`status_command(*args)`: `automlops status ...` in this process, with the environment a
+    worker on this stack has; returns the exit code."""
+    from service.__main__ import build_parser, main
+
+    try:
+        build_parser().parse_args(["status"])
+    except SystemExit:
+        pytest.skip("`automlops status` is not a command of service/__main__.py yet")
+    for name, value in pipeline.stack.env.items():
+        monkeypatch.setenv(name, value)
+
+    def run(*args: str) -> int:
+        with pytest.raises(SystemExit) as exited:
+            main(["status", *args])
+        return int(exited.value.code or 0)
+
+    return run
+
+
+def test_status_command_prints_the_runs_manifest(
+    operator_run: dict[str, Any],
+    status_command: Callable[..., int],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert status_command(operator_run["run_id"]) == 0
+    printed = capsys.readouterr().out
+    assert operator_run["run_id"] in printed
+    assert "succeeded" in printed
+    assert "sensor-alarms" in printed
+
+
+def test_status_command_lists_the_recent_runs(
+    failed_endpoint: dict[str, Any],
+    operator_run: dict[str, Any],
+    status_command: Callable[..., int],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert status_command() == 0
+    lines = capsys.readouterr().out.splitlines()
+    (failed,) = [line for line in lines if line.startswith(failed_endpoint["run_id"])]
+    assert "failed" in failed.split()
+    (succeeded,) = [line for line in lines if line.startswith(operator_run["run_id"])]
+    assert "succeeded" in succeeded.split()
+
+
+def test_status_command_of_an_unknown_run_fails(
+    pipeline: Pipeline, status_command: Callable[..., int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert status_command("20260101-0000000000") != 0
+    assert "20260101-0000000000" in capsys.readouterr().err
