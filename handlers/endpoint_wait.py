@@ -30,7 +30,7 @@ def wait_in_service(
 ) -> None:
     retrying = Retrying(
         stop=stop_after_delay(bound_seconds),
-        wait=wait_exponential_jitter(initial=first_wait, max=30, jitter=first_wait),
+        wait=wait_exponential_jitter(multiplier=first_wait, max=30, jitter=first_wait),
         retry=retry_if_result(lambda status: status in SETTLING),
     )
     try:

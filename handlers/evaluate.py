@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from handlers.stage import recorded
 from handlers.storage import download, exists, s3_uri
 from service.context import HandlerContext
 from service.messages import Outgoing
+from service.metrics import DEFAULT_SERVICE, SERVICE_DIMENSION
 
 STAGE = "evaluate"
 HEADLINE = {
@@ -45,12 +45,7 @@ HEADLINE = {
 
 
 def evaluation_keys(run_id: str) -> dict[str, str]:
-    prefix = f"{RunPaths(run_id).prefix}evaluation/"
-    return {
-        "metrics": f"{prefix}metrics.json",
-        "report": f"{prefix}report.md",
-        "confusion_matrix": f"{prefix}confusion_matrix.png",
-    }
+    return RunPaths(run_id).evaluation
 
 
 @recorded(STAGE)
@@ -69,10 +64,9 @@ def handle(msg: EvaluateRequested, ctx: HandlerContext) -> list[Outgoing]:
         return [follow_up]
     wait_in_service(ctx.clients.sagemaker, msg.endpoint_name, ctx.settings.endpoint_wait_seconds)
     recipe = recipe_for(msg.dataset, ctx)
-    started = time.monotonic()
     scored = _score_test_set(msg, ctx)
     metrics = compute_metrics(scored.labels, scored.scores, recipe.threshold)
-    run_facts = _run_facts(msg, ctx, scored, time.monotonic() - started)
+    run_facts = _run_facts(msg, ctx, scored)
     # metrics.json marks the evaluation as done (a later request only re-sends the follow-up),
     # so it is written last: after a failure before it, the retry evaluates again.
     _put_headline_metrics(ctx, msg.dataset, metrics)
@@ -119,9 +113,7 @@ def _score_test_set(msg: EvaluateRequested, ctx: HandlerContext) -> Scored:
         )
 
 
-def _run_facts(
-    msg: EvaluateRequested, ctx: HandlerContext, scored: Scored, seconds: float
-) -> dict[str, Any]:
+def _run_facts(msg: EvaluateRequested, ctx: HandlerContext, scored: Scored) -> dict[str, Any]:
     return {
         "run_id": msg.run_id,
         "dataset": msg.dataset,
@@ -129,7 +121,7 @@ def _run_facts(
         "model": s3_uri(ctx.settings.models_bucket, msg.model_key),
         "test_data": s3_uri(ctx.settings.curated_bucket, RunPaths(msg.run_id).test),
         "requests": scored.requests,
-        "scoring_seconds": round(seconds, 3),
+        "scoring_seconds": round(scored.seconds, 3),
         "evaluated_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
@@ -161,15 +153,14 @@ def _write_report(
 
 
 def _put_headline_metrics(ctx: HandlerContext, dataset: str, metrics: Metrics) -> None:
+    """One PutMetricData per run: by service (what the dashboard and alarms read) and by dataset."""
+    service = {"Name": SERVICE_DIMENSION, "Value": DEFAULT_SERVICE}
+    dimension_sets = ([service], [service, {"Name": "Dataset", "Value": dataset}])
     data: list[Any] = [
-        {
-            "MetricName": name,
-            "Value": float(value),
-            "Unit": "None",
-            "Dimensions": [{"Name": "Dataset", "Value": dataset}],
-        }
+        {"MetricName": name, "Value": float(value), "Unit": "None", "Dimensions": dimensions}
         for field, name in HEADLINE.items()
         if (value := getattr(metrics, field)) is not None
+        for dimensions in dimension_sets
     ]
     ctx.clients.cloudwatch.put_metric_data(
         Namespace=ctx.settings.metrics_namespace, MetricData=data

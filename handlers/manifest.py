@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from handlers.naming import RunPaths
 from handlers.storage import is_conflict, read_json, write_json
 
 if TYPE_CHECKING:
@@ -24,11 +25,11 @@ TERMINAL = ("succeeded", "failed")
 
 
 def manifest_key(run_id: str) -> str:
-    return f"runs/{run_id}/manifest.json"
+    return RunPaths(run_id).manifest
 
 
 def error_key(run_id: str) -> str:
-    return f"runs/{run_id}/error.json"
+    return RunPaths(run_id).error
 
 
 def now() -> str:

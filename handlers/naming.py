@@ -100,7 +100,7 @@ class RunPaths:
         return f"{self.prefix}claim.json"
 
     @property
-    def error(self) -> str:  # curated: why the run stopped (ValidationFailure.to_dict())
+    def error(self) -> str:  # reports: why the run stopped (what, where, which row/column)
         return f"{self.prefix}error.json"
 
     @property
@@ -132,16 +132,13 @@ class RunPaths:
         return f"{self.prefix}model/"
 
     @property
-    def metrics(self) -> str:  # reports
-        return f"{self.prefix}metrics.json"
-
-    @property
-    def report(self) -> str:  # reports
-        return f"{self.prefix}report.md"
-
-    @property
-    def confusion_png(self) -> str:  # reports
-        return f"{self.prefix}confusion.png"
+    def evaluation(self) -> dict[str, str]:  # reports: metrics.json marks the evaluation done
+        folder = f"{self.prefix}evaluation/"
+        return {
+            "metrics": f"{folder}metrics.json",
+            "report": f"{folder}report.md",
+            "confusion_matrix": f"{folder}confusion_matrix.png",
+        }
 
 
 @dataclass(frozen=True)

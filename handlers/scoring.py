@@ -7,6 +7,8 @@ what a serverless endpoint's MaxConcurrency allows without throttling.
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ class Scored:
     labels: list[int]
     scores: list[float]
     requests: int
+    seconds: float  # invoking only: the download of the test set is not counted
 
 
 def batches(lines: Iterable[bytes], limit_bytes: int, source: str) -> Iterator[Batch]:
@@ -39,7 +42,9 @@ def batches(lines: Iterable[bytes], limit_bytes: int, source: str) -> Iterator[B
     for number, line in enumerate(lines, start=2):  # line 1 is the header
         label, _, features = line.rstrip(b"\r\n").partition(b",")
         if not features:
-            continue
+            if not label:
+                continue  # a blank line (e.g. the file's last)
+            raise PermanentError(f"{source} line {number}: a label without features")
         row = features + b"\n"
         if len(row) > limit_bytes:
             raise PermanentError(
@@ -55,11 +60,14 @@ def batches(lines: Iterable[bytes], limit_bytes: int, source: str) -> Iterator[B
         yield Batch(labels, b"".join(rows))
 
 
+_LABELS = {b"0": 0, b"1": 1, b"0.0": 0, b"1.0": 1}
+
+
 def _label(raw: bytes, source: str, number: int) -> int:
-    try:
-        return int(float(raw))
-    except ValueError:
-        raise PermanentError(f"{source} line {number}: label {raw!r} is not 0 or 1") from None
+    label = _LABELS.get(raw.strip())
+    if label is None:
+        raise PermanentError(f"{source} line {number}: label {raw!r} is not 0 or 1")
+    return label
 
 
 def score_file(path: Path, invoke: Invoke, limit_bytes: int, concurrency: int) -> Scored:
@@ -77,15 +85,16 @@ def score_batches(source: Iterable[Batch], invoke: Invoke, concurrency: int) -> 
     labels: list[int] = []
     scores: list[float] = []
     requests = 0
-    pending: list[tuple[Batch, Future[list[float]]]] = []
+    started = time.monotonic()
+    pending: deque[tuple[Batch, Future[list[float]]]] = deque()
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="invoke") as pool:
         for batch in source:
             pending.append((batch, pool.submit(invoke, batch.body)))
             if len(pending) >= concurrency:
-                requests += _collect(pending.pop(0), labels, scores)
+                requests += _collect(pending.popleft(), labels, scores)
         for item in pending:
             requests += _collect(item, labels, scores)
-    return Scored(labels, scores, requests)
+    return Scored(labels, scores, requests, time.monotonic() - started)
 
 
 def _collect(

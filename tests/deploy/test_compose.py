@@ -85,15 +85,16 @@ def test_sagemaker_emulator_command(compose: dict[str, Any]) -> None:
     emulator = service(compose, "sagemaker")
     assert emulator["build"]["target"] == "local"
     command = [*emulator["entrypoint"], *emulator["command"]]
-    assert command == [
-        "python",
-        "-m",
-        "localcloud.sagemaker",
-        "--port",
-        "4599",
-        "--s3-endpoint",
-        "http://localstack:4566",
-    ]
+    assert command[:3] == ["python", "-m", "localcloud.sagemaker"]
+    options = dict(zip(command[3::2], command[4::2], strict=True))
+    # 0.0.0.0: other containers must reach it; LocalStack's account, so ARNs match.
+    assert options == {
+        "--host": "0.0.0.0",
+        "--port": "4599",
+        "--s3-endpoint": "http://localstack:4566",
+        "--account-id": "000000000000",
+    }
+    assert "_emulator/health" in " ".join(emulator["healthcheck"]["test"])
 
 
 def test_localstack_serves_s3_sqs_and_logs(compose: dict[str, Any]) -> None:

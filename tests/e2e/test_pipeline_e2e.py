@@ -23,6 +23,8 @@ STAGES = ("preprocess", "train", "training", "deploy", "evaluate")
 # The UCI sample (bank-additional.csv, `;`-separated, quoted), when the machine has it.
 REAL_SAMPLE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "bank-additional.csv"
 
+SERVICE: Any = {"Name": "Service", "Value": "automlops"}
+
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
@@ -78,7 +80,7 @@ def test_synthetic_upload_reports_its_metrics_to_cloudwatch(
 ) -> None:
     listed = pipeline.clients.cloudwatch.list_metrics(
         Namespace=pipeline.settings.metrics_namespace,
-        Dimensions=[{"Name": "Dataset", "Value": DATASET}],
+        Dimensions=[SERVICE, {"Name": "Dataset", "Value": DATASET}],
     )["Metrics"]
     assert {"AUC", "F1", "Accuracy"} <= {m["MetricName"] for m in listed}
 

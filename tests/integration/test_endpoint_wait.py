@@ -20,6 +20,7 @@ from localcloud.stack import (
     REGION,
     SAGEMAKER_ROLE_ARN,
     Stack,
+    StackConfig,
     running_sagemaker,
     running_stack,
 )
@@ -34,7 +35,7 @@ FAST = 0.1  # first wait between DescribeEndpoint calls
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    with running_stack() as running:
+    with running_stack(StackConfig(prefix=f"e{uuid.uuid4().hex[:8]}")) as running:
         yield running
 
 

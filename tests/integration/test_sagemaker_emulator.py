@@ -16,6 +16,7 @@ import tarfile
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
@@ -33,6 +34,7 @@ from localcloud.stack import (
     REGION,
     SAGEMAKER_ROLE_ARN,
     Stack,
+    StackConfig,
     running_sagemaker,
     running_stack,
 )
@@ -60,7 +62,7 @@ Matrix = npt.NDArray[np.float64]
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    with running_stack() as running:
+    with running_stack(StackConfig(prefix=f"e{uuid.uuid4().hex[:8]}")) as running:
         yield running
 
 

@@ -2,7 +2,8 @@
 what is wrong and where, is dead-lettered with its reason, and leaves the raw object alone; the
 worker carries on and still processes good files.
 
-All the uploads go in at once (one module fixture) and are processed concurrently by the worker.
+All the uploads, and a `;`-separated file in the UCI raw format (accepted), go in at once (one
+module fixture) and are processed concurrently by the worker.
 """
 
 from __future__ import annotations

@@ -25,6 +25,8 @@ DATASET = "bank-marketing"
 KEY = f"data/{DATASET}/delivered-three-times.csv"
 COPIES = 2  # next to the original notification; and twice again after the run ended
 
+SERVICE: Any = {"Name": "Service", "Value": "automlops"}
+
 
 @pytest.fixture(scope="module")
 def pipeline_options() -> dict[str, Any]:
@@ -218,7 +220,7 @@ def test_a_redelivered_model_is_not_scored_again(
     points = pipeline.clients.cloudwatch.get_metric_statistics(
         Namespace=pipeline.settings.metrics_namespace,
         MetricName="AUC",
-        Dimensions=[{"Name": "Dataset", "Value": DATASET}],
+        Dimensions=[SERVICE, {"Name": "Dataset", "Value": DATASET}],
         StartTime=now - timedelta(hours=1),
         EndTime=now + timedelta(minutes=5),
         Period=3600,

@@ -48,6 +48,8 @@ MAX_CONCURRENCY = 2
 PAYLOAD_LIMIT = 1024  # the smallest allowed: a few test rows per request
 TRAINING_FAILURE = "AlgorithmError: injected failure for this run"
 
+SERVICE: Any = {"Name": "Service", "Value": "automlops"}
+
 
 @pytest.fixture(scope="module")
 def pipeline_options() -> dict[str, Any]:
@@ -516,13 +518,14 @@ def test_evaluate_puts_the_headline_metrics_to_cloudwatch(
     namespace = pipeline.settings.metrics_namespace
     listed = cloudwatch.list_metrics(Namespace=namespace)["Metrics"]
     assert {m["MetricName"] for m in listed} >= {"AUC", "F1", "Accuracy", "Precision", "Recall"}
-    dimensions = [{"Name": "Dataset", "Value": DATASET}]
-    assert all(m["Dimensions"] == dimensions for m in listed)
+    # by service (the dashboard's view) and by service and dataset
+    by_dataset = [SERVICE, {"Name": "Dataset", "Value": DATASET}]
+    assert {str(m["Dimensions"]) for m in listed} == {str([SERVICE]), str(by_dataset)}
     now = datetime.now(UTC)
     statistics = cloudwatch.get_metric_statistics(
         Namespace=namespace,
         MetricName="AUC",
-        Dimensions=[{"Name": "Dataset", "Value": DATASET}],
+        Dimensions=[SERVICE, {"Name": "Dataset", "Value": DATASET}],
         StartTime=now - timedelta(hours=1),
         EndTime=now + timedelta(minutes=5),
         Period=60,
