@@ -335,10 +335,13 @@ def _summary(
     """The one line per message. Key names are a contract for dashboards and metric filters."""
     message = entry.received
     outcome: Outcome = verdict.outcome
+    message_type = processed.message_type if processed else entry.message_type
     summary: dict[str, Any] = {
         "queue": message.queue,
         "message_id": message.message_id,
-        "message_type": processed.message_type if processed else entry.message_type,
+        "message_type": message_type,
+        # Each message type is one stage; `stage` is the key the saved queries group by.
+        "stage": message_type,
         "run_id": processed.run_id if processed else entry.run_id,
         "receive_count": message.receive_count,
         "outcome": outcome,

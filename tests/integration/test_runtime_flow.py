@@ -25,6 +25,7 @@ SUMMARY_KEYS = {
     "queue",
     "message_id",
     "message_type",
+    "stage",
     "run_id",
     "receive_count",
     "outcome",

@@ -276,3 +276,45 @@ def test_expiry_outside_the_ecs_range_is_refused() -> None:
         TaskProtection("http://127.0.0.1:9", 0)
     with pytest.raises(ValueError, match="expires_minutes"):
         TaskProtection("http://127.0.0.1:9", 2881)
+
+
+def test_worker_hooks_protect_off_the_calling_thread_and_release_at_stop(agent: Agent) -> None:
+    from service.metrics import MetricsEmitter
+    from service.observers import Observers
+
+    agent.delay = 0.5  # a slow agent must not hold the thread that reports busy/idle
+    lines: list[str] = []
+    protection = TaskProtection(agent.uri, expires_minutes=60, idle_grace_seconds=0)
+    observers = Observers(MetricsEmitter("automlops", writer=lines.append), protection)
+    observers.start()
+    hooks = observers.hooks()
+    hooks["on_busy"]()
+    assert agent.requests == []  # queued, not sent from here
+    deadline = time.monotonic() + 5
+    while not agent.requests and time.monotonic() < deadline:
+        time.sleep(0.02)
+    hooks["on_idle"]()
+    observers.stop()
+    bodies = [request["body"]["ProtectionEnabled"] for request in agent.requests]
+    assert bodies == [True, False]
+
+
+def test_settled_summary_becomes_an_emf_line_per_stage_and_outcome() -> None:
+    from service.metrics import MetricsEmitter
+    from service.observers import Observers
+
+    lines: list[str] = []
+    observers = Observers(MetricsEmitter("automlops", writer=lines.append), TaskProtection(None))
+    summary = {
+        "message_type": "train.requested",
+        "outcome": "retry",
+        "duration_ms": 12.5,
+        "run_id": "20261126-3f9a1c0b2e",
+        "message_id": "m-1",
+    }
+    observers.on_settled(summary)
+    (document,) = [json.loads(line) for line in lines]
+    assert (document["Stage"], document["Outcome"]) == ("train.requested", "retry")
+    assert document["MessagesFailed"] == 1
+    assert document["StageDurationMs"] == 12.5
+    assert document["run_id"] == "20261126-3f9a1c0b2e"
