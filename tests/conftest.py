@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from summaries import Summaries
 
 from localcloud.stack import Stack, StackConfig, running_stack
 from service.clients import build_clients
@@ -27,6 +28,8 @@ from service.messages import S3Rule
 from service.routing import Route
 from service.settings import PREFIX, Settings
 from service.worker import Worker
+
+__all__ = ["Summaries"]  # the runtime tests import it from here
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -112,30 +115,6 @@ def clients(stack: Stack, make_settings: Callable[..., Settings]) -> AwsClients:
 
 
 # -- running a worker ----------------------------------------------------------------------------
-
-
-class Summaries:
-    """Collects the worker's per-message summaries (its `on_settled` hook), thread-safely."""
-
-    def __init__(self) -> None:
-        self.items: list[dict[str, Any]] = []
-        self._changed = threading.Condition()
-
-    def __call__(self, summary: dict[str, Any]) -> None:
-        with self._changed:
-            self.items.append(summary)
-            self._changed.notify_all()
-
-    def wait_for(
-        self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 15
-    ) -> list[dict[str, Any]]:
-        with self._changed:
-            if not self._changed.wait_for(lambda: predicate(self.items), timeout=timeout):
-                raise AssertionError(f"timed out after {timeout}s; summaries: {self.items}")
-            return list(self.items)
-
-    def wait_count(self, count: int, timeout: float = 15) -> list[dict[str, Any]]:
-        return self.wait_for(lambda items: len(items) >= count, timeout)
 
 
 @pytest.fixture

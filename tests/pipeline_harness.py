@@ -27,6 +27,7 @@ from urllib.parse import unquote_plus
 import boto3
 import structlog
 from botocore.config import Config
+from summaries import Summaries
 
 from handlers import manifest
 from handlers.synthetic import generate
@@ -72,27 +73,6 @@ class Uploaded:
     key: str
     etag: str
     version_id: str | None
-
-
-class Settled:
-    """The worker's per-message summaries (its `on_settled` hook), collected thread-safely."""
-
-    def __init__(self) -> None:
-        self.items: list[dict[str, Any]] = []
-        self._changed = threading.Condition()
-
-    def __call__(self, summary: dict[str, Any]) -> None:
-        with self._changed:
-            self.items.append(summary)
-            self._changed.notify_all()
-
-    def wait_for(
-        self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 30
-    ) -> list[dict[str, Any]]:
-        with self._changed:
-            if not self._changed.wait_for(lambda: predicate(self.items), timeout=timeout):
-                raise AssertionError(f"timed out after {timeout} s; summaries: {self.items}")
-            return list(self.items)
 
 
 def pipeline_settings(stack: Stack, work_root: Path, **overrides: Any) -> Settings:
@@ -205,7 +185,7 @@ class Pipeline:
         self.emulator = emulator
         self.settings = settings
         self.clients = pipeline_clients(stack, settings)
-        self.settled = Settled()
+        self.settled = Summaries()
         self._sources: dict[str, str] = {}  # run id -> raw key, from the manifests seen so far
         self._dead: dict[str, list[dict[str, Any]]] = {"ingest": [], "stages": []}
         self._worker: Worker | None = None
