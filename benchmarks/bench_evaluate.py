@@ -1,7 +1,7 @@
 """Evaluate-stage scoring: InvokeEndpoint calls and time to score a labelled test set.
 
     .venv/bin/python benchmarks/bench_evaluate.py [--rows 100000] [--sample-rows 2000]
-        [--latency-ms 0 20] [--concurrency 1 4] [--train-rows 10000] [--emulator-as-shipped]
+        [--latency-ms 0 20] [--concurrency 1 4] [--train-rows 10000]
 
 moto and the SageMaker emulator run in a child process, so that the server side does not compete
 with the client for this process's GIL. A small model is trained once through the emulator
@@ -25,15 +25,8 @@ table gives `cpu s`: user + system time of this process and of the server proces
 method, which a busy shared machine disturbs much less than wall time. Every method must return
 the same scores as `per-row` on the sample, or the run stops.
 
-Two artefacts of running the emulator on a small machine would swamp the per-call cost being
-measured, so the child process removes them (--emulator-as-shipped keeps them):
-
-* its HTTP server writes a response's headers and body in two writes with Nagle's algorithm on,
-  so every call waits for the client's delayed ACK (~40 ms on Linux loopback): the child turns on
-  socketserver's `disable_nagle_algorithm` (TCP_NODELAY) for the emulator's connections;
-* XGBoost's OpenMP threads spin after every prediction (libgomp's default active wait), which on
-  2 cores takes the CPU the client needs (~20 ms per call): the child runs with
-  OMP_WAIT_POLICY=PASSIVE. A real endpoint does its work on its own machine.
+The emulator runs with TCP_NODELAY and OpenMP's passive wait (localcloud/sagemaker), so its
+per-call overhead (~3 ms here) stays far below a real endpoint's.
 """
 
 from __future__ import annotations
@@ -65,14 +58,11 @@ IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"
 # -- the stack, in a child process -----------------------------------------------------------
 
 
-def serve_stack(tuned: bool) -> None:
+def serve_stack() -> None:
     """Child process: moto + the SageMaker emulator; print where they are, serve until stdin
     closes."""
-    from localcloud.sagemaker import server
     from localcloud.stack import StackConfig, running_sagemaker, running_stack
 
-    # socketserver's own switch: TCP_NODELAY on every accepted connection (see the module doc).
-    server._Handler.disable_nagle_algorithm = tuned
     with (
         running_stack(StackConfig(prefix=NAME)) as stack,
         running_sagemaker(stack, endpoint_delay_seconds=0.5) as emulator,
@@ -82,13 +72,10 @@ def serve_stack(tuned: bool) -> None:
 
 
 class StackProcess:
-    def __init__(self, tuned: bool) -> None:
-        flag = "--serve-stack-tuned" if tuned else "--serve-stack"
-        env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"} if tuned else None
+    def __init__(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, __file__, flag],
+            [sys.executable, __file__, "--serve-stack"],
             cwd=REPO_ROOT,
-            env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -421,11 +408,7 @@ def clients(stack: StackProcess) -> tuple[Any, Any, Any]:
 
 
 def run(args: argparse.Namespace, scratch: Path) -> None:
-    stack = StackProcess(tuned=not args.emulator_as_shipped)
-    if args.emulator_as_shipped:
-        print("emulator as shipped: Nagle on, OpenMP active wait (see the module doc)")
-    else:
-        print("emulator with TCP_NODELAY and OMP_WAIT_POLICY=PASSIVE (see the module doc)")
+    stack = StackProcess()
     try:
         s3, sm, runtime = clients(stack)
         started = time.perf_counter()
@@ -456,16 +439,10 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, nargs="+", default=[0.0, 20.0])
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--workdir", type=Path, default=None, help="where the temporary files go")
-    parser.add_argument(
-        "--emulator-as-shipped",
-        action="store_true",
-        help="keep Nagle's algorithm and OpenMP's active wait in the emulator (see above)",
-    )
     parser.add_argument("--serve-stack", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--serve-stack-tuned", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve_stack or args.serve_stack_tuned:
-        serve_stack(tuned=args.serve_stack_tuned)
+    if args.serve_stack:
+        serve_stack()
         return
     if not 0 < args.sample_rows <= args.rows:
         parser.error("--sample-rows must be between 1 and --rows")
