@@ -99,7 +99,8 @@ def stage_ended(
             entry["error"] = error
         else:
             entry.pop("error", None)
-        if outcome == "failed":
+        if outcome == "failed" and document["status"] != "failed":
+            # The first failure is the cause; later ones (a duplicate, a watch) are echoes of it.
             document["status"] = "failed"
             document["failed_stage"] = stage
             document["error"] = error

@@ -171,3 +171,12 @@ def test_artifacts_of_an_unknown_stage_create_it_with_no_attempts() -> None:
     manifest.add_artifacts("training", {"job": "j"})(document)
     assert document["stages"]["training"] == {"attempts": 0, "artifacts": {"job": "j"}}
     assert document["status"] == "succeeded"
+
+
+def test_a_later_failure_keeps_the_first_cause_of_the_run() -> None:
+    document = manifest._new("20261126-3f9a1c0b2e")
+    manifest.stage_ended("training", "failed", error="AlgorithmError: out of memory")(document)
+    manifest.stage_ended("deploy", "failed", error="endpoint failed")(document)
+    assert document["failed_stage"] == "training"
+    assert document["error"] == "AlgorithmError: out of memory"
+    assert document["stages"]["deploy"]["error"] == "endpoint failed"
