@@ -31,21 +31,18 @@ def wait_in_service(
     retrying = Retrying(
         stop=stop_after_delay(bound_seconds),
         wait=wait_exponential_jitter(multiplier=first_wait, max=30, jitter=first_wait),
-        retry=retry_if_result(lambda status: status in SETTLING),
+        retry=retry_if_result(lambda described: described["EndpointStatus"] in SETTLING),
     )
     try:
-        status = retrying(_status, sagemaker, endpoint)
+        described = retrying(sagemaker.describe_endpoint, EndpointName=endpoint)
     except RetryError as exc:
+        status = exc.last_attempt.result()["EndpointStatus"]
         raise RetryableError(
-            f"endpoint {endpoint} is still {exc.last_attempt.result()} after {bound_seconds:.0f} s",
-            delay=60,
+            f"endpoint {endpoint} is still {status} after {bound_seconds:.0f} s", delay=60
         ) from None
+    status = described["EndpointStatus"]
     if status == "Failed":
-        reason = sagemaker.describe_endpoint(EndpointName=endpoint).get("FailureReason")
+        reason = described.get("FailureReason")
         raise PermanentError(f"endpoint {endpoint} failed: {reason or 'no FailureReason given'}")
     if status != "InService":
         raise PermanentError(f"endpoint {endpoint} is {status}, not InService")
-
-
-def _status(sagemaker: SageMakerClient, endpoint: str) -> str:
-    return str(sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"])

@@ -8,9 +8,7 @@ the follow-up again (so a crash between writing and sending loses nothing).
 from __future__ import annotations
 
 import json
-import tempfile
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from handlers import manifest
@@ -27,7 +25,7 @@ from handlers.naming import RunPaths
 from handlers.recipes_source import recipe_for
 from handlers.scoring import Scored, score_file
 from handlers.stage import recorded
-from handlers.storage import download, exists, s3_uri
+from handlers.storage import download, exists, s3_uri, scratch_dir
 from service.context import HandlerContext
 from service.messages import Outgoing
 from service.metrics import DEFAULT_SERVICE, SERVICE_DIMENSION
@@ -97,13 +95,12 @@ def _score_test_set(msg: EvaluateRequested, ctx: HandlerContext) -> Scored:
         )
         return parse_scores(response["Body"].read())
 
-    ctx.settings.work_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=ctx.settings.work_dir) as scratch:
+    with scratch_dir(ctx.settings.work_dir) as scratch:
         test = download(
             ctx.clients.s3,
             ctx.settings.curated_bucket,
             RunPaths(msg.run_id).test,
-            Path(scratch) / "test.csv",
+            scratch / "test.csv",
         )
         return score_file(
             test,

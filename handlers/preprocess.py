@@ -8,9 +8,6 @@ delivery waits for the winner and then finds the stage done.
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 from botocore.exceptions import ClientError
 
 from handlers import manifest
@@ -20,7 +17,15 @@ from handlers.naming import RunPaths
 from handlers.recipe import Recipe
 from handlers.recipes_source import recipe_for
 from handlers.stage import recorded
-from handlers.storage import download, is_conflict, read_json, s3_uri, upload, write_json
+from handlers.storage import (
+    download,
+    is_conflict,
+    read_json,
+    s3_uri,
+    scratch_dir,
+    upload,
+    write_json,
+)
 from service.context import HandlerContext
 from service.errors import PermanentError, RetryableError
 from service.messages import Outgoing
@@ -37,10 +42,9 @@ def handle(msg: DataUploaded, ctx: HandlerContext) -> list[Outgoing]:
         ctx.log.info("preprocess.duplicate", run_id=msg.run_id, key=msg.key)
         return []
     curated = ctx.settings.curated_bucket
-    ctx.settings.work_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=ctx.settings.work_dir) as scratch:
-        raw = download(ctx.clients.s3, msg.bucket, msg.key, Path(scratch) / "raw.csv")
-        processed = Path(scratch) / "processed.csv"
+    with scratch_dir(ctx.settings.work_dir) as scratch:
+        raw = download(ctx.clients.s3, msg.bucket, msg.key, scratch / "raw.csv")
+        processed = scratch / "processed.csv"
         with raw.open("rb") as source, processed.open("wb") as sink:
             stats = transform_csv(source, sink, recipe, file=s3_uri(msg.bucket, msg.key))
         upload(ctx.clients.s3, processed, curated, paths.processed, "text/csv")

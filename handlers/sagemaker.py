@@ -49,6 +49,12 @@ def ensure(describe: Callable[[], object], create: Callable[[], Any]) -> bool:
     """Create the resource unless it exists. True when this call created it."""
     if describe_or_none(describe) is not None:
         return False
+    return create_once(create)
+
+
+def create_once(create: Callable[[], Any]) -> bool:
+    """Create; "already exists" (a twin delivery got there first) counts as done.
+    True when this call created it."""
     try:
         create()
     except ClientError as exc:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +67,14 @@ def write_json(
         Bucket=bucket, Key=key, Body=body, ContentType="application/json", **extra
     )
     return response["ETag"]
+
+
+@contextmanager
+def scratch_dir(work_dir: Path) -> Iterator[Path]:
+    """A private folder under the worker's work dir for one handler call, removed afterwards."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=work_dir) as scratch:
+        yield Path(scratch)
 
 
 def download(s3: S3Client, bucket: str, key: str, path: Path) -> Path:

@@ -6,8 +6,6 @@ request finds the job by its deterministic name and does nothing twice.
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from handlers import manifest
@@ -16,10 +14,10 @@ from handlers.messages import TrainingWatch, TrainRequested
 from handlers.naming import RunPaths, sagemaker_names
 from handlers.recipe import Recipe
 from handlers.recipes_source import recipe_for
-from handlers.sagemaker import describe_or_none, ensure, tags
+from handlers.sagemaker import create_once, describe_or_none, tags
 from handlers.split import split_csv
 from handlers.stage import recorded
-from handlers.storage import download, s3_uri, upload
+from handlers.storage import download, s3_uri, scratch_dir, upload
 from service.context import HandlerContext
 from service.messages import Outgoing
 
@@ -35,9 +33,9 @@ def handle(msg: TrainRequested, ctx: HandlerContext) -> list[Outgoing]:
         recipe = recipe_for(msg.dataset, ctx)
         paths = RunPaths(msg.run_id)
         _split(msg, ctx, recipe, paths)
-        ensure(
-            lambda: sm.describe_training_job(TrainingJobName=job_name),
-            lambda: sm.create_training_job(**_job_request(msg, ctx, recipe, paths, job_name)),
+        # Looked up just above: only a twin delivery racing this one can have created it since.
+        create_once(
+            lambda: sm.create_training_job(**_job_request(msg, ctx, recipe, paths, job_name))
         )
         _record(ctx, msg.run_id, paths, job_name)
     watch = TrainingWatch(run_id=msg.run_id, dataset=msg.dataset, job_name=job_name)
@@ -46,9 +44,7 @@ def handle(msg: TrainRequested, ctx: HandlerContext) -> list[Outgoing]:
 
 def _split(msg: TrainRequested, ctx: HandlerContext, recipe: Recipe, paths: RunPaths) -> None:
     bucket, s3 = ctx.settings.curated_bucket, ctx.clients.s3
-    ctx.settings.work_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=ctx.settings.work_dir) as scratch:
-        folder = Path(scratch)
+    with scratch_dir(ctx.settings.work_dir) as folder:
         processed = download(s3, bucket, msg.processed_key, folder / "processed.csv")
         files = {part: folder / f"{part}.csv" for part in PARTS}
         with (

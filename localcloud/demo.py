@@ -7,6 +7,7 @@ until it ends, prints the metrics and copies the report to a local folder.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 import threading
@@ -41,24 +42,23 @@ class DemoOptions:
 def run_demo(options: DemoOptions) -> int:
     import os
 
-    stack = start_stack(StackConfig(prefix="automlops-demo"))
-    emulator = start_sagemaker(stack, endpoint_delay_seconds=2.0)
-    scratch = tempfile.TemporaryDirectory(prefix="automlops-demo-")
-    os.environ.update(stack.env)
-    os.environ.update(DEMO_ENV)
-    os.environ.setdefault("AUTOMLOPS_HEALTH_FILE", f"{scratch.name}/health")
-    os.environ.setdefault("AUTOMLOPS_WORK_DIR", f"{scratch.name}/work")
-    worker, thread = _start_worker()
-    try:
-        key = _upload(stack, options, Path(scratch.name))
+    # Everything started is stopped (in reverse order) however far the start-up got.
+    with contextlib.ExitStack() as started:
+        scratch = Path(started.enter_context(tempfile.TemporaryDirectory(prefix="automlops-demo-")))
+        stack = start_stack(StackConfig(prefix="automlops-demo"))
+        started.callback(stack.stop)
+        emulator = start_sagemaker(stack, endpoint_delay_seconds=2.0)
+        started.callback(emulator.stop)
+        os.environ.update(stack.env)
+        os.environ.update(DEMO_ENV)
+        os.environ.setdefault("AUTOMLOPS_HEALTH_FILE", f"{scratch}/health")
+        os.environ.setdefault("AUTOMLOPS_WORK_DIR", f"{scratch}/work")
+        worker, thread = _start_worker()
+        started.callback(thread.join, timeout=60)
+        started.callback(worker.stop)
+        key = _upload(stack, options, scratch)
         document = _follow_run(stack, key, options.timeout_seconds)
         return _conclude(stack, document, options.out_dir)
-    finally:
-        worker.stop()
-        thread.join(timeout=60)
-        emulator.stop()
-        stack.stop()
-        scratch.cleanup()
 
 
 def _start_worker() -> tuple[Any, threading.Thread]:

@@ -146,7 +146,11 @@ def start_stack(
 ) -> Stack:
     """Start moto and provision the stack; `rules` default to the pipeline's S3_RULES."""
     server, endpoint_url = start_moto()
-    made = provision(endpoint_url, config, rules)
+    try:
+        made = provision(endpoint_url, config, rules)
+    except BaseException:
+        server.stop()  # the stack never reaches its caller, so nobody else would stop moto
+        raise
     return Stack(endpoint_url, made.buckets, made.queue_urls, made.dlq_urls, server)
 
 

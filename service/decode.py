@@ -19,7 +19,6 @@ from service.routing import Route
 from service.settings import Settings
 
 S3_TEST_EVENT = "s3:TestEvent"
-ENVELOPE_FIELDS = ("type", "version", "run_id", "payload", "sent_at")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import Field, dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -82,7 +82,7 @@ class Settings:
             name = PREFIX + field.name.upper()
             raw = env.get(name)
             if raw is None or raw == "":
-                if field.default is field.default_factory:  # both MISSING: required
+                if _required(field):
                     problems.append(f"{name} is required but not set")
                 continue
             try:
@@ -103,14 +103,16 @@ class Settings:
     @staticmethod
     def names() -> list[str]:
         """Every environment variable the worker reads, required ones first."""
-        own = list(fields(Settings))
-        required = [f for f in own if f.default is f.default_factory]
-        optional = [f for f in own if f not in required]
-        return [PREFIX + f.name.upper() for f in required + optional]
+        ordered = sorted(fields(Settings), key=lambda f: not _required(f))  # stable sort
+        return [PREFIX + f.name.upper() for f in ordered]
 
     @staticmethod
     def required_names() -> list[str]:
-        return [PREFIX + f.name.upper() for f in fields(Settings) if f.default is f.default_factory]
+        return [PREFIX + f.name.upper() for f in fields(Settings) if _required(f)]
+
+
+def _required(field: Field[Any]) -> bool:
+    return field.default is field.default_factory  # both MISSING
 
 
 def _kind(annotation: Any) -> str:
