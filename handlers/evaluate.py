@@ -2,7 +2,8 @@
 
 The report lives under `runs/<run_id>/evaluation/` in the reports bucket: `metrics.json`,
 `report.md` and `confusion_matrix.png`. A duplicate request finds `metrics.json` and only sends
-the follow-up again (so a crash between writing and sending loses nothing).
+the follow-up again (so a crash between writing and sending loses nothing); a twin that arrives
+while the evaluation is under way waits for it (a claim) instead of scoring the test set twice.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from handlers import manifest
+from handlers.claims import claim
 from handlers.endpoint_wait import wait_in_service
 from handlers.messages import EvaluateRequested, ModelEvaluated
 from handlers.metrics import (
@@ -28,9 +30,12 @@ from handlers.stage import recorded
 from handlers.storage import download, exists, s3_uri, scratch_dir
 from service.context import HandlerContext
 from service.messages import Outgoing
-from service.metrics import DEFAULT_SERVICE, SERVICE_DIMENSION
 
 STAGE = "evaluate"
+CLAIM_WAIT_SECONDS = 60
+# The dimension the worker's EMF metrics carry and the dashboard and alarms read
+# (service/metrics.py, deploy/observability.tf).
+SERVICE_DIMENSION = {"Name": "Service", "Value": "automlops"}
 HEADLINE = {
     "roc_auc": "AUC",
     "pr_auc": "PRAUC",
@@ -48,33 +53,23 @@ def evaluation_keys(run_id: str) -> dict[str, str]:
 
 @recorded(STAGE)
 def handle(msg: EvaluateRequested, ctx: HandlerContext) -> list[Outgoing]:
-    keys = evaluation_keys(msg.run_id)
-    reports = ctx.settings.reports_bucket
+    paths = RunPaths(msg.run_id)
     follow_up = Outgoing(
         ModelEvaluated(
             run_id=msg.run_id,
             dataset=msg.dataset,
             endpoint_name=msg.endpoint_name,
-            metrics_key=keys["metrics"],
+            metrics_key=paths.evaluation["metrics"],
         )
     )
-    if exists(ctx.clients.s3, reports, keys["metrics"]):
-        return [follow_up]
+    verdict = _claim(msg, ctx, paths)
+    if verdict != "ours":
+        return [follow_up] if verdict == "done" else []
     wait_in_service(ctx.clients.sagemaker, msg.endpoint_name, ctx.settings.endpoint_wait_seconds)
     recipe = recipe_for(msg.dataset, ctx)
-    scored = _score_test_set(msg, ctx)
+    scored = _score_test_set(msg, ctx, paths)
     metrics = compute_metrics(scored.labels, scored.scores, recipe.threshold)
-    run_facts = _run_facts(msg, ctx, scored)
-    # metrics.json marks the evaluation as done (a later request only re-sends the follow-up),
-    # so it is written last: after a failure before it, the retry evaluates again.
-    _put_headline_metrics(ctx, msg.dataset, metrics)
-    manifest.update(
-        ctx.clients.s3,
-        reports,
-        msg.run_id,
-        manifest.add_artifacts(STAGE, {name: s3_uri(reports, key) for name, key in keys.items()}),
-    )
-    _write_report(ctx, keys, metrics, run_facts)
+    _publish(ctx, msg, paths, metrics, _run_facts(msg, ctx, scored, paths))
     ctx.log.info(
         "evaluate.metrics",
         run_id=msg.run_id,
@@ -86,7 +81,42 @@ def handle(msg: EvaluateRequested, ctx: HandlerContext) -> list[Outgoing]:
     return [follow_up]
 
 
-def _score_test_set(msg: EvaluateRequested, ctx: HandlerContext) -> Scored:
+def _claim(msg: EvaluateRequested, ctx: HandlerContext, paths: RunPaths) -> str:
+    s3, reports = ctx.clients.s3, ctx.settings.reports_bucket
+
+    def evaluated(_: object = None) -> bool:
+        return exists(s3, reports, paths.evaluation["metrics"])
+
+    if evaluated():
+        return "done"
+    return claim(
+        ctx,
+        bucket=reports,
+        key=paths.evaluation_claim,
+        run_id=msg.run_id,
+        stage=STAGE,
+        done=evaluated,
+        wait_seconds=CLAIM_WAIT_SECONDS,
+    )
+
+
+def _publish(
+    ctx: HandlerContext,
+    msg: EvaluateRequested,
+    paths: RunPaths,
+    metrics: Metrics,
+    run_facts: dict[str, Any],
+) -> None:
+    """metrics.json marks the evaluation as done (a later request only re-sends the follow-up),
+    so it is written last: after a failure before it, the retry evaluates again."""
+    reports = ctx.settings.reports_bucket
+    _put_headline_metrics(ctx, msg.dataset, metrics)
+    artifacts = {name: s3_uri(reports, key) for name, key in paths.evaluation.items()}
+    manifest.update(ctx.clients.s3, reports, msg.run_id, manifest.add_artifacts(STAGE, artifacts))
+    _write_report(ctx, paths.evaluation, metrics, run_facts)
+
+
+def _score_test_set(msg: EvaluateRequested, ctx: HandlerContext, paths: RunPaths) -> Scored:
     runtime = ctx.clients.sagemaker_runtime
 
     def invoke(body: bytes) -> list[float]:
@@ -99,7 +129,7 @@ def _score_test_set(msg: EvaluateRequested, ctx: HandlerContext) -> Scored:
         test = download(
             ctx.clients.s3,
             ctx.settings.curated_bucket,
-            RunPaths(msg.run_id).test,
+            paths.test,
             scratch / "test.csv",
         )
         return score_file(
@@ -110,13 +140,15 @@ def _score_test_set(msg: EvaluateRequested, ctx: HandlerContext) -> Scored:
         )
 
 
-def _run_facts(msg: EvaluateRequested, ctx: HandlerContext, scored: Scored) -> dict[str, Any]:
+def _run_facts(
+    msg: EvaluateRequested, ctx: HandlerContext, scored: Scored, paths: RunPaths
+) -> dict[str, Any]:
     return {
         "run_id": msg.run_id,
         "dataset": msg.dataset,
         "endpoint": msg.endpoint_name,
         "model": s3_uri(ctx.settings.models_bucket, msg.model_key),
-        "test_data": s3_uri(ctx.settings.curated_bucket, RunPaths(msg.run_id).test),
+        "test_data": s3_uri(ctx.settings.curated_bucket, paths.test),
         "requests": scored.requests,
         "scoring_seconds": round(scored.seconds, 3),
         "evaluated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -151,8 +183,8 @@ def _write_report(
 
 def _put_headline_metrics(ctx: HandlerContext, dataset: str, metrics: Metrics) -> None:
     """One PutMetricData per run: by service (what the dashboard and alarms read) and by dataset."""
-    service = {"Name": SERVICE_DIMENSION, "Value": DEFAULT_SERVICE}
-    dimension_sets = ([service], [service, {"Name": "Dataset", "Value": dataset}])
+    by_dataset = [SERVICE_DIMENSION, {"Name": "Dataset", "Value": dataset}]
+    dimension_sets = ([SERVICE_DIMENSION], by_dataset)
     data: list[Any] = [
         {"MetricName": name, "Value": float(value), "Unit": "None", "Dimensions": dimensions}
         for field, name in HEADLINE.items()

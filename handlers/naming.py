@@ -132,6 +132,10 @@ class RunPaths:
         return f"{self.prefix}model/"
 
     @property
+    def evaluation_claim(self) -> str:  # reports: which delivery evaluates
+        return f"{self.prefix}claims/evaluate.json"
+
+    @property
     def evaluation(self) -> dict[str, str]:  # reports: metrics.json marks the evaluation done
         folder = f"{self.prefix}evaluation/"
         return {

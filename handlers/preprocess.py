@@ -8,9 +8,8 @@ delivery waits for the winner and then finds the stage done.
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
-
 from handlers import manifest
+from handlers.claims import claim
 from handlers.features import transform_csv
 from handlers.messages import DataUploaded, TrainRequested
 from handlers.naming import RunPaths
@@ -19,15 +18,13 @@ from handlers.recipes_source import recipe_for
 from handlers.stage import recorded
 from handlers.storage import (
     download,
-    is_conflict,
-    read_json,
     s3_uri,
     scratch_dir,
     upload,
     write_json,
 )
 from service.context import HandlerContext
-from service.errors import PermanentError, RetryableError
+from service.errors import PermanentError
 from service.messages import Outgoing
 
 STAGE = "preprocess"
@@ -70,31 +67,17 @@ def _recipe(msg: DataUploaded, ctx: HandlerContext) -> Recipe:
 
 
 def _claim(msg: DataUploaded, ctx: HandlerContext, paths: RunPaths) -> bool:
-    """True when this delivery should do the work; False when it is a duplicate of done work."""
-    bucket, s3 = ctx.settings.curated_bucket, ctx.clients.s3
-    claim = {
-        "message_id": ctx.message_id,
-        "source": s3_uri(msg.bucket, msg.key),
-        "at": manifest.now(),
-    }
-    try:
-        write_json(s3, bucket, paths.claim, claim, if_none_match=True)
-        return True
-    except ClientError as exc:
-        if not is_conflict(exc):
-            raise
-    found = read_json(s3, bucket, paths.claim)
-    if found and found[0].get("message_id") == ctx.message_id:
-        return True  # our own earlier attempt: carry on from where it stopped
-    document = manifest.load(s3, ctx.settings.reports_bucket, msg.run_id) or {}
-    if document.get("status") == "failed" or document.get("stages", {}).get(STAGE, {}).get(
-        "artifacts"
-    ):
-        return False  # the winner finished, or failed with its reason recorded
-    raise RetryableError(
-        f"run {msg.run_id} is being preprocessed by another delivery; looking again later",
-        delay=CLAIM_WAIT_SECONDS,
+    """True when this delivery should do the work; False when it is a duplicate."""
+    verdict = claim(
+        ctx,
+        bucket=ctx.settings.curated_bucket,
+        key=paths.claim,
+        run_id=msg.run_id,
+        stage=STAGE,
+        done=lambda document: bool(document.get("stages", {}).get(STAGE, {}).get("artifacts")),
+        wait_seconds=CLAIM_WAIT_SECONDS,
     )
+    return verdict == "ours"
 
 
 def _record(

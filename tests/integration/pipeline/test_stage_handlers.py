@@ -23,7 +23,7 @@ from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError
 from pipeline_harness import CallLog, Pipeline, synthetic_csv
 
-from handlers import deploy, evaluate, finish, manifest, preprocess, status, train, watch
+from handlers import claims, deploy, evaluate, finish, manifest, preprocess, status, train, watch
 from handlers.evaluate import evaluation_keys
 from handlers.messages import (
     DataUploaded,
@@ -38,7 +38,7 @@ from handlers.recipe import Recipe
 from handlers.storage import s3_uri
 from localcloud.stack import CREDENTIALS, REGION
 from service.context import AwsClients
-from service.errors import PermanentError
+from service.errors import PermanentError, RetryableError
 from service.messages import Outgoing
 
 ROWS = 800
@@ -572,7 +572,17 @@ def test_evaluate_a_second_time_only_sends_the_follow_up_again(evaluated: Evalua
 @pytest.fixture(scope="module")
 def another_evaluation(pipeline: Pipeline) -> EvaluateRequested:
     """A second run, trained and deployed, waiting for its evaluation."""
-    event = upload_event(pipeline, f"data/{DATASET}/evaluated-twice.csv", synthetic_csv(300, 14))
+    return deployed_run(pipeline, "evaluated-twice", seed=14)
+
+
+@pytest.fixture(scope="module")
+def twin_evaluation(pipeline: Pipeline) -> EvaluateRequested:
+    """A third run, for two deliveries of its evaluation at once."""
+    return deployed_run(pipeline, "evaluated-by-twins", seed=15)
+
+
+def deployed_run(pipeline: Pipeline, name: str, seed: int) -> EvaluateRequested:
+    event = upload_event(pipeline, f"data/{DATASET}/{name}.csv", synthetic_csv(300, seed))
     request = only(preprocess.handle(event, pipeline.context())).message
     assert isinstance(request, TrainRequested)
     watching = only(train.handle(request, pipeline.context())).message
@@ -608,9 +618,16 @@ def test_evaluate_retried_after_cloudwatch_failed_still_puts_the_metrics(
     with pytest.raises(EndpointConnectionError):
         evaluate.handle(
             another_evaluation,
-            pipeline.context(clients=unreachable_cloudwatch(pipeline), metrics_namespace=namespace),
+            pipeline.context(
+                message_id="evaluate-1",
+                clients=unreachable_cloudwatch(pipeline),
+                metrics_namespace=namespace,
+            ),
         )
-    retried = evaluate.handle(another_evaluation, pipeline.context(metrics_namespace=namespace))
+    # SQS redelivers the same message (same id) after the failure.
+    retried = evaluate.handle(
+        another_evaluation, pipeline.context(message_id="evaluate-1", metrics_namespace=namespace)
+    )
     assert [type(o.message) for o in retried] == [ModelEvaluated]
     listed = pipeline.clients.cloudwatch.list_metrics(Namespace=namespace)["Metrics"]
     assert "AUC" in {m["MetricName"] for m in listed}
@@ -663,3 +680,30 @@ def test_status_lists_the_runs_with_their_status(
     table = status.describe_runs(runs)
     (line,) = [row for row in table.splitlines() if row.startswith(finished["run_id"])]
     assert line.split()[1:] == ["succeeded", "-", DATASET]
+
+
+def test_a_twin_evaluation_waits_for_the_first_instead_of_scoring_again(
+    pipeline: Pipeline, twin_evaluation: EvaluateRequested
+) -> None:
+    first = pipeline.context(message_id="evaluate-first")
+    paths = RunPaths(twin_evaluation.run_id)
+    held = claims.claim(
+        first,
+        bucket=pipeline.bucket("reports"),
+        key=paths.evaluation_claim,
+        run_id=twin_evaluation.run_id,
+        stage="evaluate",
+        done=lambda _: False,
+        wait_seconds=1,
+    )
+    assert held == "ours"  # the first delivery is under way
+    twin_clients, twin_calls = pipeline.recording_clients()
+    twin = pipeline.context(message_id="evaluate-twin", clients=twin_clients)
+    with pytest.raises(RetryableError, match="another delivery"):
+        evaluate.handle(twin_evaluation, twin)
+    assert "InvokeEndpoint" not in twin_calls.operations()
+    outgoing = evaluate.handle(twin_evaluation, first)  # the first finishes
+    assert [type(o.message) for o in outgoing] == [ModelEvaluated]
+    again = evaluate.handle(twin_evaluation, twin)  # the twin, looking again, only follows up
+    assert [o.message for o in again] == [o.message for o in outgoing]
+    assert "InvokeEndpoint" not in twin_calls.operations()
