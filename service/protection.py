@@ -51,7 +51,7 @@ class TaskProtection:
     - `on_idle()` (in-flight back to 0) releases after `idle_grace_seconds` of idleness, not at
       once: the next message usually follows within one poll.
     - `maintain()` renews before expiry while busy and performs the delayed release; call it
-      from a loop that already runs (the heartbeat), or call `start()` for a small thread.
+      from a loop that already runs (`service.observers.Observers` calls it every 15 s).
     - `close()` releases at shutdown.
     """
 
@@ -80,8 +80,6 @@ class TaskProtection:
         self._idle_since: float | None = None
         self._protected_until: float | None = None  # our clock; None = not protected
         self._next_attempt = 0.0  # after a failure, wait before asking again
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> TaskProtection:
@@ -124,24 +122,9 @@ class TaskProtection:
                 self._release_if_protected()
 
     def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self.timeout_seconds + 1)
         with self._lock:
             self._busy = False
             self._release_if_protected()
-
-    def start(self, interval_seconds: float = 15.0) -> None:
-        """Run `maintain()` every `interval_seconds` in a daemon thread (no-op when disabled)."""
-        if not self.enabled or self._thread is not None:
-            return
-
-        def loop() -> None:
-            while not self._stop.wait(interval_seconds):
-                self.maintain()
-
-        self._thread = threading.Thread(target=loop, name="task-protection", daemon=True)
-        self._thread.start()
 
     # -- internals (called with the lock held) --------------------------------------------------
 

@@ -257,15 +257,12 @@ def test_a_slow_agent_times_out_without_raising(agent: Agent) -> None:
     assert "timed out" in log.warnings()[0]["detail"].lower()
 
 
-def test_background_thread_renews_while_busy(agent: Agent) -> None:
+def test_maintain_renews_while_busy_and_close_releases(agent: Agent) -> None:
     clock, log = Clock(), RecordingLog()
     p = protection(agent, clock, log)
     p.on_busy()
-    clock.now += 31 * 60
-    p.start(interval_seconds=0.01)
-    deadline = time.monotonic() + 5
-    while len(agent.requests) < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    clock.now += 31 * 60  # past half of the 60-minute protection
+    p.maintain()
     p.close()
     assert bodies(agent)[1] == {"ProtectionEnabled": True, "ExpiresInMinutes": 60}
     assert bodies(agent)[-1] == {"ProtectionEnabled": False}
