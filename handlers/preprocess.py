@@ -1,9 +1,7 @@
 """Stage `data.uploaded`: claim the upload once, validate and encode it, write the processed file.
 
 The raw object is only ever read. Duplicate S3 events (and two tasks receiving them at once)
-meet at a conditional write of the run's claim: the delivery that wins does the work; a later
-delivery of the same SQS message (a crash, an expired visibility) may carry on, and any other
-delivery waits for the winner and then finds the stage done.
+meet at the run's claim (`handlers/claims.py`): one delivery does the work, the others stand down.
 """
 
 from __future__ import annotations
@@ -16,13 +14,7 @@ from handlers.naming import RunPaths
 from handlers.recipe import Recipe
 from handlers.recipes_source import recipe_for
 from handlers.stage import recorded
-from handlers.storage import (
-    download,
-    s3_uri,
-    scratch_dir,
-    upload,
-    write_json,
-)
+from handlers.storage import download, s3_uri, scratch_dir, upload, write_json
 from service.context import HandlerContext
 from service.errors import PermanentError
 from service.messages import Outgoing
