@@ -1,0 +1,34 @@
+"""`make demo` as a user runs it: the CLI in its own process, from upload to a copied report."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_local_demo_prints_the_metrics_and_copies_the_report(tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    result = subprocess.run(
+        [sys.executable, "-m", "service", "local", "--demo", "--rows", "2000", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "status    succeeded" in result.stdout
+    assert "roc_auc" in result.stdout
+    (run_folder,) = out.iterdir()
+    assert {p.name for p in run_folder.iterdir()} == {
+        "metrics.json",
+        "report.md",
+        "confusion_matrix.png",
+    }
+    metrics = json.loads((run_folder / "metrics.json").read_text())["metrics"]
+    assert metrics["count"] == 200  # the 10 % test part of 2,000 rows
+    assert f"copied to {run_folder}" in result.stdout
