@@ -32,7 +32,8 @@ from service.context import HandlerContext
 from service.messages import Outgoing
 
 STAGE = "evaluate"
-CLAIM_WAIT_SECONDS = 60
+# Longer than preprocess: the holder may wait for an endpoint over several retries.
+CLAIM_LEASE_SECONDS = 900
 # The dimension the worker's EMF metrics carry and the dashboard and alarms read
 # (service/metrics.py, deploy/observability.tf).
 SERVICE_DIMENSION = {"Name": "Service", "Value": "automlops"}
@@ -96,7 +97,7 @@ def _claim(msg: EvaluateRequested, ctx: HandlerContext, paths: RunPaths) -> str:
         run_id=msg.run_id,
         stage=STAGE,
         done=evaluated,
-        wait_seconds=CLAIM_WAIT_SECONDS,
+        lease_seconds=CLAIM_LEASE_SECONDS,
     )
 
 

@@ -20,7 +20,8 @@ from service.errors import PermanentError
 from service.messages import Outgoing
 
 STAGE = "preprocess"
-CLAIM_WAIT_SECONDS = 30
+# Preprocessing takes seconds to minutes; past this, a holder that never finished is replaced.
+CLAIM_LEASE_SECONDS = 600
 
 
 @recorded(STAGE)
@@ -67,7 +68,7 @@ def _claim(msg: DataUploaded, ctx: HandlerContext, paths: RunPaths) -> bool:
         run_id=msg.run_id,
         stage=STAGE,
         done=lambda document: bool(document.get("stages", {}).get(STAGE, {}).get("artifacts")),
-        wait_seconds=CLAIM_WAIT_SECONDS,
+        lease_seconds=CLAIM_LEASE_SECONDS,
     )
     return verdict == "ours"
 

@@ -41,10 +41,10 @@ class Deliveries:
 
 @pytest.fixture(scope="module")
 def short_claim_wait() -> Iterator[None]:
-    """A copy that finds the upload claimed but not yet processed looks again after this long
-    (30 s in production)."""
+    """A copy that finds the upload claimed but not yet processed looks again when the claim's
+    lease ends: 5 s here (600 s in production), well past the holder's time to finish."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(preprocess, "CLAIM_WAIT_SECONDS", 2)
+        patch.setattr(preprocess, "CLAIM_LEASE_SECONDS", 5)
         yield
 
 

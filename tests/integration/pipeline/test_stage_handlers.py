@@ -694,7 +694,7 @@ def test_a_twin_evaluation_waits_for_the_first_instead_of_scoring_again(
         run_id=twin_evaluation.run_id,
         stage="evaluate",
         done=lambda _: False,
-        wait_seconds=1,
+        lease_seconds=900,
     )
     assert held == "ours"  # the first delivery is under way
     twin_clients, twin_calls = pipeline.recording_clients()
