@@ -58,6 +58,8 @@ def run_demo(options: DemoOptions) -> int:
         started.callback(worker.stop)
         key = _upload(stack, options, scratch)
         document = _follow_run(stack, key, options.timeout_seconds)
+        worker.stop()  # quiet now, so the run's summary is the last thing on the screen
+        thread.join(timeout=60)
         return _conclude(stack, document, options.out_dir)
 
 
