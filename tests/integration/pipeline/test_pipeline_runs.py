@@ -28,15 +28,22 @@ ENDPOINT_FAILURE = "The primary container for production variant AllTraffic did 
 # -- a failing training job ---------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def failed_training(pipeline: Pipeline) -> dict[str, Any]:
-    pipeline.emulator.set_faults(training_failures={"aml-": TRAINING_FAILURE})
+def run_with_faults(pipeline: Pipeline, name: str, seed: int, **faults: Any) -> dict[str, Any]:
+    """Upload a small dataset while the emulator injects `faults`; the run's final manifest."""
+    pipeline.emulator.set_faults(**faults)
     try:
-        key = f"data/{DATASET}/training-fails.csv"
-        pipeline.upload(key, synthetic_csv(300, seed=41))
+        key = f"data/{DATASET}/{name}.csv"
+        pipeline.upload(key, synthetic_csv(300, seed=seed))
         return pipeline.wait_for_run(key)
     finally:
         pipeline.emulator.reset_faults()
+
+
+@pytest.fixture(scope="module")
+def failed_training(pipeline: Pipeline) -> dict[str, Any]:
+    return run_with_faults(
+        pipeline, "training-fails", 41, training_failures={"aml-": TRAINING_FAILURE}
+    )
 
 
 def test_a_failing_training_job_fails_the_run(failed_training: dict[str, Any]) -> None:
@@ -78,13 +85,9 @@ def test_a_failing_training_job_leaves_nothing_deployed(
 
 @pytest.fixture(scope="module")
 def failed_endpoint(pipeline: Pipeline) -> dict[str, Any]:
-    pipeline.emulator.set_faults(endpoint_failures={"aml-": ENDPOINT_FAILURE})
-    try:
-        key = f"data/{DATASET}/endpoint-fails.csv"
-        pipeline.upload(key, synthetic_csv(300, seed=42))
-        return pipeline.wait_for_run(key)
-    finally:
-        pipeline.emulator.reset_faults()
+    return run_with_faults(
+        pipeline, "endpoint-fails", 42, endpoint_failures={"aml-": ENDPOINT_FAILURE}
+    )
 
 
 def test_a_failing_endpoint_fails_the_run_in_evaluate(failed_endpoint: dict[str, Any]) -> None:
