@@ -20,6 +20,7 @@ WORKDIR /src
 COPY pyproject.toml uv.lock ./
 RUN uv sync --frozen --no-dev --no-editable --no-install-project
 COPY README.md ./
+COPY automlops ./automlops
 COPY service ./service
 COPY handlers ./handlers
 COPY localcloud ./localcloud

@@ -10,7 +10,7 @@
    draining is timed: deeper queues measure moto, not the consumer.
    Both consumers run in this process; moto runs in a child process so that it does not
    compete with them for the GIL.
-2. Start-up: `python -m service worker` as a real process, from spawn to its `worker.started`
+2. Start-up: `python -m automlops worker` as a real process, from spawn to its `worker.started`
    line (the pollers are about to issue their first ReceiveMessage) and to the health file
    (the first ReceiveMessage has returned; a message waits so it returns at once).
 """
@@ -33,15 +33,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-import boto3
-
-from service.clients import build_clients
+from automlops.aws import AwsTarget, build_clients
 from service.context import HandlerContext
+from service.hooks import Hooks
 from service.logs import configure_logging
 from service.messages import Outgoing, StageMessage, encode_envelope
 from service.ping import Ping
 from service.routing import Route
-from service.settings import Settings
+from service.settings import RuntimeSettings as Settings
+from service.transport import Transport
 from service.worker import Worker
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -112,7 +112,7 @@ def nap(ms: int) -> None:
         time.sleep(ms / 1000)
 
 
-def handle_nap(msg: Nap, ctx: HandlerContext) -> list[Outgoing]:
+def handle_nap(msg: Nap, ctx: HandlerContext[object]) -> list[Outgoing]:
     nap(msg.ms)
     return []
 
@@ -163,8 +163,12 @@ def chunked(total: int, chunk: int) -> list[int]:
     return [min(chunk, total - start) for start in range(0, total, chunk)]
 
 
+def sqs_client(env: dict[str, str]) -> Any:
+    return AwsTarget.from_env(env).session().client("sqs", endpoint_url=env["AWS_ENDPOINT_URL"])
+
+
 def naive_consumer(env: dict[str, str], total: int, chunk: int, handler_ms: int) -> Run:
-    sqs = boto3.client("sqs")
+    sqs = sqs_client(env)
     counter = CallCounter(sqs)
     url = env["AUTOMLOPS_STAGES_QUEUE_URL"]
     seconds = 0.0
@@ -193,18 +197,18 @@ def worker_consumer(
     env: dict[str, str], threads: int, total: int, chunk: int, handler_ms: int
 ) -> Run:
     settings = Settings.from_env({**env, "AUTOMLOPS_WORKER_THREADS": str(threads)})
-    filler = boto3.client("sqs")
+    filler = sqs_client(env)
     seconds = 0.0
     calls = 0
     for count in chunked(total, chunk):
         fill(filler, settings.stages_queue_url, count, handler_ms)
-        elapsed, made = drain_with_worker(settings, count)
+        elapsed, made = drain_with_worker(env, settings, count)
         seconds += elapsed
         calls += made
     return Run(f"worker ({threads} threads, batched)", total, seconds, calls)
 
 
-def drain_with_worker(settings: Settings, count: int) -> tuple[float, int]:
+def drain_with_worker(env: dict[str, str], settings: Settings, count: int) -> tuple[float, int]:
     """Seconds from a new Worker's start to `count` settled stages messages, and its SQS calls."""
     settled = threading.Semaphore(0)
 
@@ -212,9 +216,19 @@ def drain_with_worker(settings: Settings, count: int) -> tuple[float, int]:
         if summary["queue"] == "stages":
             settled.release()
 
-    clients = build_clients(settings)
+    clients = build_clients(
+        AwsTarget.from_env(env),
+        poll_wait_seconds=settings.poll_wait_seconds,
+        threads=settings.worker_threads,
+        invoke_concurrency=1,
+    )
     counter = CallCounter(clients.sqs)
-    worker = Worker(settings, clients, [Route(Nap, handle_nap)], (), on_settled=on_settled)
+    worker = Worker(
+        settings,
+        Transport(clients.sqs),
+        [Route(Nap, handle_nap)],
+        hooks=Hooks(on_settled=on_settled),
+    )
     runner = threading.Thread(target=worker.run, daemon=True)
     runner.start()
     worker.wait_started(30)  # queue discovery done; the pollers are starting
@@ -245,7 +259,7 @@ def startup_times(env: dict[str, str], sqs: Any, starts: int) -> tuple[list[floa
             process_env = {**os.environ, **env, "AUTOMLOPS_HEALTH_FILE": str(health)}
             spawned = time.perf_counter()
             process = subprocess.Popen(
-                [sys.executable, "-m", "service", "worker"],
+                [sys.executable, "-m", "automlops", "worker"],
                 cwd=REPO_ROOT,
                 env=process_env,
                 stdout=subprocess.PIPE,
@@ -294,7 +308,7 @@ def report(title: str, runs: list[Run]) -> None:
 
 
 def report_startup(to_started: list[float], to_polled: list[float]) -> None:
-    print(f"\nstart-up of `python -m service worker`, {len(to_started)} runs")
+    print(f"\nstart-up of `python -m automlops worker`, {len(to_started)} runs")
     print(f"{'':<34} {'median':>8} {'min':>8} {'max':>8}")
     for name, values in (
         ("spawn -> first receive issued", to_started),
@@ -334,12 +348,11 @@ def main() -> None:
         configure_logging("INFO", "json", stream=sink)
         try:
             env = {**stack.env, **BENCH_SETTINGS}
-            os.environ.update(env)
-            purge(boto3.client("sqs"), list(stack.queue_urls.values()))
+            purge(sqs_client(env), list(stack.queue_urls.values()))
             compare(args, env, args.messages, handler_ms=0)
             if args.io_messages:
                 compare(args, env, args.io_messages, handler_ms=args.io_ms)
-            report_startup(*startup_times(env, boto3.client("sqs"), args.starts))
+            report_startup(*startup_times(env, sqs_client(env), args.starts))
         finally:
             stack.close()
 

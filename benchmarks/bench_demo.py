@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_demo.py [--rows 5000] [--repeats 3]
 
-Each repetition is a fresh process doing what `make demo` does (localcloud.demo): moto, the
+Each repetition is a fresh process doing what `make demo` does (automlops.demo): moto, the
 SageMaker emulator (endpoint delay 2 s), the real worker in-process with the demo's settings
 (training watch every 2 s, 2 s polls). The synthetic file (seed 7, as the demo) is written
 before the clock starts; the clock runs from the upload to the raw bucket until the manifest
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -45,35 +44,33 @@ QUIET = {"AUTOMLOPS_LOG_LEVEL": "WARNING"}
 
 def run_once(rows: int, result_file: Path) -> None:
     """The demo's pieces with a clock around upload -> succeeded; the timings go to a file."""
-    from localcloud import demo
-    from localcloud.stack import StackConfig, start_sagemaker, start_stack
+    from automlops import demo
+    from automlops.local import embedded_aws
 
-    stack = start_stack(StackConfig(prefix="automlops-demo"))
-    emulator = start_sagemaker(stack, endpoint_delay_seconds=2.0)
-    scratch = tempfile.TemporaryDirectory(prefix="bench-demo-")
-    folder = Path(scratch.name)
-    os.environ.update({**stack.env, **demo.DEMO_ENV, **QUIET})
-    os.environ["AUTOMLOPS_HEALTH_FILE"] = str(folder / "health")
-    os.environ["AUTOMLOPS_WORK_DIR"] = str(folder / "work")
-    worker, thread = demo._start_worker()
-    try:
-        data = synthetic_file(folder, rows)
-        options = demo.DemoOptions(data=data, rows=rows, out_dir=folder / "out")
-        uploaded_at = datetime.now(UTC)
-        started = time.perf_counter()
-        key = demo._upload(stack, options, folder)
-        document = demo._follow_run(stack, key, options.timeout_seconds)
-        observed = time.perf_counter() - started
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-demo-") as scratch,
+        embedded_aws("automlops-demo", endpoint_delay_seconds=2.0) as stack,
+    ):
+        folder = Path(scratch)
+        overrides = {
+            **demo.DEMO_ENV,
+            **QUIET,
+            "AUTOMLOPS_HEALTH_FILE": str(folder / "health"),
+            "AUTOMLOPS_WORK_DIR": str(folder / "work"),
+        }
+        with demo.running_worker(stack, overrides):
+            data = synthetic_file(folder, rows)
+            options = demo.DemoOptions(data=data, rows=rows, out_dir=folder / "out")
+            uploaded_at = datetime.now(UTC)
+            started = time.perf_counter()
+            key = demo._upload(stack, options, folder)
+            document = demo._follow_run(stack, key, options.timeout_seconds)
+            observed = time.perf_counter() - started
         result = timings(document, uploaded_at, observed)
         result["evaluation"] = evaluation_facts(stack, document["run_id"])
-        result["in_service"] = in_service_at(emulator.url, document, uploaded_at)
+        assert stack.sagemaker_endpoint_url is not None
+        result["in_service"] = in_service_at(stack.sagemaker_endpoint_url, document, uploaded_at)
         result_file.write_text(json.dumps(result))
-    finally:
-        worker.stop()
-        thread.join(timeout=60)
-        emulator.stop()
-        stack.stop()
-        scratch.cleanup()
 
 
 def synthetic_file(folder: Path, rows: int) -> Path:

@@ -1,7 +1,9 @@
 """The pipeline: one module per stage plus the ML domain. Knows nothing about SQS.
 
 `S3_RULES` says which S3 objects start which stage; the embedded stack and Terraform configure
-the bucket notifications from the same filters. `ROUTES` is the route table the worker runs.
+the bucket notifications from the same filters. `ROUTES` is the route table the worker runs,
+with each stage's name as the run manifest records it. Handlers receive `PipelineDeps`
+(`handlers/deps.py`) as `ctx.deps`.
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ S3_RULES: tuple[S3Rule, ...] = (
     S3Rule(bucket="models", prefix="runs/", suffix="model.tar.gz", message=ModelTrained),
 )
 
-ROUTES: tuple[Route, ...] = (
-    Route(DataUploaded, preprocess.handle),
-    Route(TrainRequested, train.handle),
-    Route(TrainingWatch, watch.handle),
-    Route(ModelTrained, deploy.handle),
-    Route(EvaluateRequested, evaluate.handle),
-    Route(ModelEvaluated, finish.handle),
+# Not annotated as a whole: each Route is checked on its own (message class vs handler).
+ROUTES = (
+    Route(DataUploaded, preprocess.handle, preprocess.STAGE),
+    Route(TrainRequested, train.handle, train.STAGE),
+    Route(TrainingWatch, watch.handle, watch.STAGE),
+    Route(ModelTrained, deploy.handle, deploy.STAGE),
+    Route(EvaluateRequested, evaluate.handle, evaluate.STAGE),
+    Route(ModelEvaluated, finish.handle, finish.STAGE),
 )

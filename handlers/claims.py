@@ -7,73 +7,95 @@ same message id and carries on. Any other delivery waits until the claim's lease
 finds the work done (or the run failed) and stands down, or, when the holder never finished,
 takes the claim over. The takeover is what lets a message redriven from a DLQ (SQS gives it a
 new message id) finish a run whose first delivery gave up.
+
+A claim object is `{"claim": {"message_id", "stage", "at"}, ...}`: what else it holds is the
+caller's (preprocess's claim is the run's `run.json`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
 from handlers import manifest
-from handlers.storage import is_conflict, read_json, write_json
-from service.context import HandlerContext
+from handlers.runs import RunRepository
+from handlers.storage import Bucket, is_conflict
 from service.errors import RetryableError
+
+if TYPE_CHECKING:
+    from structlog.typing import FilteringBoundLogger
 
 Verdict = Literal["ours", "done", "run-failed"]
 
 
+@dataclass(frozen=True)
+class Claim:
+    """One stage's claim on one run's work, as a delivery `message_id` makes it."""
+
+    bucket: Bucket
+    key: str
+    run_id: str
+    stage: str
+    lease_seconds: float
+    # done(manifest) tells whether the holder finished.
+    done: Callable[[dict[str, Any]], bool]
+
+
 def claim(
-    ctx: HandlerContext,
-    *,
-    bucket: str,
-    key: str,
-    run_id: str,
-    stage: str,
-    done: Callable[[dict[str, Any]], bool],
-    lease_seconds: float,
+    spec: Claim,
+    runs: RunRepository,
+    message_id: str,
+    log: FilteringBoundLogger,
+    content: dict[str, Any] | None = None,
 ) -> Verdict:
-    """`done(manifest)` tells whether the holder finished. While it has not and its lease runs,
-    this raises RetryableError timed to look again when the lease ends."""
-    record = {"message_id": ctx.message_id, "stage": stage, "at": manifest.now()}
-    if _write(ctx, bucket, key, record, etag=None):
+    """While the holder has not finished and its lease runs, this raises RetryableError timed to
+    look again when the lease ends. `content` is stored beside the claim record."""
+    record = {
+        **(content or {}),
+        "claim": {"message_id": message_id, "stage": spec.stage, "at": manifest.now()},
+    }
+    if _write(spec, record, etag=None):
         return "ours"
-    found = read_json(ctx.clients.s3, bucket, key)
+    found = spec.bucket.read_json(spec.key)
     if found is None:  # released between our write and our read: try again soon
-        raise RetryableError(f"run {run_id}: the {stage} claim changed; looking again", delay=1)
+        raise RetryableError(f"run {spec.run_id}: the {spec.stage} claim changed; looking again", 1)
     held, etag = found
-    if held.get("message_id") == ctx.message_id:
-        return "ours"  # our own earlier attempt: carry on from where it stopped
-    document = manifest.load(ctx.clients.s3, ctx.settings.reports_bucket, run_id) or {}
+    holder = held.get("claim", {})
+    if holder.get("message_id") == message_id:
+        # Our own earlier attempt: carry on from where it stopped, with this attempt's content.
+        if _write(spec, record, etag=etag):
+            return "ours"
+        raise RetryableError(f"run {spec.run_id}: the {spec.stage} claim changed; looking again", 1)
+    document = runs.load(spec.run_id) or {}
     if document.get("status") == "failed":
         return "run-failed"
-    if done(document):
+    if spec.done(document):
         return "done"
-    age = _age_seconds(held.get("at"))
-    if age >= lease_seconds and _write(ctx, bucket, key, record, etag=etag):
-        ctx.log.warning(
+    age = _age_seconds(holder.get("at"))
+    if age >= spec.lease_seconds and _write(spec, record, etag=etag):
+        log.warning(
             "claim.taken_over",
-            run_id=run_id,
-            stage=stage,
-            previous_message_id=held.get("message_id"),
+            run_id=spec.run_id,
+            stage=spec.stage,
+            previous_message_id=holder.get("message_id"),
             claim_age_s=round(age),
         )
         return "ours"
     raise RetryableError(
-        f"run {run_id}: {stage} is being done by another delivery (claimed {age:.0f} s ago); "
-        "looking again when its lease ends",
-        delay=max(1.0, lease_seconds - age),
+        f"run {spec.run_id}: {spec.stage} is being done by another delivery (claimed {age:.0f} s "
+        "ago); looking again when its lease ends",
+        delay=max(1.0, spec.lease_seconds - age),
     )
 
 
-def _write(
-    ctx: HandlerContext, bucket: str, key: str, record: dict[str, Any], etag: str | None
-) -> bool:
+def _write(spec: Claim, record: dict[str, Any], etag: str | None) -> bool:
     """Create the claim (etag None) or replace exactly the claim we read; False if we lost."""
     try:
-        write_json(ctx.clients.s3, bucket, key, record, if_match=etag, if_none_match=etag is None)
+        spec.bucket.write_json(spec.key, record, if_match=etag, if_none_match=etag is None)
     except ClientError as exc:
         if is_conflict(exc):
             return False

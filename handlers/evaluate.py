@@ -12,9 +12,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from handlers import manifest
-from handlers.claims import claim
-from handlers.endpoint_wait import wait_in_service
+from handlers.claims import Claim, claim
+from handlers.deps import Ctx
 from handlers.messages import EvaluateRequested, ModelEvaluated
 from handlers.metrics import (
     Metrics,
@@ -24,11 +23,9 @@ from handlers.metrics import (
     render_markdown_report,
 )
 from handlers.naming import RunPaths
-from handlers.recipes_source import recipe_for
+from handlers.runs import StageRecord
 from handlers.scoring import Scored, score_file
-from handlers.stage import recorded
-from handlers.storage import download, exists, s3_uri, scratch_dir
-from service.context import HandlerContext
+from handlers.storage import scratch_dir
 from service.messages import Outgoing
 
 STAGE = "evaluate"
@@ -52,8 +49,7 @@ def evaluation_keys(run_id: str) -> dict[str, str]:
     return RunPaths(run_id).evaluation
 
 
-@recorded(STAGE)
-def handle(msg: EvaluateRequested, ctx: HandlerContext) -> list[Outgoing]:
+def handle(msg: EvaluateRequested, ctx: Ctx) -> list[Outgoing]:
     paths = RunPaths(msg.run_id)
     follow_up = Outgoing(
         ModelEvaluated(
@@ -63,126 +59,101 @@ def handle(msg: EvaluateRequested, ctx: HandlerContext) -> list[Outgoing]:
             metrics_key=paths.evaluation["metrics"],
         )
     )
-    verdict = _claim(msg, ctx, paths)
-    if verdict != "ours":
-        return [follow_up] if verdict == "done" else []
-    wait_in_service(ctx.clients.sagemaker, msg.endpoint_name, ctx.settings.endpoint_wait_seconds)
-    recipe = recipe_for(msg.dataset, ctx)
-    scored = _score_test_set(msg, ctx, paths)
-    metrics = compute_metrics(scored.labels, scored.scores, recipe.threshold)
-    _publish(ctx, msg, paths, metrics, _run_facts(msg, ctx, scored, paths))
-    ctx.log.info(
-        "evaluate.metrics",
-        run_id=msg.run_id,
-        rows=metrics.count,
-        requests=scored.requests,
-        auc=metrics.roc_auc,
-        f1=metrics.f1,
-    )
-    return [follow_up]
+    with ctx.deps.runs.stage(msg, STAGE, ctx.log) as record:
+        verdict = _claim(msg, ctx, paths)
+        if verdict != "ours":
+            return [follow_up] if verdict == "done" else []
+        ctx.deps.sagemaker.wait_in_service(msg.endpoint_name)
+        recipe = ctx.deps.runs.facts(msg.run_id).recipe.load()
+        scored = _score_test_set(msg, ctx, paths)
+        metrics = compute_metrics(scored.labels, scored.scores, recipe.threshold)
+        _publish(ctx, msg, paths, metrics, _run_facts(msg, ctx, scored, paths), record)
+        ctx.log.info(
+            "evaluate.metrics",
+            run_id=msg.run_id,
+            rows=metrics.count,
+            requests=scored.requests,
+            auc=metrics.roc_auc,
+            f1=metrics.f1,
+        )
+        return [follow_up]
 
 
-def _claim(msg: EvaluateRequested, ctx: HandlerContext, paths: RunPaths) -> str:
-    s3, reports = ctx.clients.s3, ctx.settings.reports_bucket
+def _claim(msg: EvaluateRequested, ctx: Ctx, paths: RunPaths) -> str:
+    reports = ctx.deps.buckets.reports
 
     def evaluated(_: object = None) -> bool:
-        return exists(s3, reports, paths.evaluation["metrics"])
+        return reports.exists(paths.evaluation["metrics"])
 
     if evaluated():
         return "done"
-    return claim(
-        ctx,
+    spec = Claim(
         bucket=reports,
         key=paths.evaluation_claim,
         run_id=msg.run_id,
         stage=STAGE,
-        done=evaluated,
         lease_seconds=CLAIM_LEASE_SECONDS,
+        done=evaluated,
     )
+    return claim(spec, ctx.deps.runs, ctx.message_id, ctx.log)
 
 
 def _publish(
-    ctx: HandlerContext,
+    ctx: Ctx,
     msg: EvaluateRequested,
     paths: RunPaths,
     metrics: Metrics,
     run_facts: dict[str, Any],
+    record: StageRecord,
 ) -> None:
     """metrics.json marks the evaluation as done (a later request only re-sends the follow-up),
     so it is written last: after a failure before it, the retry evaluates again."""
-    reports = ctx.settings.reports_bucket
+    reports = ctx.deps.buckets.reports
     _put_headline_metrics(ctx, msg.dataset, metrics)
-    artifacts = {name: s3_uri(reports, key) for name, key in paths.evaluation.items()}
-    manifest.update(ctx.clients.s3, reports, msg.run_id, manifest.add_artifacts(STAGE, artifacts))
+    record.artifacts.update({name: reports.uri(key) for name, key in paths.evaluation.items()})
     _write_report(ctx, paths.evaluation, metrics, run_facts)
 
 
-def _score_test_set(msg: EvaluateRequested, ctx: HandlerContext, paths: RunPaths) -> Scored:
-    runtime = ctx.clients.sagemaker_runtime
+def _score_test_set(msg: EvaluateRequested, ctx: Ctx, paths: RunPaths) -> Scored:
+    settings = ctx.deps.settings
 
     def invoke(body: bytes) -> list[float]:
-        response = runtime.invoke_endpoint(
-            EndpointName=msg.endpoint_name, ContentType="text/csv", Accept="text/csv", Body=body
-        )
-        return parse_scores(response["Body"].read())
+        return parse_scores(ctx.deps.sagemaker.invoke_csv(msg.endpoint_name, body))
 
-    with scratch_dir(ctx.settings.work_dir) as scratch:
-        test = download(
-            ctx.clients.s3,
-            ctx.settings.curated_bucket,
-            paths.test,
-            scratch / "test.csv",
-        )
+    with scratch_dir(settings.work_dir) as scratch:
+        test = ctx.deps.buckets.curated.download(paths.test, scratch / "test.csv")
         return score_file(
-            test,
-            invoke,
-            ctx.settings.invoke_payload_limit_bytes,
-            ctx.settings.endpoint_max_concurrency,
+            test, invoke, settings.invoke_payload_limit_bytes, settings.endpoint_max_concurrency
         )
 
 
-def _run_facts(
-    msg: EvaluateRequested, ctx: HandlerContext, scored: Scored, paths: RunPaths
-) -> dict[str, Any]:
+def _run_facts(msg: EvaluateRequested, ctx: Ctx, scored: Scored, paths: RunPaths) -> dict[str, Any]:
     return {
         "run_id": msg.run_id,
         "dataset": msg.dataset,
         "endpoint": msg.endpoint_name,
-        "model": s3_uri(ctx.settings.models_bucket, msg.model_key),
-        "test_data": s3_uri(ctx.settings.curated_bucket, paths.test),
+        "model": ctx.deps.buckets.models.uri(msg.model_key),
+        "test_data": ctx.deps.buckets.curated.uri(paths.test),
         "requests": scored.requests,
         "scoring_seconds": round(scored.seconds, 3),
         "evaluated_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 
-def _write_report(
-    ctx: HandlerContext, keys: dict[str, str], metrics: Metrics, run: dict[str, Any]
-) -> None:
-    s3, bucket = ctx.clients.s3, ctx.settings.reports_bucket
-    s3.put_object(
-        Bucket=bucket,
-        Key=keys["confusion_matrix"],
-        ContentType="image/png",
-        Body=render_confusion_png(metrics.confusion),
+def _write_report(ctx: Ctx, keys: dict[str, str], metrics: Metrics, run: dict[str, Any]) -> None:
+    reports = ctx.deps.buckets.reports
+    reports.put_bytes(
+        keys["confusion_matrix"], render_confusion_png(metrics.confusion), "image/png"
     )
-    s3.put_object(
-        Bucket=bucket,
-        Key=keys["report"],
-        ContentType="text/markdown",
-        Body=render_markdown_report(metrics, run).encode(),
+    reports.put_bytes(
+        keys["report"], render_markdown_report(metrics, run).encode(), "text/markdown"
     )
     # metrics.json last: its presence is what marks the evaluation as done.
     document = {"run": run, "metrics": metrics.to_dict()}
-    s3.put_object(
-        Bucket=bucket,
-        Key=keys["metrics"],
-        ContentType="application/json",
-        Body=json.dumps(document, indent=2).encode(),
-    )
+    reports.put_bytes(keys["metrics"], json.dumps(document, indent=2).encode(), "application/json")
 
 
-def _put_headline_metrics(ctx: HandlerContext, dataset: str, metrics: Metrics) -> None:
+def _put_headline_metrics(ctx: Ctx, dataset: str, metrics: Metrics) -> None:
     """One PutMetricData per run: by service (what the dashboard and alarms read) and by dataset."""
     by_dataset = [SERVICE_DIMENSION, {"Name": "Dataset", "Value": dataset}]
     dimension_sets = ([SERVICE_DIMENSION], by_dataset)
@@ -192,6 +163,6 @@ def _put_headline_metrics(ctx: HandlerContext, dataset: str, metrics: Metrics) -
         if (value := getattr(metrics, field)) is not None
         for dimensions in dimension_sets
     ]
-    ctx.clients.cloudwatch.put_metric_data(
-        Namespace=ctx.settings.metrics_namespace, MetricData=data
+    ctx.deps.cloudwatch.put_metric_data(
+        Namespace=ctx.deps.settings.metrics_namespace, MetricData=data
     )

@@ -157,11 +157,11 @@ class ChunkEncoder:
             hit_codes = [values.index(v) for v in wanted if isinstance(v, str)]
             hits = np.isin(chunk.codes[derived.column], hit_codes)
             negate = derived.op in ("ne", "not_in")
-            return (hits != negate).astype(np.uint8)
+            return np.asarray(hits != negate, dtype=np.uint8)
         numbers = chunk.numeric[derived.column]
         if isinstance(derived.value, tuple):
             hits = np.isin(numbers, derived.value)
-            return (hits != (derived.op == "not_in")).astype(np.uint8)
+            return np.asarray(hits != (derived.op == "not_in"), dtype=np.uint8)
         return np.asarray(_COMPARISONS[derived.op](numbers, derived.value), dtype=np.uint8)
 
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from handlers import manifest
+from handlers.deps import Ctx
 from handlers.messages import ModelEvaluated
-from service.context import HandlerContext
 from service.messages import Outgoing
 
+STAGE = "finish"
 
-def handle(msg: ModelEvaluated, ctx: HandlerContext) -> list[Outgoing]:
-    document = manifest.update(
-        ctx.clients.s3, ctx.settings.reports_bucket, msg.run_id, manifest.run_finished("succeeded")
-    )
+
+def handle(msg: ModelEvaluated, ctx: Ctx) -> list[Outgoing]:
+    document = ctx.deps.runs.update(msg.run_id, manifest.run_finished("succeeded"))
     ctx.log.info(
         "run.succeeded",
         run_id=msg.run_id,

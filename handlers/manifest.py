@@ -1,26 +1,19 @@
-"""The run manifest: `runs/<run_id>/manifest.json` in the reports bucket.
+"""The run manifest's document: `runs/<run_id>/manifest.json` in the reports bucket.
 
 It records each stage's start, end, outcome and artifacts so an operator can see where a run is
-and why it stopped. Stages of one run may overlap (a watch and a deploy), so every update is a
-read-modify-write guarded by the object's ETag (S3 conditional writes), retried on conflict.
+and why it stopped. The functions here are pure changes to the document; the run repository
+(`handlers/runs.py`) reads and writes it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
-
-from botocore.exceptions import ClientError
+from typing import Any
 
 from handlers.naming import RunPaths
-from handlers.storage import is_conflict, read_json, write_json
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
 
 Document = dict[str, Any]
-_ATTEMPTS = 8
 TERMINAL = ("succeeded", "failed")
 
 
@@ -36,30 +29,7 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def load(s3: S3Client, bucket: str, run_id: str) -> Document | None:
-    found = read_json(s3, bucket, manifest_key(run_id))
-    return None if found is None else found[0]
-
-
-def update(s3: S3Client, bucket: str, run_id: str, change: Callable[[Document], None]) -> Document:
-    """Apply `change` to the manifest atomically (optimistic concurrency on the ETag)."""
-    key = manifest_key(run_id)
-    for _ in range(_ATTEMPTS):
-        found = read_json(s3, bucket, key)
-        document, etag = found if found else (_new(run_id), None)
-        change(document)
-        document["updated_at"] = now()
-        try:
-            write_json(s3, bucket, key, document, if_match=etag, if_none_match=etag is None)
-        except ClientError as exc:
-            if is_conflict(exc):
-                continue
-            raise
-        return document
-    raise RuntimeError(f"manifest {key} kept changing under {_ATTEMPTS} concurrent updates")
-
-
-def _new(run_id: str) -> Document:
+def new(run_id: str) -> Document:
     return {"run_id": run_id, "status": "running", "created_at": now(), "stages": {}}
 
 
@@ -81,20 +51,24 @@ def stage_started(stage: str, details: dict[str, Any]) -> Callable[[Document], N
 
 
 def stage_ended(
-    stage: str, outcome: str, artifacts: dict[str, str] | None = None, error: str | None = None
+    stage: str,
+    outcome: str,
+    artifacts: dict[str, str] | None = None,
+    error: str | None = None,
+    stats: dict[str, Any] | None = None,
 ) -> Callable[[Document], None]:
     def change(document: Document) -> None:
         entry = document["stages"].setdefault(stage, {"attempts": 1})
+        if artifacts:
+            entry.setdefault("artifacts", {}).update(artifacts)
+        if stats:
+            entry["stats"] = stats
         if document["status"] in TERMINAL and outcome != "failed":
             return
         if entry.get("outcome") == "ok" and outcome != "failed":
             # The stage is done: a duplicate delivery that waited or ended later keeps its record.
-            if artifacts:
-                entry.setdefault("artifacts", {}).update(artifacts)
             return
         entry.update(ended_at=now(), outcome=outcome)
-        if artifacts:
-            entry.setdefault("artifacts", {}).update(artifacts)
         if error is not None:
             entry["error"] = error
         else:

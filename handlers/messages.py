@@ -1,11 +1,18 @@
-"""The pipeline's message types (DESIGN.md §1). Payload fields are the contract between stages."""
+"""The pipeline's message types (DESIGN.md §1). Payload fields are the contract between stages.
+
+The two S3 messages derive their run id (and the upload its dataset folder) once, when the
+event is decoded (`from_event`), so every later reader sees plain fields.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar, Self
 
-from service.messages import ObjectCreated, StageMessage
+from handlers.naming import dataset_folder, run_id_for_object, run_id_of_key
+from service.messages import ObjectCreated, StageMessage, build_message
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -13,20 +20,23 @@ class DataUploaded(ObjectCreated):
     """A CSV landed under `data/<dataset>/` in the raw bucket."""
 
     TYPE: ClassVar[str] = "data.uploaded"
+    run_id: str
+    # The folder under data/ as found in the key; preprocess checks that it names a dataset.
+    dataset: str
 
-    @property
-    def run_id(self) -> str:
-        from handlers.naming import run_id_for_object
-
-        return run_id_for_object(
-            self.bucket, self.key, self.version_id or self.etag, self.event_time
+    @classmethod
+    def from_event(cls, fields: Mapping[str, Any], where: str) -> Self:
+        message = build_message(cls, {**fields, "run_id": "", "dataset": ""}, where)
+        return dataclasses.replace(
+            message,
+            run_id=run_id_for_object(
+                message.bucket,
+                message.key,
+                message.version_id or message.etag,
+                message.event_time,
+            ),
+            dataset=dataset_folder(message.key),
         )
-
-    @property
-    def dataset(self) -> str:
-        from handlers.naming import dataset_of_key
-
-        return dataset_of_key(self.key)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,12 +44,12 @@ class ModelTrained(ObjectCreated):
     """SageMaker wrote `runs/<run_id>/.../model.tar.gz` to the models bucket."""
 
     TYPE: ClassVar[str] = "model.trained"
+    run_id: str
 
-    @property
-    def run_id(self) -> str:
-        from handlers.naming import run_id_of_key
-
-        return run_id_of_key(self.key)
+    @classmethod
+    def from_event(cls, fields: Mapping[str, Any], where: str) -> Self:
+        message = build_message(cls, {**fields, "run_id": ""}, where)
+        return dataclasses.replace(message, run_id=run_id_of_key(message.key))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -51,6 +51,12 @@ def is_run_id(value: str) -> bool:
     return RUN_ID_PATTERN.match(value) is not None
 
 
+def dataset_folder(key: str) -> str:
+    """The folder directly under `data/`, as found (checked by `dataset_of_key`); "" if none."""
+    parts = key.split("/")
+    return parts[1] if len(parts) >= 3 and parts[0] == DATA_PREFIX.rstrip("/") else ""
+
+
 def dataset_of_key(key: str) -> str:
     """`data/<dataset>/<file>.csv` -> `<dataset>`: the folder directly under `data/`."""
     parts = key.split("/")
@@ -96,8 +102,8 @@ class RunPaths:
         return f"{self.prefix}manifest.json"
 
     @property
-    def claim(self) -> str:  # curated: written once with a conditional put
-        return f"{self.prefix}claim.json"
+    def run(self) -> str:  # reports: the run's facts, written once (preprocess's claim)
+        return f"{self.prefix}run.json"
 
     @property
     def error(self) -> str:  # reports: why the run stopped (what, where, which row/column)
@@ -106,10 +112,6 @@ class RunPaths:
     @property
     def processed(self) -> str:  # curated: label first, with header
         return f"{self.prefix}processed.csv"
-
-    @property
-    def preprocess_stats(self) -> str:  # curated
-        return f"{self.prefix}preprocess.json"
 
     @property
     def split_prefix(self) -> str:  # curated

@@ -1,21 +1,20 @@
 """Stage `data.uploaded`: claim the upload once, validate and encode it, write the processed file.
 
 The raw object is only ever read. Duplicate S3 events (and two tasks receiving them at once)
-meet at the run's claim (`handlers/claims.py`): one delivery does the work, the others stand down.
+meet at the run's claim: the first delivery to write `run.json` (the run's facts, with the
+recipe frozen as used) does the work; the others stand down (`handlers/claims.py`).
 """
 
 from __future__ import annotations
 
-from handlers import manifest
-from handlers.claims import claim
+from handlers.claims import Claim, claim
+from handlers.deps import Ctx
 from handlers.features import transform_csv
 from handlers.messages import DataUploaded, TrainRequested
-from handlers.naming import RunPaths
-from handlers.recipe import Recipe
-from handlers.recipes_source import recipe_for
-from handlers.stage import recorded
-from handlers.storage import download, s3_uri, scratch_dir, upload, write_json
-from service.context import HandlerContext
+from handlers.naming import DATASET_PATTERN, RunPaths, dataset_of_key
+from handlers.recipes_source import Found
+from handlers.runs import RunFacts, Source, StageRecord
+from handlers.storage import s3_uri, scratch_dir
 from service.errors import PermanentError
 from service.messages import Outgoing
 
@@ -24,67 +23,82 @@ STAGE = "preprocess"
 CLAIM_LEASE_SECONDS = 600
 
 
-@recorded(STAGE)
-def handle(msg: DataUploaded, ctx: HandlerContext) -> list[Outgoing]:
-    paths = RunPaths(msg.run_id)
-    recipe = _recipe(msg, ctx)
-    if not _claim(msg, ctx, paths):
-        ctx.log.info("preprocess.duplicate", run_id=msg.run_id, key=msg.key)
-        return []
-    curated = ctx.settings.curated_bucket
-    with scratch_dir(ctx.settings.work_dir) as scratch:
-        raw = download(ctx.clients.s3, msg.bucket, msg.key, scratch / "raw.csv")
+def handle(msg: DataUploaded, ctx: Ctx) -> list[Outgoing]:
+    deps = ctx.deps
+    with deps.runs.stage(msg, STAGE, ctx.log, details=_details(msg), new_run=True) as record:
+        dataset, found = _recipe(msg, ctx)
+        if not _claim(msg, ctx, _facts(msg, dataset, found)):
+            ctx.log.info("preprocess.duplicate", run_id=msg.run_id, key=msg.key)
+            return []
+        rows = _transform(msg, ctx, found, record)
+        follow_up = TrainRequested(
+            run_id=msg.run_id,
+            dataset=dataset,
+            raw_bucket=msg.bucket,
+            raw_key=msg.key,
+            processed_key=RunPaths(msg.run_id).processed,
+            rows=rows,
+        )
+        return [Outgoing(follow_up)]
+
+
+def _transform(msg: DataUploaded, ctx: Ctx, found: Found, record: StageRecord) -> int:
+    paths, curated = RunPaths(msg.run_id), ctx.deps.buckets.curated
+    with scratch_dir(ctx.deps.settings.work_dir) as scratch:
+        source = ctx.deps.buckets.raw.download(msg.key, scratch / "raw.csv")
         processed = scratch / "processed.csv"
-        with raw.open("rb") as source, processed.open("wb") as sink:
-            stats = transform_csv(source, sink, recipe, file=s3_uri(msg.bucket, msg.key))
-        upload(ctx.clients.s3, processed, curated, paths.processed, "text/csv")
-    write_json(ctx.clients.s3, curated, paths.preprocess_stats, stats.to_dict())
-    _record(ctx, msg.run_id, curated, paths, stats.rows_out, stats.positive_rate)
-    follow_up = TrainRequested(
-        run_id=msg.run_id,
-        dataset=msg.dataset,
-        raw_bucket=msg.bucket,
-        raw_key=msg.key,
-        processed_key=paths.processed,
-        rows=stats.rows_out,
+        with source.open("rb") as reader, processed.open("wb") as sink:
+            stats = transform_csv(reader, sink, found.recipe, file=s3_uri(msg.bucket, msg.key))
+        curated.upload(processed, paths.processed, "text/csv")
+    record.artifacts.update(
+        processed=curated.uri(paths.processed),
+        run=ctx.deps.buckets.reports.uri(paths.run),
+        rows=str(stats.rows_out),
+        positive_rate=f"{stats.positive_rate:.4f}",
     )
-    return [Outgoing(follow_up)]
+    record.stats = stats.to_dict()
+    return stats.rows_out
 
 
-def _recipe(msg: DataUploaded, ctx: HandlerContext) -> Recipe:
-    """The dataset's recipe; when there is none (or it is broken) the error names the upload."""
+def _recipe(msg: DataUploaded, ctx: Ctx) -> tuple[str, Found]:
+    """The dataset the key names and its recipe; a key that names none, or a dataset with no
+    (or a broken) recipe, fails the run with an error that names the upload."""
     try:
-        return recipe_for(msg.dataset, ctx)
+        dataset = dataset_of_key(msg.key)
+        return dataset, ctx.deps.recipes.find(dataset)
     except PermanentError as exc:
         raise PermanentError(f"file {s3_uri(msg.bucket, msg.key)}: {exc.reason}") from exc
 
 
-def _claim(msg: DataUploaded, ctx: HandlerContext, paths: RunPaths) -> bool:
+def _facts(msg: DataUploaded, dataset: str, found: Found) -> RunFacts:
+    source = Source(msg.bucket, msg.key, msg.version_id, msg.etag)
+    return RunFacts(msg.run_id, dataset, source, found.frozen)
+
+
+def _claim(msg: DataUploaded, ctx: Ctx, facts: RunFacts) -> bool:
     """True when this delivery should do the work; False when it is a duplicate."""
-    verdict = claim(
-        ctx,
-        bucket=ctx.settings.curated_bucket,
-        key=paths.claim,
+    spec = Claim(
+        bucket=ctx.deps.buckets.reports,
+        key=RunPaths(msg.run_id).run,
         run_id=msg.run_id,
         stage=STAGE,
-        done=lambda document: bool(document.get("stages", {}).get(STAGE, {}).get("artifacts")),
         lease_seconds=CLAIM_LEASE_SECONDS,
+        done=lambda document: document.get("stages", {}).get(STAGE, {}).get("outcome") == "ok",
     )
+    verdict = claim(spec, ctx.deps.runs, ctx.message_id, ctx.log, content=facts.to_dict())
     return verdict == "ours"
 
 
-def _record(
-    ctx: HandlerContext, run_id: str, bucket: str, paths: RunPaths, rows: int, positive_rate: float
-) -> None:
-    artifacts = {
-        "processed": s3_uri(bucket, paths.processed),
-        "stats": s3_uri(bucket, paths.preprocess_stats),
-        "rows": str(rows),
-        "positive_rate": f"{positive_rate:.4f}",
+def _details(msg: DataUploaded) -> dict[str, object]:
+    """What the manifest keeps about a run the first time it hears of it."""
+    details: dict[str, object] = {
+        "source": {
+            "bucket": msg.bucket,
+            "key": msg.key,
+            "version_id": msg.version_id,
+            "etag": msg.etag,
+        }
     }
-    manifest.update(
-        ctx.clients.s3,
-        ctx.settings.reports_bucket,
-        run_id,
-        manifest.add_artifacts(STAGE, artifacts),
-    )
+    if DATASET_PATTERN.match(msg.dataset):
+        details["dataset"] = msg.dataset
+    return details

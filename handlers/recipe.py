@@ -113,12 +113,7 @@ class Recipe:
     @classmethod
     def load_packaged(cls, name: str) -> Recipe:
         """A recipe shipped with the package: `handlers/recipes/<name>.toml`."""
-        if not _NAME.match(name):
-            raise RecipeError(name, "name", "must be lower-case letters, digits and inner hyphens")
-        resource = resources.files("handlers").joinpath("recipes", f"{name}.toml")
-        if not resource.is_file():
-            raise RecipeError(f"{name}.toml", "name", f"no packaged recipe named {name!r}")
-        return cls.from_toml_bytes(resource.read_bytes(), source=f"handlers/recipes/{name}.toml")
+        return cls.from_toml_bytes(*packaged_recipe_bytes(name))
 
     @classmethod
     def from_toml_bytes(cls, data: bytes, source: str) -> Recipe:
@@ -153,6 +148,16 @@ class Recipe:
     def output_columns(self) -> tuple[str, ...]:
         """The processed file's header: the label (named as the target) first, then the features."""
         return (self.target.column, *self.feature_columns())
+
+
+def packaged_recipe_bytes(name: str) -> tuple[bytes, str]:
+    """The text of a recipe shipped with the package, and where it came from."""
+    if not _NAME.match(name):
+        raise RecipeError(name, "name", "must be lower-case letters, digits and inner hyphens")
+    resource = resources.files("handlers").joinpath("recipes", f"{name}.toml")
+    if not resource.is_file():
+        raise RecipeError(f"{name}.toml", "name", f"no packaged recipe named {name!r}")
+    return resource.read_bytes(), f"handlers/recipes/{name}.toml"
 
 
 class _RecipeReader:

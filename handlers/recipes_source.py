@@ -1,31 +1,42 @@
 """Finds a dataset's recipe: an operator's `recipes/<dataset>.toml` in the raw bucket first
-(added without redeploying), else the recipe packaged with the worker."""
+(added without redeploying), else the recipe packaged with the worker.
+
+Only preprocess asks: it freezes what it found into the run's `run.json`, which later stages read.
+"""
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
+from dataclasses import dataclass
 
 from handlers.naming import recipe_key
-from handlers.recipe import Recipe, RecipeError
-from handlers.storage import is_missing, s3_uri
-from service.context import HandlerContext
+from handlers.recipe import Recipe, RecipeError, packaged_recipe_bytes
+from handlers.runs import FrozenRecipe
+from handlers.storage import Bucket
 from service.errors import PermanentError
 
 
-def recipe_for(dataset: str, ctx: HandlerContext) -> Recipe:
-    bucket = ctx.settings.raw_bucket
-    key = recipe_key(dataset, ctx.settings.recipes_prefix)
-    try:
-        body = ctx.clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except ClientError as exc:
-        if not is_missing(exc):
-            raise
-    else:
-        return Recipe.from_toml_bytes(body, source=s3_uri(bucket, key))
-    try:
-        return Recipe.load_packaged(dataset)
-    except RecipeError as exc:
-        raise PermanentError(
-            f"unknown dataset {dataset!r}: no recipe at {s3_uri(bucket, key)} and none packaged "
-            "(add one to the raw bucket, or upload under a known dataset folder)"
-        ) from exc
+@dataclass(frozen=True)
+class Found:
+    recipe: Recipe
+    frozen: FrozenRecipe
+
+
+@dataclass(frozen=True)
+class RecipeSource:
+    bucket: Bucket  # the raw bucket
+    prefix: str
+
+    def find(self, dataset: str) -> Found:
+        key = recipe_key(dataset, self.prefix)
+        body = self.bucket.read_bytes(key)
+        if body is not None:
+            source = self.bucket.uri(key)
+            return Found(Recipe.from_toml_bytes(body, source=source), FrozenRecipe.of(body, source))
+        try:
+            body, source = packaged_recipe_bytes(dataset)
+        except RecipeError as exc:
+            raise PermanentError(
+                f"unknown dataset {dataset!r}: no recipe at {self.bucket.uri(key)} and none "
+                "packaged (add one to the raw bucket, or upload under a known dataset folder)"
+            ) from exc
+        return Found(Recipe.from_toml_bytes(body, source=source), FrozenRecipe.of(body, source))

@@ -1,4 +1,4 @@
-"""Idempotent SageMaker calls: look before creating, and treat "already exists" as success.
+"""The SageMaker gateway: idempotent calls (look before creating, "already exists" is success).
 
 Names are derived from the run id, so a redelivered message finds the resource it (or a twin
 delivery in another task) created instead of making a second one.
@@ -11,10 +11,18 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from handlers.endpoint_wait import wait_in_service
+from handlers.images import xgboost_image_uri
+from handlers.settings import PipelineSettings
 from handlers.storage import error_code
 
 if TYPE_CHECKING:
-    from mypy_boto3_sagemaker.type_defs import TagTypeDef
+    from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_sagemaker.type_defs import (
+        ProductionVariantServerlessConfigTypeDef,
+        TagTypeDef,
+    )
+    from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
 
 _NOT_FOUND = ("could not find", "not found", "does not exist")
 _ALREADY = ("already exist",)
@@ -66,3 +74,88 @@ def create_once(create: Callable[[], Any]) -> bool:
 
 def tags(**values: str) -> list[TagTypeDef]:
     return [{"Key": f"automlops:{key}", "Value": value[:256]} for key, value in values.items()]
+
+
+class SageMakerGateway:
+    """The SageMaker calls the stages make, with the deployment's settings filled in: the image,
+    the execution role, the serverless sizing. Creation is idempotent (see above)."""
+
+    def __init__(
+        self,
+        sagemaker: SageMakerClient,
+        runtime: SageMakerRuntimeClient,
+        settings: PipelineSettings,
+    ) -> None:
+        self._sm = sagemaker
+        self._runtime = runtime
+        self._settings = settings
+
+    @property
+    def region(self) -> str:
+        return self._sm.meta.region_name
+
+    @property
+    def image_uri(self) -> str:
+        s = self._settings
+        return xgboost_image_uri(self.region, s.xgboost_version, s.xgboost_image_uri)
+
+    # -- training ----------------------------------------------------------------------------
+
+    def training_job(self, name: str) -> dict[str, Any] | None:
+        found = describe_or_none(lambda: self._sm.describe_training_job(TrainingJobName=name))
+        return None if found is None else dict(found)  # type: ignore[call-overload]
+
+    def describe_training_job(self, name: str) -> dict[str, Any]:
+        return dict(self._sm.describe_training_job(TrainingJobName=name))
+
+    def start_training_job(self, request: dict[str, Any]) -> bool:
+        """True when this call started it; False when a twin delivery got there first."""
+        return create_once(lambda: self._sm.create_training_job(**request))
+
+    # -- serving -----------------------------------------------------------------------------
+
+    def ensure_model(self, name: str, model_data_url: str, run_tags: list[TagTypeDef]) -> bool:
+        return ensure(
+            lambda: self._sm.describe_model(ModelName=name),
+            lambda: self._sm.create_model(
+                ModelName=name,
+                PrimaryContainer={"Image": self.image_uri, "ModelDataUrl": model_data_url},
+                ExecutionRoleArn=self._settings.sagemaker_role_arn,
+                Tags=run_tags,
+            ),
+        )
+
+    def ensure_serverless_config(
+        self, name: str, model: str, variant: str, run_tags: list[TagTypeDef]
+    ) -> bool:
+        serverless: ProductionVariantServerlessConfigTypeDef = {
+            "MemorySizeInMB": self._settings.endpoint_memory_mb,
+            "MaxConcurrency": self._settings.endpoint_max_concurrency,
+        }
+        return ensure(
+            lambda: self._sm.describe_endpoint_config(EndpointConfigName=name),
+            lambda: self._sm.create_endpoint_config(
+                EndpointConfigName=name,
+                ProductionVariants=[
+                    {"VariantName": variant, "ModelName": model, "ServerlessConfig": serverless}
+                ],
+                Tags=run_tags,
+            ),
+        )
+
+    def ensure_endpoint(self, name: str, config: str, run_tags: list[TagTypeDef]) -> bool:
+        return ensure(
+            lambda: self._sm.describe_endpoint(EndpointName=name),
+            lambda: self._sm.create_endpoint(
+                EndpointName=name, EndpointConfigName=config, Tags=run_tags
+            ),
+        )
+
+    def wait_in_service(self, endpoint: str) -> None:
+        wait_in_service(self._sm, endpoint, self._settings.endpoint_wait_seconds)
+
+    def invoke_csv(self, endpoint: str, body: bytes) -> bytes:
+        response = self._runtime.invoke_endpoint(
+            EndpointName=endpoint, ContentType="text/csv", Accept="text/csv", Body=body
+        )
+        return response["Body"].read()

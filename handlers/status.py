@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from handlers import manifest
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
+from handlers.naming import RUNS_PREFIX
+from handlers.runs import RunRepository
 
 STAGE_ORDER = ("preprocess", "train", "training", "deploy", "evaluate")
 
 
-def list_runs(s3: S3Client, bucket: str, limit: int = 20) -> list[dict[str, Any]]:
+def list_runs(runs: RunRepository, limit: int = 20) -> list[dict[str, Any]]:
     """The newest runs first (run ids start with their date), with status and current stage."""
+    bucket = runs.bucket
     run_ids: list[str] = []
-    paginator = s3.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix="runs/", Delimiter="/"):
+    paginator = bucket.s3.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket.name, Prefix=RUNS_PREFIX, Delimiter="/"):
         run_ids += [p["Prefix"].split("/")[1] for p in page.get("CommonPrefixes", [])]
-    documents = [manifest.load(s3, bucket, run_id) for run_id in sorted(run_ids)[-limit:][::-1]]
+    documents = [runs.load(run_id) for run_id in sorted(run_ids)[-limit:][::-1]]
     return [d for d in documents if d is not None]
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 _MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
+COPY_CHUNK_BYTES = 1 << 20
 _CONFLICT_CODES = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 
 
@@ -78,14 +81,19 @@ def scratch_dir(work_dir: Path) -> Iterator[Path]:
 
 
 def download(s3: S3Client, bucket: str, key: str, path: Path) -> Path:
-    """Stream an object to a local file; a missing object is a permanent, named error."""
+    """Stream an object to a local file in one GET; a missing object is a permanent, named error.
+
+    (boto3's download_file adds a HeadObject per file and ranged GETs that only pay off for
+    objects far larger than the pipeline's CSVs.)"""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        s3.download_file(bucket, key, str(path))
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
     except ClientError as exc:
         if is_missing(exc):
             raise PermanentError(f"{s3_uri(bucket, key)} does not exist") from exc
         raise
+    with body, path.open("wb") as sink:
+        shutil.copyfileobj(body, sink, COPY_CHUNK_BYTES)
     return path
 
 
@@ -102,3 +110,50 @@ def exists(s3: S3Client, bucket: str, key: str) -> bool:
             return False
         raise
     return True
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """One of the pipeline's buckets: the helpers above, bound to its client and name."""
+
+    s3: S3Client
+    name: str
+
+    def uri(self, key: str) -> str:
+        return s3_uri(self.name, key)
+
+    def read_json(self, key: str) -> tuple[dict[str, Any], str] | None:
+        return read_json(self.s3, self.name, key)
+
+    def write_json(
+        self,
+        key: str,
+        document: dict[str, Any],
+        *,
+        if_match: str | None = None,
+        if_none_match: bool = False,
+    ) -> str:
+        return write_json(
+            self.s3, self.name, key, document, if_match=if_match, if_none_match=if_none_match
+        )
+
+    def read_bytes(self, key: str) -> bytes | None:
+        """The object's bytes, or None when there is no such object."""
+        try:
+            return self.s3.get_object(Bucket=self.name, Key=key)["Body"].read()
+        except ClientError as exc:
+            if is_missing(exc):
+                return None
+            raise
+
+    def put_bytes(self, key: str, body: bytes, content_type: str) -> None:
+        self.s3.put_object(Bucket=self.name, Key=key, Body=body, ContentType=content_type)
+
+    def download(self, key: str, path: Path) -> Path:
+        return download(self.s3, self.name, key, path)
+
+    def upload(self, path: Path, key: str, content_type: str) -> str:
+        return upload(self.s3, path, self.name, key, content_type)
+
+    def exists(self, key: str) -> bool:
+        return exists(self.s3, self.name, key)

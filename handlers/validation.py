@@ -431,7 +431,7 @@ class _ChunkChecker:
         values = self.column(frame, column)
         kind = values.dtype.kind
         if kind == "i":
-            return values.to_numpy(dtype=np.int64)
+            return np.asarray(values.to_numpy(dtype=np.int64))
         if kind in "uf":  # unsigned only when some value does not fit in int64
             numbers = values.to_numpy(dtype=np.float64)
         elif kind == "b":  # pandas read True/False
@@ -447,7 +447,7 @@ class _ChunkChecker:
                 values,
                 bad[0],
             )
-        return numbers
+        return np.asarray(numbers)
 
     def categories(
         self, frame: pd.DataFrame, column: str, index: Mapping[str, int], first_row: int
@@ -488,4 +488,4 @@ def _recode(values: pd.Series, mapping: Mapping[str, int], missing: int) -> np.n
     categorical = values.astype("category") if values.dtype != "category" else values
     per_category = [mapping.get(str(c), missing) for c in categorical.cat.categories]
     lookup = np.array([*per_category, missing], dtype=np.int32)  # code -1 (NaN) hits the last
-    return lookup[categorical.cat.codes.to_numpy()]
+    return np.asarray(lookup[categorical.cat.codes.to_numpy()])

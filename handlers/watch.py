@@ -7,37 +7,32 @@ dead-lettered. The job's own MaxRuntimeInSeconds bounds how long this can go on.
 
 from __future__ import annotations
 
-from handlers import manifest
+from handlers.deps import Ctx
 from handlers.messages import TrainingWatch
-from handlers.stage import recorded
-from service.context import HandlerContext
 from service.errors import PermanentError
 from service.messages import Outgoing
 
+STAGE = "training"
 RUNNING = ("InProgress", "Stopping")
 
 
-@recorded("training")
-def handle(msg: TrainingWatch, ctx: HandlerContext) -> list[Outgoing]:
-    job = ctx.clients.sagemaker.describe_training_job(TrainingJobName=msg.job_name)
-    status = job["TrainingJobStatus"]
-    ctx.log.info(
-        "training.status",
-        job_name=msg.job_name,
-        status=status,
-        secondary_status=job.get("SecondaryStatus"),
-    )
-    if status in RUNNING:
-        again = TrainingWatch(run_id=msg.run_id, dataset=msg.dataset, job_name=msg.job_name)
-        return [Outgoing(again, delay_seconds=ctx.settings.training_watch_seconds)]
-    if status == "Completed":
-        artifact = job.get("ModelArtifacts", {}).get("S3ModelArtifacts", "")
-        manifest.update(
-            ctx.clients.s3,
-            ctx.settings.reports_bucket,
-            msg.run_id,
-            manifest.add_artifacts("training", {"job": msg.job_name, "model": artifact}),
+def handle(msg: TrainingWatch, ctx: Ctx) -> list[Outgoing]:
+    with ctx.deps.runs.stage(msg, STAGE, ctx.log) as record:
+        job = ctx.deps.sagemaker.describe_training_job(msg.job_name)
+        status = job["TrainingJobStatus"]
+        ctx.log.info(
+            "training.status",
+            job_name=msg.job_name,
+            status=status,
+            secondary_status=job.get("SecondaryStatus"),
         )
-        return []
-    reason = job.get("FailureReason") or "no FailureReason given"
-    raise PermanentError(f"training job {msg.job_name} is {status}: {reason}")
+        if status in RUNNING:
+            record.outcome = "waiting"  # the stage sends itself again
+            again = TrainingWatch(run_id=msg.run_id, dataset=msg.dataset, job_name=msg.job_name)
+            return [Outgoing(again, delay_seconds=ctx.deps.settings.training_watch_seconds)]
+        if status == "Completed":
+            artifact = job.get("ModelArtifacts", {}).get("S3ModelArtifacts", "")
+            record.artifacts.update(job=msg.job_name, model=artifact)
+            return []
+        reason = job.get("FailureReason") or "no FailureReason given"
+        raise PermanentError(f"training job {msg.job_name} is {status}: {reason}")

@@ -1,41 +1,26 @@
-"""What a handler is given: the AWS clients, the settings and a logger bound to its message."""
+"""What a handler is given: the dependencies its application defined, and a bound logger.
+
+The runtime does not know what is in `deps`: the pipeline defines its dependencies object
+(settings, buckets, the run repository, the SageMaker gateway) and the composition root builds
+it once; every handler call receives the same one.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-from service.settings import Settings
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
-    from mypy_boto3_cloudwatch import CloudWatchClient
-    from mypy_boto3_s3 import S3Client
-    from mypy_boto3_sagemaker import SageMakerClient
-    from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
-    from mypy_boto3_sqs import SQSClient
     from structlog.typing import FilteringBoundLogger
 
-
-@dataclass(frozen=True)
-class AwsClients:
-    """Built once in the composition root from one boto3 session; thread-safe to share."""
-
-    s3: S3Client
-    sqs: SQSClient
-    sagemaker: SageMakerClient
-    sagemaker_runtime: SageMakerRuntimeClient
-    cloudwatch: CloudWatchClient
+D = TypeVar("D", covariant=True)
 
 
 @dataclass(frozen=True)
-class HandlerContext:
+class HandlerContext(Generic[D]):
     """Passed to every handler call. `log` already carries the message's context keys."""
 
-    clients: AwsClients
-    settings: Settings
+    deps: D
     log: FilteringBoundLogger
     message_id: str = ""
     receive_count: int = 1
-    # Emits one CloudWatch Embedded Metric Format line; a no-op unless the runtime wires one in.
-    emit_metric: Callable[..., Any] | None = None

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-from service.errors import MessageDecodeError, RetryableError
-from service.messages import Message, S3Rule, build_message, run_id_of
-from service.routing import Route
-from service.settings import Settings
+from service.errors import ConfigurationError, MessageDecodeError, RetryableError
+from service.messages import S3Rule, build_message, run_id_of
+from service.routing import AnyRoute
 
 S3_TEST_EVENT = "s3:TestEvent"
 
@@ -25,8 +24,8 @@ S3_TEST_EVENT = "s3:TestEvent"
 class Job:
     """One unit of work: a typed message and the route that handles it."""
 
-    message: Message
-    route: Route
+    message: Any  # an instance of route.message
+    route: AnyRoute
 
 
 @dataclass(frozen=True)
@@ -41,37 +40,26 @@ class Decoded:
         return ",".join(types) or self.label
 
     @property
+    def stage(self) -> str:
+        stages = dict.fromkeys(job.route.stage_name for job in self.jobs)
+        return ",".join(stages) or self.label
+
+    @property
     def run_id(self) -> str | None:
-        for job in self.jobs:
-            run_id = safe_run_id(job.message)
-            if run_id:
-                return run_id
-        return None
-
-
-def safe_run_id(message: Message) -> str | None:
-    """A message's run id for logs; a property that cannot compute it must not fail the message."""
-    try:
-        return run_id_of(message)
-    except Exception:
-        return None
+        return next((r for job in self.jobs if (r := run_id_of(job.message))), None)
 
 
 class Decoder:
     def __init__(
-        self, routes: Mapping[str, Route], rules: Sequence[S3Rule], buckets: Mapping[str, str]
+        self, routes: Mapping[str, AnyRoute], rules: Sequence[S3Rule], buckets: Mapping[str, str]
     ) -> None:
-        """`buckets` maps bucket role -> bucket name."""
+        """`buckets` maps bucket role -> bucket name; every rule's role must be in it."""
+        missing = sorted({rule.bucket for rule in rules} - set(buckets))
+        if missing:
+            raise ConfigurationError(f"S3 rules name bucket roles with no bucket: {missing}")
         self._routes = routes
         self._rules = tuple(rules)
         self._roles = {name: role for role, name in buckets.items()}
-
-    @classmethod
-    def for_settings(
-        cls, routes: Mapping[str, Route], rules: Sequence[S3Rule], settings: Settings
-    ) -> Decoder:
-        roles = {rule.bucket for rule in rules}
-        return cls(routes, rules, {role: settings.bucket(role) for role in roles})
 
     def decode(self, body: str) -> Decoded:
         doc = _parse_json(body)
@@ -134,7 +122,7 @@ class Decoder:
             "sequencer": obj.get("sequencer", ""),
             "event_time": record.get("eventTime", ""),
         }
-        message = build_message(rule.message, fields, where)
+        message = rule.message.from_event(fields, where)
         return Job(message=message, route=self._route(rule.message.TYPE))
 
     def _rule_for(self, bucket: str, key: str) -> S3Rule | None:
@@ -144,7 +132,7 @@ class Decoder:
                 return rule
         return None
 
-    def _route(self, kind: str) -> Route:
+    def _route(self, kind: str) -> AnyRoute:
         route = self._routes.get(kind)
         if route is None:
             raise MessageDecodeError(f"unknown message type {kind!r}: no route")
@@ -160,7 +148,7 @@ def guess_type(body: str) -> str:
     return kind[:100] if isinstance(kind, str) else "unknown"
 
 
-def rules_without_route(rules: Sequence[S3Rule], routes: Mapping[str, Route]) -> list[str]:
+def rules_without_route(rules: Sequence[S3Rule], routes: Mapping[str, AnyRoute]) -> list[str]:
     """S3 rules whose message type no route handles: their objects would be dead-lettered."""
     return [rule.message.TYPE for rule in rules if rule.message.TYPE not in routes]
 

@@ -13,24 +13,32 @@ from typing import Any
 import structlog
 
 from service.backoff import Backoff
-from service.context import AwsClients, HandlerContext
+from service.context import HandlerContext
 from service.decode import Decoded, Decoder, Job, guess_type
 from service.errors import HandlerError
-from service.messages import Outgoing, encode_envelope
-from service.settings import Settings
+from service.messages import Outgoing, QueueRole, encode_envelope
 from service.settle import Failure, Verdict, classify, decide
 from service.transport import Received, Transport
 
 log = structlog.get_logger("service.dispatch")
 
-Noter = Callable[[str, str | None], None]
+
+@dataclass(frozen=True)
+class Identity:
+    """What a message is, known once it is decoded: the keys of its log lines and summary."""
+
+    message_type: str
+    stage: str
+    run_id: str | None = None
+
+
+Noter = Callable[[Identity], None]
 
 
 @dataclass(frozen=True)
 class Processed:
     verdict: Verdict
-    message_type: str
-    run_id: str | None
+    identity: Identity
     followups: int
 
 
@@ -39,29 +47,32 @@ class Dispatcher:
         self,
         decoder: Decoder,
         transport: Transport,
-        settings: Settings,
-        clients: AwsClients,
+        queue_urls: Callable[[QueueRole], str],
+        deps: Any,
         backoff: Backoff,
-        emit_metric: Callable[..., Any] | None = None,
     ) -> None:
+        """`deps` is handed to every handler as `ctx.deps`; `queue_urls(role)` says where a
+        follow-up for that queue role goes."""
         self._decoder = decoder
         self._transport = transport
-        self._settings = settings
-        self._clients = clients
+        self._queue_urls = queue_urls
+        self._deps = deps
         self._backoff = backoff
-        self._emit_metric = emit_metric
 
     def process(self, received: Received, note: Noter | None = None) -> Processed:
-        """`note(message_type, run_id)` is told what the message is as soon as it is decoded."""
+        """`note(identity)` is told what the message is as soon as it is decoded."""
         try:
             decoded = self._decoder.decode(received.body)
         except Exception as exc:
             verdict = decide([classify(exc)], 0, received.receive_count, self._backoff)
-            return Processed(verdict, guess_type(received.body), run_id=None, followups=0)
-        run_id = decoded.run_id
-        structlog.contextvars.bind_contextvars(message_type=decoded.message_type, run_id=run_id)
+            kind = guess_type(received.body)
+            return Processed(verdict, Identity(kind, kind), followups=0)
+        identity = Identity(decoded.message_type, decoded.stage, decoded.run_id)
+        structlog.contextvars.bind_contextvars(
+            message_type=identity.message_type, stage=identity.stage, run_id=identity.run_id
+        )
         if note is not None:
-            note(decoded.message_type, run_id)
+            note(identity)
         for reason in decoded.dropped:
             log.info("message.record_dropped", reason=reason)
         failures, outgoing = self._run_jobs(decoded, received)
@@ -69,7 +80,7 @@ class Dispatcher:
         if send_failure:
             failures.append(send_failure)
         verdict = decide(failures, len(decoded.jobs), received.receive_count, self._backoff)
-        return Processed(verdict, decoded.message_type, run_id, sent)
+        return Processed(verdict, identity, sent)
 
     def _run_jobs(
         self, decoded: Decoded, received: Received
@@ -90,12 +101,10 @@ class Dispatcher:
 
     def _run_job(self, job: Job, received: Received) -> list[Outgoing]:
         ctx = HandlerContext(
-            clients=self._clients,
-            settings=self._settings,
+            deps=self._deps,
             log=structlog.get_logger("handler").bind(handler_type=job.message.TYPE),
             message_id=received.message_id,
             receive_count=received.receive_count,
-            emit_metric=self._emit_metric,
         )
         result = job.route.handler(job.message, ctx)
         if result is None:  # "nothing to send" written as a bare return
@@ -111,7 +120,7 @@ class Dispatcher:
         for sent, item in enumerate(outgoing):
             try:
                 self._transport.send(
-                    self._settings.queue_url(item.queue),
+                    self._queue_urls(item.queue),
                     encode_envelope(item.message),
                     item.delay_seconds,
                 )

@@ -10,11 +10,12 @@ import contextlib
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
+from service.config import PREFIX, default_of
 from service.errors import ConfigurationError
-from service.settings import PREFIX, Settings
+from service.settings import RuntimeSettings
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,10 @@ def check(path: Path, max_age_seconds: float, now: float | None = None) -> Healt
 def check_from_env(environ: Mapping[str, str] | None = None) -> HealthStatus:
     """Only the two health settings are read, so the check works even with other settings unset."""
     env = os.environ if environ is None else environ
-    defaults = {f.name: f.default for f in fields(Settings)}
-    path = Path(env.get(PREFIX + "HEALTH_FILE") or str(defaults["health_file"]))
-    raw_age = env.get(PREFIX + "HEALTH_MAX_AGE_SECONDS") or str(defaults["health_max_age_seconds"])
+    default_path = default_of(RuntimeSettings, "health_file")
+    default_age = default_of(RuntimeSettings, "health_max_age_seconds")
+    path = Path(env.get(PREFIX + "HEALTH_FILE") or str(default_path))
+    raw_age = env.get(PREFIX + "HEALTH_MAX_AGE_SECONDS") or str(default_age)
     try:
         max_age = float(raw_age)
     except ValueError:

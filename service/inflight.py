@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from service.dispatch import Identity
 from service.transport import Received
 
 Hook = Callable[[], None]
@@ -33,8 +34,8 @@ class Entry:
     received: Received
     started: float = field(default_factory=time.monotonic)
     state: State = State.RECEIVED
-    message_type: str = "unknown"  # known once decoded; for the summary of a hand-back
-    run_id: str | None = None
+    # Known once decoded; for the summary of a message handed back before it finished.
+    identity: Identity = field(default_factory=lambda: Identity("unknown", "unknown"))
 
 
 class InFlight:

@@ -14,12 +14,11 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal, TypeVar, Union, get_args, get_origin
+from typing import Any, ClassVar, Literal, Self, TypeVar, Union, get_args, get_origin
 
 from service.errors import MessageDecodeError
 
 QueueRole = Literal["ingest", "stages"]
-BucketRole = Literal["raw", "curated", "models", "reports"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,12 +48,19 @@ class ObjectCreated(Message):
     sequencer: str = ""
     event_time: str = ""
 
+    @classmethod
+    def from_event(cls, fields: Mapping[str, Any], where: str) -> Self:
+        """The message for one S3 record's fields. A subclass that derives more (a run id from
+        the object's identity) adds it here, once, at decode."""
+        return build_message(cls, fields, where)
+
 
 @dataclass(frozen=True)
 class S3Rule:
-    """Which S3 objects become which message: the same filters the bucket notifications use."""
+    """Which S3 objects become which message: the same filters the bucket notifications use.
+    `bucket` is a role (e.g. "raw"); the composition root says which bucket plays it."""
 
-    bucket: BucketRole
+    bucket: str
     message: type[ObjectCreated]
     prefix: str = ""
     suffix: str = ""
@@ -76,7 +82,7 @@ M = TypeVar("M", bound=Message)
 
 
 def run_id_of(message: Message) -> str | None:
-    """The run a message belongs to, when it can tell (S3 messages may derive it)."""
+    """The run a message belongs to, when it has one."""
     value = getattr(message, "run_id", None)
     return value if isinstance(value, str) else None
 

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from service.hooks import Hooks
 from service.metrics import MetricsEmitter
 from service.protection import TaskProtection
 
@@ -24,17 +25,20 @@ class Observers:
         self._calls: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
 
-    def hooks(self) -> dict[str, Any]:
-        return {
-            "on_settled": self.on_settled,
-            "on_polled": self.metrics.poll_succeeded,
-            "on_busy": lambda: self._calls.put(self.protection.on_busy),
-            "on_idle": lambda: self._calls.put(self.protection.on_idle),
-        }
+    def hooks(self) -> Hooks:
+        return Hooks(
+            on_settled=self.on_settled,
+            on_polled=self.on_polled,
+            on_busy=lambda: self._calls.put(self.protection.on_busy),
+            on_idle=lambda: self._calls.put(self.protection.on_idle),
+        )
+
+    def on_polled(self) -> None:
+        self.metrics.poll_succeeded()
 
     def on_settled(self, summary: dict[str, Any]) -> None:
         self.metrics.message_settled(
-            str(summary.get("message_type") or "unknown"),
+            str(summary.get("stage") or "unknown"),
             str(summary["outcome"]),
             float(summary["duration_ms"]),
             run_id=summary.get("run_id"),

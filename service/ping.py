@@ -16,9 +16,9 @@ class Ping(StageMessage):
     note: str = ""
 
 
-def handle_ping(msg: Ping, ctx: HandlerContext) -> list[Outgoing]:
+def handle_ping(msg: Ping, ctx: HandlerContext[object]) -> list[Outgoing]:
     ctx.log.debug("worker.ping.handled", note=msg.note)
     return []
 
 
-PING_ROUTE = Route(message=Ping, handler=handle_ping)
+PING_ROUTE: Route[Ping, object] = Route(message=Ping, handler=handle_ping)

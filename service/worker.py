@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -19,25 +19,23 @@ import structlog
 from service.backoff import Backoff
 from service.batcher import SettleBatcher
 from service.capacity import Capacity
-from service.context import AwsClients
 from service.decode import Decoder, rules_without_route
-from service.dispatch import Dispatcher, Processed
+from service.dispatch import Dispatcher, Identity, Processed
 from service.health import HealthFile
 from service.heartbeat import Heartbeat
+from service.hooks import Hooks
 from service.inflight import Entry, InFlight, State
-from service.messages import S3Rule
+from service.messages import QueueRole, S3Rule
 from service.ping import PING_ROUTE
 from service.pool import HandlerPool
-from service.routing import Route, build_route_table
-from service.settings import Settings
+from service.routing import AnyRoute, build_route_table
+from service.settings import RuntimeSettings
 from service.settle import Outcome, Verdict, dead_letter_attributes
 from service.transport import QueueConfig, Received, Transport
 
 log = structlog.get_logger("service.worker")
 
-QUEUE_ROLES = ("ingest", "stages")
-SettledHook = Callable[[dict[str, Any]], None]
-Hook = Callable[[], None]
+QUEUE_ROLES: tuple[QueueRole, ...] = ("ingest", "stages")
 
 STOP_CHECK_SECONDS = 0.1  # how often the main loop looks for a stop request
 CAPACITY_WAIT_SECONDS = 1.0  # a poller waiting for a free slot re-checks for stop this often
@@ -49,37 +47,33 @@ SETTLE_FLUSH_SECONDS = 5.0  # beyond the budget, for the last hand-backs to reac
 class Worker:
     def __init__(
         self,
-        settings: Settings,
-        clients: AwsClients,
-        routes: Iterable[Route],
-        s3_rules: Sequence[S3Rule],
+        settings: RuntimeSettings,
+        transport: Transport,
+        routes: Iterable[AnyRoute],
         *,
-        on_settled: SettledHook | None = None,
-        on_busy: Hook | None = None,
-        on_idle: Hook | None = None,
-        emit_metric: Callable[..., Any] | None = None,
-        on_polled: Hook | None = None,
+        s3_rules: Sequence[S3Rule] = (),
+        buckets: Mapping[str, str] | None = None,
+        deps: object = None,
+        hooks: Hooks | None = None,
         backoff: Backoff | None = None,
-        queues: Sequence[str] = QUEUE_ROLES,
+        queues: Sequence[QueueRole] = QUEUE_ROLES,
     ) -> None:
-        """`on_settled(summary)` runs after each message's summary line; `on_busy` / `on_idle`
-        when the count of held messages goes 0 -> 1 / 1 -> 0; `on_polled` after every receive
-        call that returned (with or without messages). All of them must be quick."""
+        """`deps` is what every handler receives as `ctx.deps`; `buckets` maps the S3 rules'
+        bucket roles to bucket names; `hooks` are told about settled messages and busy/idle."""
         self.settings = settings
-        self.routes: Mapping[str, Route] = build_route_table([*routes, PING_ROUTE])
+        self.routes: Mapping[str, AnyRoute] = build_route_table([*routes, PING_ROUTE])
         self._rules = tuple(s3_rules)
         self._queues = tuple(queues)
-        self._transport = Transport(clients.sqs)
+        self._transport = transport
+        self._hooks = hooks or Hooks()
         self._backoff = backoff or Backoff(
             settings.backoff_base_seconds, settings.backoff_max_seconds, "full"
         )
-        decoder = Decoder.for_settings(self.routes, self._rules, settings)
+        decoder = Decoder(self.routes, self._rules, buckets or {})
         self._dispatcher = Dispatcher(
-            decoder, self._transport, settings, clients, self._backoff, emit_metric
+            decoder, self._transport, settings.queue_url, deps, self._backoff
         )
-        self._on_settled = on_settled
-        self._on_polled = on_polled
-        self._inflight = InFlight(on_busy=on_busy, on_idle=on_idle)
+        self._inflight = InFlight(on_busy=self._hooks.on_busy, on_idle=self._hooks.on_idle)
         self._capacity = Capacity(settings.worker_threads)
         self._pool = HandlerPool(settings.worker_threads)
         visibility_lock = threading.Lock()
@@ -115,6 +109,10 @@ class Worker:
 
     def wait_started(self, timeout: float) -> bool:
         return self._started.wait(timeout)
+
+    @property
+    def transport(self) -> Transport:
+        return self._transport
 
     @property
     def in_flight(self) -> int:
@@ -163,7 +161,7 @@ class Worker:
 
     # -- polling -----------------------------------------------------------------------------
 
-    def _poll(self, role: str) -> None:
+    def _poll(self, role: QueueRole) -> None:
         url = self._queue_configs[role].url
         busy = False  # an idle queue's long poll holds one slot, a busy one's up to ten
         failures = 0
@@ -177,7 +175,7 @@ class Worker:
                 log.error("poll.failed", queue=role, error=f"{type(exc).__name__}: {exc}")
                 self._stopping.wait(min(2.0**failures, POLL_ERROR_MAX_SLEEP))
 
-    def _poll_once(self, role: str, url: str, busy: bool) -> bool:
+    def _poll_once(self, role: QueueRole, url: str, busy: bool) -> bool:
         """One receive into free slots; returns whether the queue looks busy."""
         wanted = self.settings.max_messages if busy else 1
         gather = GATHER_SECONDS if busy else 0.0
@@ -192,12 +190,11 @@ class Worker:
             raise
         self._capacity.release(slots - len(received))
         self._health.touch()
-        if self._on_polled is not None:
-            self._on_polled()
+        self._hooks.on_polled()
         self._accept(received)
         return bool(received)
 
-    def _receive(self, role: str, url: str, slots: int) -> list[Received]:
+    def _receive(self, role: QueueRole, url: str, slots: int) -> list[Received]:
         return self._transport.receive(
             role,
             url,
@@ -267,7 +264,7 @@ class Worker:
             self._transport.send(
                 self._queue_configs[message.queue].dlq_url,
                 message.body,
-                attributes=dead_letter_attributes(message, error, processed.message_type),
+                attributes=dead_letter_attributes(message, error, processed.identity.message_type),
             )
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}"
@@ -316,17 +313,15 @@ class Worker:
         summary = _summary(entry, processed, verdict, settle_error)
         level = "warning" if verdict.outcome == "dead-lettered" or settle_error else "info"
         getattr(log, level)("message.settled", **summary)
-        if self._on_settled is not None:
-            try:
-                self._on_settled(summary)
-            except Exception as exc:
-                error = f"{type(exc).__name__}: {exc}"
-                log.warning("worker.hook_failed", hook="on_settled", error=error)
+        try:
+            self._hooks.on_settled(summary)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning("worker.hook_failed", hook="on_settled", error=error)
 
 
-def _note(entry: Entry, message_type: str, run_id: str | None) -> None:
-    entry.message_type = message_type
-    entry.run_id = run_id
+def _note(entry: Entry, identity: Identity) -> None:
+    entry.identity = identity
 
 
 def _summary(
@@ -335,14 +330,14 @@ def _summary(
     """The one line per message. Key names are a contract for dashboards and metric filters."""
     message = entry.received
     outcome: Outcome = verdict.outcome
-    message_type = processed.message_type if processed else entry.message_type
+    identity = processed.identity if processed else entry.identity
     summary: dict[str, Any] = {
         "queue": message.queue,
         "message_id": message.message_id,
-        "message_type": message_type,
-        # Each message type is one stage; `stage` is the key the saved queries group by.
-        "stage": message_type,
-        "run_id": processed.run_id if processed else entry.run_id,
+        "message_type": identity.message_type,
+        # The route's stage name, as the run manifest calls it; the saved queries group by it.
+        "stage": identity.stage,
+        "run_id": identity.run_id,
         "receive_count": message.receive_count,
         "outcome": outcome,
         "duration_ms": round((time.monotonic() - entry.started) * 1000, 1),

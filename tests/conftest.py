@@ -21,12 +21,14 @@ from typing import Any
 import pytest
 from summaries import Summaries
 
+from automlops.aws import AwsClients, AwsTarget, build_clients
 from localcloud.stack import Stack, StackConfig, running_stack
-from service.clients import build_clients
-from service.context import AwsClients
+from service.config import PREFIX
+from service.hooks import Hooks
 from service.messages import S3Rule
-from service.routing import Route
-from service.settings import PREFIX, Settings
+from service.routing import AnyRoute
+from service.settings import RuntimeSettings
+from service.transport import Transport
 from service.worker import Worker
 
 __all__ = ["Summaries"]  # the runtime tests import it from here
@@ -56,13 +58,10 @@ def stack_config() -> StackConfig:
 
 @pytest.fixture(scope="module")
 def stack(stack_config: StackConfig) -> Iterator[Stack]:
-    """moto's server with buckets, queues (+ DLQs) and notifications; its env set for the module,
-    so boto3 clients built the worker's way (`build_clients`) reach it."""
+    """moto's server with buckets, queues (+ DLQs) and notifications, for the module."""
     with pytest.MonkeyPatch.context() as patch, running_stack(stack_config) as running:
         # moto (in this process) reads it per call: tests purge between themselves.
         patch.setenv("MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR", "false")
-        for name, value in running.env.items():
-            patch.setenv(name, value)
         yield running
 
 
@@ -102,16 +101,26 @@ def make_env(stack: Stack, tmp_path: Path) -> Callable[..., dict[str, str]]:
 
 
 @pytest.fixture
-def make_settings(stack: Stack, tmp_path: Path) -> Callable[..., Settings]:
-    def make(**overrides: Any) -> Settings:
-        return Settings.from_env(worker_env(stack, tmp_path / "health", **overrides))
+def make_settings(stack: Stack, tmp_path: Path) -> Callable[..., RuntimeSettings]:
+    def make(**overrides: Any) -> RuntimeSettings:
+        return RuntimeSettings.from_env(worker_env(stack, tmp_path / "health", **overrides))
 
     return make
 
 
+def stack_clients(stack: Stack, settings: RuntimeSettings) -> AwsClients:
+    """Clients built the worker's way, pointed at `stack` explicitly."""
+    return build_clients(
+        AwsTarget.from_env(stack.env),
+        poll_wait_seconds=settings.poll_wait_seconds,
+        threads=settings.worker_threads,
+        invoke_concurrency=1,
+    )
+
+
 @pytest.fixture
-def clients(stack: Stack, make_settings: Callable[..., Settings]) -> AwsClients:
-    return build_clients(make_settings())
+def clients(stack: Stack, make_settings: Callable[..., RuntimeSettings]) -> AwsClients:
+    return stack_clients(stack, make_settings())
 
 
 # -- running a worker ----------------------------------------------------------------------------
@@ -126,22 +135,29 @@ def summaries() -> Summaries:
 def start_worker(
     clean_queues: Stack,
     clients: AwsClients,
-    make_settings: Callable[..., Settings],
+    make_settings: Callable[..., RuntimeSettings],
     summaries: Summaries,
 ) -> Iterator[Callable[..., Worker]]:
     """`start_worker(routes, rules=(), settings=None, **worker_options)` runs a Worker on a
     thread until the test ends (then stops it and checks it ended within its budget), on
-    emptied queues. Summaries go to the `summaries` fixture unless `on_settled` is given."""
+    emptied queues. Summaries go to the `summaries` fixture unless `hooks` are given."""
     started: list[tuple[Worker, threading.Thread, list[BaseException]]] = []
 
     def start(
-        routes: Sequence[Route],
+        routes: Sequence[AnyRoute],
         rules: Sequence[S3Rule] = (),
-        settings: Settings | None = None,
+        settings: RuntimeSettings | None = None,
         **options: Any,
     ) -> Worker:
-        options.setdefault("on_settled", summaries)
-        worker = Worker(settings or make_settings(), clients, routes, rules, **options)
+        options.setdefault("hooks", Hooks(on_settled=summaries))
+        worker = Worker(
+            settings or make_settings(),
+            Transport(clients.sqs),
+            routes,
+            s3_rules=rules,
+            buckets=clean_queues.buckets,
+            **options,
+        )
         errors: list[BaseException] = []
         thread = threading.Thread(target=_run_catching, args=(worker, errors), daemon=True)
         thread.start()
@@ -206,7 +222,9 @@ class WorkerProcess:
         raise AssertionError(f"no matching line within {timeout}s; output:\n" + self.output())
 
     def wait_for_event(self, event: str, timeout: float = 20) -> dict[str, Any]:
-        return json.loads(self.wait_for_line(lambda line: f'"event": "{event}"' in line, timeout))
+        line = self.wait_for_line(lambda line: f'"event": "{event}"' in line, timeout)
+        event_line: dict[str, Any] = json.loads(line)
+        return event_line
 
     def wait_exit(self, timeout: float) -> int:
         code = self.process.wait(timeout)

@@ -1,9 +1,9 @@
 """The whole pipeline on the embedded AWS, for the pipeline's integration and end-to-end tests.
 
 `running_pipeline()` starts moto and the SageMaker emulator on 127.0.0.1 and, when asked, the
-real worker (`service.__main__.build_worker`: `handlers.ROUTES` + `handlers.S3_RULES`) on a
-thread of this process. Clients are built with explicit endpoint URLs, so nothing here reads or
-changes `os.environ`. `Pipeline` has the helpers the tests share: upload a CSV, follow its run's
+real worker (`automlops.compose.compose`, as `automlops worker` builds it) on a thread of this
+process. Clients are built with explicit endpoint URLs, so nothing here reads or changes
+`os.environ`. `Pipeline` has the helpers the tests share: upload a CSV, follow its run's
 manifest to a terminal status, read S3 objects, build a `HandlerContext` for calling a stage
 directly, collect dead letters.
 """
@@ -24,23 +24,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote_plus
 
-import boto3
 import structlog
-from botocore.config import Config
 from summaries import Summaries
 
+from automlops.aws import AwsClients
+from automlops.compose import App, Config, compose, connect, pipeline_deps
 from handlers import manifest
+from handlers.deps import PipelineDeps
+from handlers.runs import RunRepository
+from handlers.storage import Bucket
 from handlers.synthetic import generate
-from localcloud.stack import (
-    CREDENTIALS,
-    REGION,
-    Stack,
-    StackConfig,
-    running_sagemaker,
-    running_stack,
-)
-from service.context import AwsClients, HandlerContext
-from service.settings import PREFIX, Settings
+from localcloud.stack import Stack, StackConfig, running_sagemaker, running_stack
+from service.config import PREFIX, check
+from service.context import HandlerContext
+from service.hooks import Hooks
 
 if TYPE_CHECKING:
     from localcloud.sagemaker import Emulator
@@ -75,10 +72,10 @@ class Uploaded:
     version_id: str | None
 
 
-def pipeline_settings(stack: Stack, work_root: Path, **overrides: Any) -> Settings:
-    """Settings as the worker reads them from its environment: the stack's, FAST_PIPELINE, and
-    `overrides` (field names, e.g. invoke_payload_limit_bytes=2048)."""
-    env = {k: v for k, v in stack.env.items() if k.startswith(PREFIX)}
+def pipeline_config(stack: Stack, work_root: Path, **overrides: Any) -> Config:
+    """The worker's configuration as it reads it from its environment: the stack's, FAST_PIPELINE,
+    and `overrides` (field names, e.g. invoke_payload_limit_bytes=2048)."""
+    env = dict(stack.env)
     values = {
         **FAST_PIPELINE,
         "health_file": work_root / "health",
@@ -87,38 +84,14 @@ def pipeline_settings(stack: Stack, work_root: Path, **overrides: Any) -> Settin
         **overrides,
     }
     env.update({PREFIX + name.upper(): str(value) for name, value in values.items()})
-    return Settings.from_env(env)
+    return Config.from_env(env)
 
 
-def pipeline_clients(
-    stack: Stack, settings: Settings, session: boto3.Session | None = None
-) -> AwsClients:
-    """The worker's clients (service.clients' configuration), with explicit endpoint URLs."""
+def pipeline_clients(stack: Stack, config: Config) -> AwsClients:
+    """The worker's clients, built as the worker builds them, pointed at the stack."""
     if stack.sagemaker_endpoint_url is None:
         raise RuntimeError("start the SageMaker emulator before building the clients")
-    session = session or boto3.Session(
-        aws_access_key_id=CREDENTIALS["aws_access_key_id"],
-        aws_secret_access_key=CREDENTIALS["aws_secret_access_key"],
-        region_name=REGION,
-    )
-    config = Config(
-        retries={"mode": "standard", "max_attempts": 5},
-        connect_timeout=5,
-        read_timeout=settings.poll_wait_seconds + 15,
-        max_pool_connections=max(10, settings.worker_threads * 2 + 4),
-    )
-    moto, emulator = stack.endpoint_url, stack.sagemaker_endpoint_url
-    return AwsClients(
-        s3=session.client("s3", endpoint_url=moto, config=config),
-        sqs=session.client("sqs", endpoint_url=moto, config=config),
-        sagemaker=session.client("sagemaker", endpoint_url=emulator, config=config),
-        sagemaker_runtime=session.client(
-            "sagemaker-runtime",
-            endpoint_url=emulator,
-            config=config.merge(Config(read_timeout=70)),
-        ),
-        cloudwatch=session.client("cloudwatch", endpoint_url=moto, config=config),
-    )
+    return connect(config)
 
 
 @dataclass(frozen=True)
@@ -172,7 +145,8 @@ def _size(body: Any) -> int:
     if isinstance(body, bytes | str):
         return len(body)
     position = body.tell()
-    size = body.seek(0, io.SEEK_END)
+    body.seek(0, io.SEEK_END)  # some of botocore's stream wrappers return None here
+    size = body.tell()
     body.seek(position)
     return int(size)
 
@@ -180,25 +154,26 @@ def _size(body: Any) -> int:
 class Pipeline:
     """One running embedded AWS (+ optionally the worker), and what tests do with it."""
 
-    def __init__(self, stack: Stack, emulator: Emulator, settings: Settings) -> None:
+    def __init__(self, stack: Stack, emulator: Emulator, config: Config) -> None:
         self.stack = stack
         self.emulator = emulator
-        self.settings = settings
-        self.clients = pipeline_clients(stack, settings)
+        self.config = config
+        self.settings = config.pipeline
+        self.runtime = config.runtime
+        self.clients = pipeline_clients(stack, config)
+        self.runs = RunRepository(Bucket(self.clients.s3, self.settings.reports_bucket))
         self.settled = Summaries()
         self._sources: dict[str, str] = {}  # run id -> raw key, from the manifests seen so far
         self._dead: dict[str, list[dict[str, Any]]] = {"ingest": [], "stages": []}
-        self._worker: Worker | None = None
+        self._app: App | None = None
         self._thread: threading.Thread | None = None
         self._worker_errors: list[BaseException] = []
 
     # -- the worker ------------------------------------------------------------------------------
 
     def start_worker(self) -> Worker:
-        from service.__main__ import build_worker
-
-        worker = build_worker(self.settings, self.clients, on_settled=self.settled)
-        self._worker = worker
+        self._app = compose(self.config, self.clients, hooks=Hooks(on_settled=self.settled))
+        worker = self._app.worker
         self._thread = threading.Thread(
             target=self._run_worker, name="pipeline-worker", daemon=True
         )
@@ -208,9 +183,9 @@ class Pipeline:
         return worker
 
     def _run_worker(self) -> None:
-        assert self._worker is not None
+        assert self._app is not None
         try:
-            self._worker.run()
+            self._app.run()
         except BaseException as exc:
             self._worker_errors.append(exc)
 
@@ -219,10 +194,10 @@ class Pipeline:
         return self._thread is not None and self._thread.is_alive() and not self._worker_errors
 
     def stop_worker(self) -> None:
-        if self._worker is None or self._thread is None:
+        if self._app is None or self._thread is None:
             return
-        self._worker.stop()
-        self._thread.join(self.settings.shutdown_budget_seconds + 15)
+        self._app.worker.stop()
+        self._thread.join(self.runtime.shutdown_budget_seconds + 15)
         if self._thread.is_alive():
             raise AssertionError("the worker did not stop within its shutdown budget")
         if self._worker_errors:
@@ -231,7 +206,7 @@ class Pipeline:
     # -- S3 --------------------------------------------------------------------------------------
 
     def bucket(self, role: str) -> str:
-        return self.settings.bucket(role)
+        return self.settings.bucket_names()[role]
 
     def upload(self, key: str, body: bytes, role: str = "raw") -> Uploaded:
         bucket = self.bucket(role)
@@ -261,7 +236,7 @@ class Pipeline:
     # -- runs ------------------------------------------------------------------------------------
 
     def manifest(self, run_id: str) -> dict[str, Any] | None:
-        return manifest.load(self.clients.s3, self.bucket("reports"), run_id)
+        return self.runs.load(run_id)
 
     def runs_of(self, key: str) -> list[dict[str, Any]]:
         """The manifests of every run started by the raw object `key`."""
@@ -307,15 +282,14 @@ class Pipeline:
 
     def context(
         self, message_id: str | None = None, clients: AwsClients | None = None, **overrides: Any
-    ) -> HandlerContext:
-        """What the runtime passes a handler; `overrides` change settings fields."""
+    ) -> HandlerContext[PipelineDeps]:
+        """What the runtime passes a handler; `overrides` change pipeline settings fields."""
         settings = self.settings
         if overrides:
             settings = dataclasses.replace(settings, **overrides)
-            settings.validate()
+            check(settings)
         return HandlerContext(
-            clients=clients or self.clients,
-            settings=settings,
+            deps=pipeline_deps(settings, clients or self.clients),
             log=structlog.get_logger("test.handler"),
             message_id=message_id or f"test-{uuid.uuid4()}",
         )
@@ -323,7 +297,7 @@ class Pipeline:
     def recording_clients(self) -> tuple[AwsClients, CallLog]:
         """Fresh clients of the same kind, and the log of every request they send."""
         log = CallLog()
-        return log.watch(pipeline_clients(self.stack, self.settings)), log
+        return log.watch(pipeline_clients(self.stack, self.config)), log
 
     # -- queues ----------------------------------------------------------------------------------
 
@@ -403,7 +377,7 @@ def running_pipeline(
     config = StackConfig(prefix=f"p{uuid.uuid4().hex[:8]}", visibility_timeout=10)
     emulator_faults = {"endpoint_delay_seconds": ENDPOINT_DELAY_SECONDS, **(faults or {})}
     with running_stack(config) as stack, running_sagemaker(stack, **emulator_faults) as emulator:
-        pipeline = Pipeline(stack, emulator, pipeline_settings(stack, work_root, **overrides))
+        pipeline = Pipeline(stack, emulator, pipeline_config(stack, work_root, **overrides))
         try:
             if worker:
                 pipeline.start_worker()

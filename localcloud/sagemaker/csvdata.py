@@ -24,7 +24,7 @@ def read_matrix(data: bytes) -> Matrix:
         frame = pd.read_csv(io.BytesIO(text), header=None, dtype=np.float64, skip_blank_lines=True)
     except (ValueError, pd.errors.ParserError) as exc:
         raise CsvError(str(exc)) from exc
-    return frame.to_numpy(dtype=np.float64)
+    return np.asarray(frame.to_numpy(dtype=np.float64), dtype=np.float64)
 
 
 def read_labelled(parts: list[bytes]) -> tuple[Matrix, Matrix]:

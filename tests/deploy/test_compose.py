@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 import yaml
 
+from automlops.compose import Config, required_settings, setting_names
 from localcloud.stack import BUCKET_ROLES, QUEUE_ROLES, start_moto
-from service.settings import PREFIX, Settings
+from service.config import PREFIX
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker" / "compose.yaml"
@@ -49,12 +50,12 @@ def test_the_services_are_there(compose: dict[str, Any]) -> None:
 
 def test_worker_env_names_are_settings(compose: dict[str, Any]) -> None:
     ours = {name for name in worker_env(compose) if name.startswith(PREFIX)}
-    assert ours <= set(Settings.names()), sorted(ours - set(Settings.names()))
-    assert set(Settings.required_names()) <= ours, sorted(set(Settings.required_names()) - ours)
+    assert ours <= set(setting_names()), sorted(ours - set(setting_names()))
+    assert set(required_settings()) <= ours, sorted(set(required_settings()) - ours)
 
 
 def test_worker_settings_are_valid(compose: dict[str, Any]) -> None:
-    Settings.from_env(worker_env(compose))  # raises ConfigurationError when a value is wrong
+    Config.from_env(worker_env(compose))  # raises ConfigurationError when a value is wrong
 
 
 def test_worker_reaches_the_stand_ins_by_service_name(compose: dict[str, Any]) -> None:

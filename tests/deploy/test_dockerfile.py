@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from service.settings import Settings
+from automlops.compose import setting_names
 
 ROOT = Path(__file__).resolve().parents[2]
 PINNED_BASE = re.compile(r"^python:3\.\d+\.\d+-slim-(bookworm|trixie)(@sha256:[0-9a-f]{64})?$")
@@ -136,7 +136,7 @@ def test_runtime_writes_only_to_the_tmp_volume(built: dict[str, Stage]) -> None:
     assert env["AUTOMLOPS_HEALTH_FILE"] == "/tmp/automlops/health"
     assert env["AUTOMLOPS_WORK_DIR"] == "/tmp/automlops/work"
     assert json.loads(runtime.last("VOLUME")) == ["/tmp"]
-    names = set(Settings.names())
+    names = set(setting_names())
     assert {k for k in env if k.startswith("AUTOMLOPS_")} <= names
 
 
@@ -156,6 +156,6 @@ def test_dockerignore_keeps_the_context_small() -> None:
         "**/__pycache__",
     ):
         assert excluded in patterns, excluded
-    for needed in ("pyproject.toml", "uv.lock", "service", "handlers", "localcloud"):
+    for needed in ("pyproject.toml", "uv.lock", "automlops", "service", "handlers", "localcloud"):
         assert needed not in patterns, needed
     assert "!README.md" in patterns  # hatchling reads it while building the wheel

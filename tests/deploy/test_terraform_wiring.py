@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any
 
 import pytest
 from tfconfig import DEPLOY, Module, load, parse
 
+from automlops.compose import Config, required_settings, setting_default, setting_names
 from handlers import S3_RULES
 from handlers.images import XGBOOST_REGISTRIES
 from handlers.naming import sagemaker_names
 from localcloud.stack import BUCKET_ROLES, QUEUE_ROLES, notification_filters
-from service.settings import PREFIX, Settings
+from service.config import PREFIX
 
 # Environment variable -> the Terraform variable that sets it (the ones with a tunable default).
 FROM_VARIABLES = {
@@ -51,24 +51,18 @@ def container_definitions(tf: Module) -> str:
     return str(tf.resource("aws_ecs_task_definition", "worker")["container_definitions"])
 
 
-def setting_default(env_name: str) -> Any:
-    field_name = env_name.removeprefix(PREFIX).lower()
-    (field,) = [f for f in dataclasses.fields(Settings) if f.name == field_name]
-    return field.default
-
-
 # --- the task's environment ---------------------------------------------------------------------
 
 
 def test_every_required_setting_is_in_the_task_environment(tf: Module) -> None:
-    missing = set(Settings.required_names()) - set(environment(tf))
+    missing = set(required_settings()) - set(environment(tf))
     assert not missing, f"the task definition does not set {sorted(missing)}"
 
 
 def test_the_task_environment_sets_only_real_settings(tf: Module) -> None:
     ours = {name for name in environment(tf) if name.startswith(PREFIX)}
-    unknown = ours - set(Settings.names())
-    assert not unknown, f"{sorted(unknown)} are not in Settings.names(): typo or removed setting"
+    unknown = ours - set(setting_names())
+    assert not unknown, f"{sorted(unknown)} are not settings the worker reads: a typo?"
 
 
 def test_the_container_gets_that_environment(tf: Module) -> None:
@@ -85,7 +79,7 @@ def test_tunable_settings_come_from_variables_with_the_same_default(
     assert f"var.{variable}" in value, f"{env_name} should be set from var.{variable}"
     default = setting_default(env_name)
     assert tf.default(variable) == default, (
-        f"var.{variable} defaults to {tf.default(variable)!r} but Settings to {default!r}"
+        f"var.{variable} defaults to {tf.default(variable)!r} but the worker to {default!r}"
     )
 
 
@@ -111,7 +105,7 @@ def test_the_default_task_environment_is_valid_settings(tf: Module) -> None:
         env[name] = PLACEHOLDERS[suffix] if suffix else resolved(tf, value)
     env = {name: value for name, value in env.items() if value != ""}  # as the container does
     assert not [v for v in env.values() if "${" in v], env
-    Settings.from_env(env)  # raises ConfigurationError for a value the worker would refuse
+    Config.from_env(env)  # raises ConfigurationError for a value the worker would refuse
 
 
 @pytest.mark.parametrize("env_name", ["AUTOMLOPS_HEALTH_FILE", "AUTOMLOPS_WORK_DIR"])
@@ -193,8 +187,8 @@ def test_visibility_timeout_outlasts_heartbeat_and_shutdown_budget(tf: Module) -
     # ... also against the worker's own defaults, for a task that leaves them unset.
     assert visibility_rule_holds(
         tf.default("queue_visibility_timeout_seconds"),
-        setting_default("AUTOMLOPS_HEARTBEAT_SECONDS"),
-        setting_default("AUTOMLOPS_SHUTDOWN_BUDGET_SECONDS"),
+        int(str(setting_default("AUTOMLOPS_HEARTBEAT_SECONDS"))),
+        int(str(setting_default("AUTOMLOPS_SHUTDOWN_BUDGET_SECONDS"))),
     )
     # Terraform refuses a configuration that breaks the rule.
     (precondition,) = queue["lifecycle"][0]["precondition"]

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_local_demo_prints_the_metrics_and_copies_the_report(tmp_path: Path) -> None:
     out = tmp_path / "reports"
     result = subprocess.run(
-        [sys.executable, "-m", "service", "local", "--demo", "--rows", "2000", "--out", str(out)],
+        [sys.executable, "-m", "automlops", "local", "--demo", "--rows", "2000", "--out", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -32,3 +32,8 @@ def test_local_demo_prints_the_metrics_and_copies_the_report(tmp_path: Path) -> 
     metrics = json.loads((run_folder / "metrics.json").read_text())["metrics"]
     assert metrics["count"] == 200  # the 10 % test part of 2,000 rows
     assert f"copied to {run_folder}" in result.stdout
+    # The demo runs the worker exactly as `automlops worker` composes it, observers included:
+    # each stage's EMF metric line is there, with the stage named as in the manifest.
+    emf = [json.loads(line) for line in result.stdout.splitlines() if '"_aws"' in line]
+    stages = {doc["Stage"] for doc in emf if "StageDurationMs" in doc}
+    assert {"preprocess", "train", "deploy", "evaluate"} <= stages

@@ -74,11 +74,11 @@ def test_message_is_routed_handled_followed_up_and_deleted(
 ) -> None:
     calls = Calls()
 
-    def start(msg: Start, ctx: HandlerContext) -> list[Outgoing]:
+    def start(msg: Start, ctx: HandlerContext[object]) -> list[Outgoing]:
         calls.record(msg)
         return [Outgoing(Next(run_id=msg.run_id, n=msg.n + 1))]
 
-    def follow(msg: Next, ctx: HandlerContext) -> list[Outgoing]:
+    def follow(msg: Next, ctx: HandlerContext[object]) -> list[Outgoing]:
         calls.record(msg)
         return []
 
@@ -102,7 +102,7 @@ def test_s3_upload_arrives_as_typed_message_with_decoded_key(
 ) -> None:
     calls = Calls()
 
-    def uploaded(msg: DataUploaded, ctx: HandlerContext) -> list[Outgoing]:
+    def uploaded(msg: DataUploaded, ctx: HandlerContext[object]) -> list[Outgoing]:
         calls.record(msg)
         return []
 
@@ -153,7 +153,7 @@ def test_every_record_of_an_s3_event_is_handled_and_the_message_settles_once(
 ) -> None:
     calls = Calls()
 
-    def uploaded(msg: DataUploaded, ctx: HandlerContext) -> list[Outgoing]:
+    def uploaded(msg: DataUploaded, ctx: HandlerContext[object]) -> list[Outgoing]:
         calls.record(msg.key)
         if msg.key.endswith("bad.csv"):
             raise PermanentError("column age is not a number")
@@ -180,7 +180,7 @@ def test_permanent_failure_goes_to_the_dlq_at_once_with_reason_and_original(
 ) -> None:
     calls = Calls()
 
-    def start(msg: Start, ctx: HandlerContext) -> list[Outgoing]:
+    def start(msg: Start, ctx: HandlerContext[object]) -> list[Outgoing]:
         calls.record(msg)
         raise PermanentError("row 3: column age is not a number")
 

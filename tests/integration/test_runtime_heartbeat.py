@@ -12,7 +12,7 @@ from localcloud.stack import Stack
 from service.context import HandlerContext
 from service.messages import Outgoing, StageMessage, encode_envelope
 from service.routing import Route
-from service.settings import Settings
+from service.settings import RuntimeSettings as Settings
 from service.worker import Worker
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def test_long_handler_is_not_redelivered_while_it_runs(
     calls: list[str] = []
     lock = threading.Lock()
 
-    def long(msg: Long, ctx: HandlerContext) -> list[Outgoing]:
+    def long(msg: Long, ctx: HandlerContext[object]) -> list[Outgoing]:
         with lock:
             calls.append(ctx.message_id)
         time.sleep(HANDLER_SECONDS)

@@ -36,7 +36,7 @@ class Attempts:
         self.receive_counts: list[int] = []
         self._lock = threading.Lock()
 
-    def record(self, ctx: HandlerContext) -> int:
+    def record(self, ctx: HandlerContext[object]) -> int:
         with self._lock:
             self.at.append(time.monotonic())
             self.receive_counts.append(ctx.receive_count)
@@ -48,7 +48,7 @@ def test_retryable_failure_backs_off_growing_then_reaches_the_dlq(
 ) -> None:
     attempts = Attempts()
 
-    def flaky(msg: Flaky, ctx: HandlerContext) -> list[Outgoing]:
+    def flaky(msg: Flaky, ctx: HandlerContext[object]) -> list[Outgoing]:
         attempts.record(ctx)
         raise RetryableError("endpoint not InService yet")
 
@@ -80,7 +80,7 @@ def test_own_delay_overrides_back_off_and_unclassified_errors_are_retried(
 ) -> None:
     attempts: dict[str, Attempts] = {"delay": Attempts(), "crash": Attempts()}
 
-    def flaky(msg: Flaky, ctx: HandlerContext) -> list[Outgoing]:
+    def flaky(msg: Flaky, ctx: HandlerContext[object]) -> list[Outgoing]:
         if attempts[msg.mode].record(ctx) > 1:
             return []
         if msg.mode == "delay":

@@ -89,7 +89,7 @@ def test_a_second_signal_exits_at_once(
 def test_cli_worker_logs_one_json_summary_per_message_and_stops_on_sigterm(
     clean_queues: Stack, spawn: Spawn, make_env: MakeEnv, queues: QueueTool, stack: Stack
 ) -> None:
-    process = spawn(["-m", "service", "worker"], make_env())
+    process = spawn(["-m", "automlops", "worker"], make_env())
     process.wait_for_event("worker.started", timeout=30)
     for n in range(3):
         queues.send(stack.queue_urls["stages"], encode_envelope(Ping(run_id=f"r-{n}")))
@@ -112,13 +112,13 @@ def test_cli_worker_configuration_errors_exit_2_with_one_line(
     spawn: Spawn, make_env: MakeEnv, stack: Stack
 ) -> None:
     env = {k: v for k, v in make_env().items() if k != "AUTOMLOPS_RAW_BUCKET"}
-    missing = spawn(["-m", "service", "worker"], env)
+    missing = spawn(["-m", "automlops", "worker"], env)
     assert missing.wait_exit(timeout=20) == 2
     [line] = [line for line in missing.lines if line.strip()]
     assert line.startswith("automlops: configuration error: ")
     assert "AUTOMLOPS_RAW_BUCKET is required but not set" in line
 
     url = stack.client("sqs").create_queue(QueueName=f"{stack.buckets['raw']}-no-dlq")["QueueUrl"]
-    without_dlq = spawn(["-m", "service", "worker"], make_env(stages_queue_url=url))
+    without_dlq = spawn(["-m", "automlops", "worker"], make_env(stages_queue_url=url))
     assert without_dlq.wait_exit(timeout=20) == 2
     assert f"queue {url} has no RedrivePolicy" in without_dlq.output()

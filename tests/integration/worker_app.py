@@ -14,20 +14,20 @@ follow-ups it sends to the stages queue stay there for the test to find.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import signal
 import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from service.__main__ import run_until_signalled
-from service.clients import build_clients
-from service.context import AwsClients, HandlerContext
+from automlops.aws import AwsTarget, build_clients
+from service.context import HandlerContext
 from service.logs import configure_logging
 from service.messages import Outgoing, StageMessage
 from service.routing import Route
-from service.settings import Settings
+from service.settings import RuntimeSettings
+from service.shutdown import install_signal_handlers
+from service.transport import Transport
 from service.worker import Worker
 
 
@@ -47,14 +47,14 @@ class Done(StageMessage):
     TYPE: ClassVar[str] = "test.done"
 
 
-def handle_slow(msg: Slow, ctx: HandlerContext) -> list[Outgoing]:
+def handle_slow(msg: Slow, ctx: HandlerContext[object]) -> list[Outgoing]:
     ctx.log.info("slow.started", seconds=msg.seconds)
     time.sleep(msg.seconds)
     ctx.log.info("slow.finished")
     return [Outgoing(Done(run_id=msg.run_id))]
 
 
-def handle_forward(msg: Forward, ctx: HandlerContext) -> list[Outgoing]:
+def handle_forward(msg: Forward, ctx: HandlerContext[object]) -> list[Outgoing]:
     return [Outgoing(Done(run_id=msg.run_id))]
 
 
@@ -78,13 +78,19 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--die-before-delete", action="store_true")
     args = parser.parse_args()
-    settings = Settings.from_env()
+    settings = RuntimeSettings.from_env(os.environ)
     configure_logging(settings.log_level, settings.log_format)
-    clients: AwsClients = build_clients(settings)
-    if args.die_before_delete:
-        clients = dataclasses.replace(clients, sqs=DieBeforeDelete(clients.sqs))  # type: ignore[arg-type]
-    worker = Worker(settings, clients, ROUTES, (), queues=("ingest",))
-    return run_until_signalled(worker)
+    clients = build_clients(
+        AwsTarget.from_env(os.environ),
+        poll_wait_seconds=settings.poll_wait_seconds,
+        threads=settings.worker_threads,
+        invoke_concurrency=1,
+    )
+    sqs = DieBeforeDelete(clients.sqs) if args.die_before_delete else clients.sqs
+    worker = Worker(settings, Transport(sqs), ROUTES, queues=("ingest",))  # type: ignore[arg-type]
+    install_signal_handlers(worker.stop)
+    worker.run()
+    return 0
 
 
 if __name__ == "__main__":

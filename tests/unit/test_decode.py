@@ -33,7 +33,7 @@ class Step(StageMessage):
     note: str = ""
 
 
-def nothing(msg: Any, ctx: HandlerContext) -> list[Outgoing]:
+def nothing(msg: Any, ctx: HandlerContext[object]) -> list[Outgoing]:
     return []
 
 
@@ -160,7 +160,7 @@ def test_records_that_are_not_ours_are_dropped_with_a_reason(decoder: Decoder) -
             record("my-raw", "data/kept.csv", event="ObjectCreated:CompleteMultipartUpload"),
         )
     )
-    assert [job.message.key for job in decoded.jobs] == ["data/kept.csv"]  # type: ignore[attr-defined]
+    assert [job.message.key for job in decoded.jobs] == ["data/kept.csv"]
     assert decoded.dropped == (
         "Records[0]: event ObjectRemoved:Delete is not ObjectCreated",
         "Records[1]: no rule for s3://my-raw/notes/readme.txt",

@@ -174,7 +174,7 @@ def test_artifacts_of_an_unknown_stage_create_it_with_no_attempts() -> None:
 
 
 def test_a_later_failure_keeps_the_first_cause_of_the_run() -> None:
-    document = manifest._new("20261126-3f9a1c0b2e")
+    document = manifest.new("20261126-3f9a1c0b2e")
     manifest.stage_ended("training", "failed", error="AlgorithmError: out of memory")(document)
     manifest.stage_ended("deploy", "failed", error="endpoint failed")(document)
     assert document["failed_stage"] == "training"

@@ -285,12 +285,12 @@ def test_worker_hooks_protect_off_the_calling_thread_and_release_at_stop(agent: 
     observers = Observers(MetricsEmitter("automlops", writer=lines.append), protection)
     observers.start()
     hooks = observers.hooks()
-    hooks["on_busy"]()
+    hooks.on_busy()
     assert agent.requests == []  # queued, not sent from here
     deadline = time.monotonic() + 5
     while not agent.requests and time.monotonic() < deadline:
         time.sleep(0.02)
-    hooks["on_idle"]()
+    hooks.on_idle()
     observers.stop()
     bodies = [request["body"]["ProtectionEnabled"] for request in agent.requests]
     assert bodies == [True, False]
@@ -304,6 +304,7 @@ def test_settled_summary_becomes_an_emf_line_per_stage_and_outcome() -> None:
     observers = Observers(MetricsEmitter("automlops", writer=lines.append), TaskProtection(None))
     summary = {
         "message_type": "train.requested",
+        "stage": "train",
         "outcome": "retry",
         "duration_ms": 12.5,
         "run_id": "20261126-3f9a1c0b2e",
@@ -311,7 +312,8 @@ def test_settled_summary_becomes_an_emf_line_per_stage_and_outcome() -> None:
     }
     observers.on_settled(summary)
     (document,) = [json.loads(line) for line in lines]
-    assert (document["Stage"], document["Outcome"]) == ("train.requested", "retry")
+    # The stage as the run manifest names it: one vocabulary in logs, metrics and manifests.
+    assert (document["Stage"], document["Outcome"]) == ("train", "retry")
     assert document["MessagesFailed"] == 1
     assert document["StageDurationMs"] == 12.5
     assert document["run_id"] == "20261126-3f9a1c0b2e"

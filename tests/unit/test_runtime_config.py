@@ -13,14 +13,15 @@ from typing import Any, ClassVar
 import boto3
 import pytest
 
-from service.clients import build_clients
+from automlops.compose import Config
 from service.context import HandlerContext
 from service.errors import ConfigurationError
 from service.health import check, check_from_env
 from service.messages import Outgoing, StageMessage
 from service.ping import Ping
 from service.routing import Route
-from service.settings import Settings
+from service.settings import RuntimeSettings
+from service.transport import Transport
 from service.worker import Worker
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -40,27 +41,27 @@ class Twice(StageMessage):
     TYPE: ClassVar[str] = "test.twice"
 
 
-def first(msg: Any, ctx: HandlerContext) -> list[Outgoing]:
+def first(msg: Any, ctx: HandlerContext[object]) -> list[Outgoing]:
     return []
 
 
-def second(msg: Any, ctx: HandlerContext) -> list[Outgoing]:
+def second(msg: Any, ctx: HandlerContext[object]) -> list[Outgoing]:
     return []
 
 
-def offline_worker(routes: list[Route]) -> Worker:
-    settings = Settings.from_env(REQUIRED)
+def offline_worker(routes: list[Route[Any, object]]) -> Worker:
+    settings = RuntimeSettings.from_env(REQUIRED)
     session = boto3.Session(
         aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1"
     )
-    return Worker(settings, build_clients(settings, session), routes, ())
+    return Worker(settings, Transport(session.client("sqs")), routes)
 
 
 def test_settings_name_every_missing_or_invalid_variable() -> None:
     env = {**REQUIRED, "AUTOMLOPS_POLL_WAIT_SECONDS": "30", "AUTOMLOPS_WORKER_THREADS": "many"}
     del env["AUTOMLOPS_RAW_BUCKET"]
     with pytest.raises(ConfigurationError) as failure:
-        Settings.from_env(env)
+        Config.from_env(env)
     message = str(failure.value)
     assert "AUTOMLOPS_RAW_BUCKET is required but not set" in message
     assert "AUTOMLOPS_WORKER_THREADS='many'" in message
@@ -68,9 +69,9 @@ def test_settings_name_every_missing_or_invalid_variable() -> None:
 
 def test_settings_range_checks() -> None:
     with pytest.raises(ConfigurationError, match="POLL_WAIT_SECONDS=30 must be between 1 and 20"):
-        Settings.from_env({**REQUIRED, "AUTOMLOPS_POLL_WAIT_SECONDS": "30"})
+        Config.from_env({**REQUIRED, "AUTOMLOPS_POLL_WAIT_SECONDS": "30"})
     with pytest.raises(ConfigurationError, match="must exceed AUTOMLOPS_HEARTBEAT_SECONDS"):
-        Settings.from_env({**REQUIRED, "AUTOMLOPS_VISIBILITY_EXTENSION_SECONDS": "20"})
+        Config.from_env({**REQUIRED, "AUTOMLOPS_VISIBILITY_EXTENSION_SECONDS": "20"})
 
 
 def test_a_duplicate_route_fails_when_the_worker_is_built() -> None:
@@ -110,7 +111,7 @@ def test_health_reads_only_its_own_two_settings(tmp_path: Path) -> None:
 
 def healthcheck(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "service", "healthcheck"],
+        [sys.executable, "-m", "automlops", "healthcheck"],
         cwd=REPO_ROOT,
         env={**os.environ, **env},
         capture_output=True,

@@ -208,7 +208,7 @@ def test_semicolon_separated_file_is_accepted_as_the_uci_raw_format(
 ) -> None:
     run = outcomes["semicolons"].run
     assert run["status"] == "succeeded", run
-    stats = pipeline.read_json("curated", RunPaths(run["run_id"]).preprocess_stats)
+    stats = run["stages"]["preprocess"]["stats"]
     assert stats["separator"] == ";"
     assert stats["rows_out"] == 300
     processed = pipeline.read_bytes("curated", RunPaths(run["run_id"]).processed)

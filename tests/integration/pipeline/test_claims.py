@@ -13,21 +13,22 @@ RUN_ID = "20261126-c1a1c1a1c1"
 
 
 def take(pipeline: Pipeline, key: str, message_id: str, lease_seconds: float) -> str:
-    return claims.claim(
-        pipeline.context(message_id=message_id),
-        bucket=pipeline.bucket("reports"),
+    ctx = pipeline.context(message_id=message_id)
+    spec = claims.Claim(
+        bucket=ctx.deps.buckets.reports,
         key=key,
         run_id=RUN_ID,
         stage="evaluate",
         done=lambda document: bool(document.get("finished")),
         lease_seconds=lease_seconds,
     )
+    return claims.claim(spec, ctx.deps.runs, message_id, ctx.log)
 
 
 def holder(pipeline: Pipeline, key: str) -> str:
     found = read_json(pipeline.clients.s3, pipeline.bucket("reports"), key)
     assert found is not None
-    return str(found[0]["message_id"])
+    return str(found[0]["claim"]["message_id"])
 
 
 def test_the_first_delivery_wins_and_its_own_redelivery_carries_on(pipeline: Pipeline) -> None:

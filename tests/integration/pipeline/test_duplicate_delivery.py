@@ -57,7 +57,7 @@ def send_at_once(pipeline: Pipeline, body: str, copies: int) -> None:
         start.wait()
         try:
             pipeline.clients.sqs.send_message(
-                QueueUrl=pipeline.settings.ingest_queue_url, MessageBody=body
+                QueueUrl=pipeline.runtime.ingest_queue_url, MessageBody=body
             )
         except BaseException as exc:
             errors.append(exc)
@@ -72,7 +72,7 @@ def send_at_once(pipeline: Pipeline, body: str, copies: int) -> None:
 
 def queued_notification(pipeline: Pipeline, key: str, timeout: float = 15) -> str:
     """The body of the notification S3 sent for `key`, left on the ingest queue."""
-    sqs, url = pipeline.clients.sqs, pipeline.settings.ingest_queue_url
+    sqs, url = pipeline.clients.sqs, pipeline.runtime.ingest_queue_url
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for message in sqs.receive_message(

@@ -203,7 +203,7 @@ def test_an_operator_recipe_decides_the_processed_columns(
     paths = RunPaths(operator_run["run_id"])
     header = pipeline.read_bytes("curated", paths.processed).split(b"\n", 1)[0]
     assert header == b"alarm,temperature,vibration,hot,site_north,site_south,site_other"
-    stats = pipeline.read_json("curated", paths.preprocess_stats)
+    stats = operator_run["stages"]["preprocess"]["stats"]
     assert stats["unknown_categories"]["site"] > 0
     assert stats["extra_columns"] == []  # sensor_id is a known, dropped column
 
@@ -250,7 +250,7 @@ def test_a_key_with_spaces_plus_and_accents_runs_to_the_end(odd_key_run: dict[st
 def status_command(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> Callable[..., int]:
     """`status_command(*args)`: `automlops status ...` in this process, with the environment a
     worker on this stack has; returns the exit code."""
-    from service.__main__ import main
+    from automlops.cli import main
 
     for name, value in pipeline.stack.env.items():
         monkeypatch.setenv(name, value)

@@ -23,6 +23,7 @@ from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError
 from pipeline_harness import CallLog, Pipeline, synthetic_csv
 
+from automlops.aws import AwsClients
 from handlers import claims, deploy, evaluate, finish, manifest, preprocess, status, train, watch
 from handlers.evaluate import evaluation_keys
 from handlers.messages import (
@@ -37,7 +38,6 @@ from handlers.naming import RunPaths, sagemaker_names
 from handlers.recipe import Recipe
 from handlers.storage import s3_uri
 from localcloud.stack import CREDENTIALS, REGION
-from service.context import AwsClients
 from service.errors import PermanentError, RetryableError
 from service.messages import Outgoing
 
@@ -70,14 +70,15 @@ def recipe() -> Recipe:
 def upload_event(pipeline: Pipeline, key: str, body: bytes) -> DataUploaded:
     """Upload to the raw bucket and decode what S3 would announce, as the runtime would."""
     uploaded = pipeline.upload(key, body)
-    return DataUploaded(
-        bucket=uploaded.bucket,
-        key=uploaded.key,
-        size=len(body),
-        etag=uploaded.etag.strip('"'),
-        version_id=uploaded.version_id,
-        event_time=datetime.now(UTC).isoformat(timespec="milliseconds"),
-    )
+    fields = {
+        "bucket": uploaded.bucket,
+        "key": uploaded.key,
+        "size": len(body),
+        "etag": uploaded.etag.strip('"'),
+        "version_id": uploaded.version_id,
+        "event_time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+    }
+    return DataUploaded.from_event(fields, "test")
 
 
 def only(outgoing: list[Outgoing]) -> Outgoing:
@@ -167,7 +168,8 @@ def model_trained(pipeline: Pipeline, completed_job: dict[str, Any]) -> ModelTra
     uri = completed_job["ModelArtifacts"]["S3ModelArtifacts"]
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     head = pipeline.clients.s3.head_object(Bucket=bucket, Key=key)
-    return ModelTrained(bucket=bucket, key=key, etag=head["ETag"].strip('"'))
+    fields = {"bucket": bucket, "key": key, "etag": head["ETag"].strip('"')}
+    return ModelTrained.from_event(fields, "test")
 
 
 @dataclass(frozen=True)
@@ -589,7 +591,8 @@ def deployed_run(pipeline: Pipeline, name: str, seed: int) -> EvaluateRequested:
     assert isinstance(watching, TrainingWatch)
     job = wait_for_job(pipeline, watching.job_name)
     bucket, _, key = job["ModelArtifacts"]["S3ModelArtifacts"].removeprefix("s3://").partition("/")
-    evaluation = only(deploy.handle(ModelTrained(bucket=bucket, key=key), pipeline.context()))
+    trained = ModelTrained.from_event({"bucket": bucket, "key": key}, "test")
+    evaluation = only(deploy.handle(trained, pipeline.context()))
     assert isinstance(evaluation.message, EvaluateRequested)
     return evaluation.message
 
@@ -674,7 +677,7 @@ def test_status_describes_a_run_stage_by_stage(finished: dict[str, Any]) -> None
 def test_status_lists_the_runs_with_their_status(
     pipeline: Pipeline, finished: dict[str, Any]
 ) -> None:
-    runs = status.list_runs(pipeline.clients.s3, pipeline.bucket("reports"), limit=50)
+    runs = status.list_runs(pipeline.runs, limit=50)
     by_id = {run["run_id"]: run for run in runs}
     assert by_id[finished["run_id"]]["status"] == "succeeded"
     table = status.describe_runs(runs)
@@ -687,15 +690,15 @@ def test_a_twin_evaluation_waits_for_the_first_instead_of_scoring_again(
 ) -> None:
     first = pipeline.context(message_id="evaluate-first")
     paths = RunPaths(twin_evaluation.run_id)
-    held = claims.claim(
-        first,
-        bucket=pipeline.bucket("reports"),
+    spec = claims.Claim(
+        bucket=first.deps.buckets.reports,
         key=paths.evaluation_claim,
         run_id=twin_evaluation.run_id,
         stage="evaluate",
         done=lambda _: False,
         lease_seconds=900,
     )
+    held = claims.claim(spec, first.deps.runs, first.message_id, first.log)
     assert held == "ours"  # the first delivery is under way
     twin_clients, twin_calls = pipeline.recording_clients()
     twin = pipeline.context(message_id="evaluate-twin", clients=twin_clients)

@@ -1,25 +1,32 @@
 """`make demo`: one dataset through the whole pipeline on the embedded AWS.
 
 Starts moto and the SageMaker emulator, runs the real worker (the same composition as
-`automlops worker`) in this process, uploads a CSV to the raw bucket, follows the run's manifest
-until it ends, prints the metrics and copies the report to a local folder.
+`automlops worker`, observers included) on a thread of this process, uploads a CSV to the raw
+bucket, follows the run's manifest until it ends, prints the metrics and copies the report to a
+local folder.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from automlops.compose import App, compose
+from automlops.local import embedded_aws, stack_config, write_env_file
 from handlers import status
 from handlers.evaluate import evaluation_keys
+from handlers.runs import RunRepository
+from handlers.storage import Bucket
 from handlers.synthetic import generate
-from localcloud.stack import Stack, StackConfig, start_sagemaker, start_stack
+from localcloud.stack import Stack
+from service.logs import configure_logging
 
 DATASET = "bank-marketing"
 TERMINAL = ("succeeded", "failed")
@@ -36,47 +43,49 @@ class DemoOptions:
     data: Path | None
     rows: int
     out_dir: Path
+    env_file: Path | None = None
     timeout_seconds: float = 600.0
 
 
 def run_demo(options: DemoOptions) -> int:
-    import os
-
-    # Everything started is stopped (in reverse order) however far the start-up got.
-    with contextlib.ExitStack() as started:
-        scratch = Path(started.enter_context(tempfile.TemporaryDirectory(prefix="automlops-demo-")))
-        stack = start_stack(StackConfig(prefix="automlops-demo"))
-        started.callback(stack.stop)
-        emulator = start_sagemaker(stack, endpoint_delay_seconds=2.0)
-        started.callback(emulator.stop)
-        os.environ.update(stack.env)
-        os.environ.update(DEMO_ENV)
-        os.environ.setdefault("AUTOMLOPS_HEALTH_FILE", f"{scratch}/health")
-        os.environ.setdefault("AUTOMLOPS_WORK_DIR", f"{scratch}/work")
-        worker, thread = _start_worker()
-        started.callback(thread.join, timeout=60)
-        started.callback(worker.stop)
-        key = _upload(stack, options, scratch)
-        document = _follow_run(stack, key, options.timeout_seconds)
-        worker.stop()  # quiet now, so the run's summary is the last thing on the screen
-        thread.join(timeout=60)
+    with (
+        tempfile.TemporaryDirectory(prefix="automlops-demo-") as folder,
+        embedded_aws("automlops-demo", endpoint_delay_seconds=2.0) as stack,
+    ):
+        scratch = Path(folder)
+        if options.env_file is not None:
+            write_env_file(options.env_file, stack.env)
+        overrides = {
+            **DEMO_ENV,
+            "AUTOMLOPS_HEALTH_FILE": f"{scratch}/health",
+            "AUTOMLOPS_WORK_DIR": f"{scratch}/work",
+        }
+        with running_worker(stack, overrides):
+            key = _upload(stack, options, scratch)
+            document = _follow_run(stack, key, options.timeout_seconds)
+        # The worker is quiet now, so the run's summary is the last thing on the screen.
         return _conclude(stack, document, options.out_dir)
 
 
-def _start_worker() -> tuple[Any, threading.Thread]:
-    from service.__main__ import build_worker
-    from service.clients import build_clients
-    from service.logs import configure_logging
-    from service.settings import Settings
-
-    settings = Settings.from_env()
-    configure_logging(settings.log_level, settings.log_format)
-    worker = build_worker(settings, build_clients(settings))
-    thread = threading.Thread(target=worker.run, name="worker", daemon=True)
+@contextmanager
+def running_worker(stack: Stack, overrides: dict[str, str]) -> Iterator[App]:
+    """The worker on `stack`, on a thread, until the block ends."""
+    config = stack_config(stack, overrides)
+    configure_logging(config.runtime.log_level, config.runtime.log_format)
+    app = compose(config)
+    thread = threading.Thread(target=app.run, name="worker", daemon=True)
     thread.start()
-    if not worker.wait_started(timeout=30):
-        raise RuntimeError("the worker did not start within 30 s")
-    return worker, thread
+    try:
+        if not app.worker.wait_started(timeout=30):
+            raise RuntimeError("the worker did not start within 30 s")
+        yield app
+    finally:
+        app.worker.stop()
+        thread.join(timeout=config.runtime.shutdown_budget_seconds + 30)
+
+
+def _runs(stack: Stack) -> RunRepository:
+    return RunRepository(Bucket(stack.client("s3"), stack.buckets["reports"]))
 
 
 def _upload(stack: Stack, options: DemoOptions, scratch: Path) -> str:
@@ -95,11 +104,11 @@ def _upload(stack: Stack, options: DemoOptions, scratch: Path) -> str:
 
 
 def _follow_run(stack: Stack, key: str, timeout: float) -> dict[str, Any]:
-    s3, bucket = stack.client("s3"), stack.buckets["reports"]
+    runs = _runs(stack)
     deadline = time.monotonic() + timeout
     seen: dict[str, str] = {}
     while time.monotonic() < deadline:
-        document = _run_of(s3, bucket, key)
+        document = _run_of(runs, key)
         if document:
             _report_progress(document, seen)
             if document.get("status") in TERMINAL:
@@ -108,8 +117,8 @@ def _follow_run(stack: Stack, key: str, timeout: float) -> dict[str, Any]:
     raise TimeoutError(f"the run of {key} did not finish within {timeout:.0f} s")
 
 
-def _run_of(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
-    for document in status.list_runs(s3, bucket, limit=50):
+def _run_of(runs: RunRepository, key: str) -> dict[str, Any] | None:
+    for document in status.list_runs(runs, limit=50):
         if document.get("source", {}).get("key") == key:
             return document
     return None

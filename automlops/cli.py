@@ -1,0 +1,214 @@
+"""The `automlops` command.
+
+Heavy imports (boto3, the pipeline's ML stack, moto) happen inside the commands: the health
+check runs every few seconds in the container and needs none of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from service.errors import ConfigurationError
+from service.health import check_from_env
+
+if TYPE_CHECKING:
+    from automlops.compose import App, Config
+
+EXIT_OK = 0
+EXIT_UNHEALTHY = 1
+EXIT_CONFIGURATION = 2
+
+DESCRIPTION = (
+    "An event-driven MLOps worker: a CSV uploaded to S3 is validated, trained with SageMaker "
+    "XGBoost, deployed to a serverless endpoint and evaluated, with no person in the loop."
+)
+WORKER_HELP = (
+    "Polls the ingest and stages queues and runs each message's pipeline stage, until SIGTERM "
+    "or Ctrl-C (in-flight work gets AUTOMLOPS_SHUTDOWN_BUDGET_SECONDS to finish). AWS is "
+    "reached through the standard AWS_* variables (AWS_REGION, credentials, AWS_ENDPOINT_URL)."
+)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    command: Callable[[argparse.Namespace], int] = args.command
+    raise SystemExit(command(args))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="automlops", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    worker = commands.add_parser(
+        "worker",
+        help="run the worker against the AWS account the environment points at",
+        description=WORKER_HELP,
+        epilog=_required_settings_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    worker.set_defaults(command=cmd_worker)
+    _add_local(commands)
+    status = commands.add_parser(
+        "status",
+        help="show a run's stages, or the recent runs",
+        description="Reads run manifests from AUTOMLOPS_REPORTS_BUCKET.",
+    )
+    status.add_argument("run_id", nargs="?", help="a run id; without it, the recent runs")
+    status.add_argument("--json", action="store_true", help="print the manifest as JSON")
+    status.set_defaults(command=cmd_status)
+    health = commands.add_parser(
+        "healthcheck", help="exit 0 while the worker's poll loop is alive (container check)"
+    )
+    health.set_defaults(command=cmd_healthcheck)
+    return parser
+
+
+def _add_local(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    local = commands.add_parser(
+        "local",
+        help="run the worker against an embedded AWS on 127.0.0.1 (no account needed)",
+        description=(
+            "Starts an embedded stand-in for AWS on 127.0.0.1 (S3, SQS, CloudWatch, Logs and a "
+            "SageMaker emulator that really trains and serves XGBoost) and runs the worker in "
+            "it until Ctrl-C. With --demo, uploads one dataset, follows its run to the report "
+            "and exits."
+        ),
+    )
+    local.add_argument("--prefix", default="automlops-local", help="name prefix of buckets/queues")
+    local.add_argument(
+        "--env-file",
+        type=Path,
+        help="write the stack's environment (endpoints, credentials, buckets, queue URLs) here, "
+        "for `aws` and `automlops status`",
+    )
+    local.add_argument(
+        "--send-sample", action="store_true", help="send one worker.ping message at start"
+    )
+    demo = local.add_argument_group("demo")
+    demo.add_argument(
+        "--demo", action="store_true", help="upload a dataset, follow its run to the report, exit"
+    )
+    demo.add_argument("--data", type=Path, help="CSV to upload (default: synthetic rows)")
+    demo.add_argument("--rows", type=int, help="how many synthetic rows (default 5000)")
+    demo.add_argument("--out", type=Path, help="where to copy the report (default ./reports)")
+    local.set_defaults(command=cmd_local, parser=local)
+
+
+def _version() -> str:
+    try:
+        return version("automlops")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _required_settings_epilog() -> str:
+    from automlops.compose import required_settings
+
+    lines = ["required settings (environment variables):"]
+    lines += [f"  {name}" for name in required_settings()]
+    lines.append("every other setting has a default; README.md lists them all")
+    return "\n".join(lines)
+
+
+def cmd_worker(_: argparse.Namespace) -> int:
+    from automlops.compose import Config
+
+    try:
+        config = Config.from_env(os.environ)
+    except ConfigurationError as exc:
+        return configuration_error(exc)
+    return run_worker(config)
+
+
+def run_worker(config: Config, *, send_sample: bool = False) -> int:
+    """Build everything once, run until signalled; 2 on a configuration error."""
+    from automlops.compose import compose
+    from service.logs import configure_logging
+    from service.shutdown import install_signal_handlers
+
+    configure_logging(config.runtime.log_level, config.runtime.log_format)
+    try:
+        app = compose(config)
+        if send_sample:
+            send_sample_message(app, config)
+        install_signal_handlers(app.worker.stop)
+        app.run()
+    except ConfigurationError as exc:
+        return configuration_error(exc)
+    return EXIT_OK
+
+
+def send_sample_message(app: App, config: Config) -> None:
+    """One `worker.ping` on the stages queue, to watch a message go through the runtime."""
+    from service.messages import encode_envelope
+    from service.ping import Ping
+
+    body = encode_envelope(Ping(run_id="sample", note="sent by automlops local --send-sample"))
+    app.worker.transport.send(config.runtime.stages_queue_url, body)
+
+
+def configuration_error(exc: ConfigurationError) -> int:
+    print(f"automlops: configuration error: {exc}", file=sys.stderr)
+    return EXIT_CONFIGURATION
+
+
+def cmd_healthcheck(_: argparse.Namespace) -> int:
+    status = check_from_env()
+    print(status.detail, file=sys.stdout if status.healthy else sys.stderr)
+    return EXIT_OK if status.healthy else EXIT_UNHEALTHY
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Needs only the reports bucket (and AWS credentials/endpoints) from the environment."""
+    import json
+
+    from automlops.aws import AwsTarget
+    from handlers import status
+    from handlers.runs import RunRepository
+    from handlers.storage import Bucket
+
+    bucket = os.environ.get("AUTOMLOPS_REPORTS_BUCKET")
+    if not bucket:
+        print("automlops: set AUTOMLOPS_REPORTS_BUCKET to read run manifests", file=sys.stderr)
+        return EXIT_CONFIGURATION
+    target = AwsTarget.from_env(os.environ)
+    s3 = target.session().client("s3", endpoint_url=target.endpoint_for("s3"))
+    runs = RunRepository(Bucket(s3, bucket))
+    if args.run_id is None:
+        print(status.describe_runs(status.list_runs(runs)))
+        return EXIT_OK
+    document = runs.load(args.run_id)
+    if document is None:
+        print(f"automlops: no run {args.run_id} in s3://{bucket}/runs/", file=sys.stderr)
+        return EXIT_UNHEALTHY
+    print(json.dumps(document, indent=2) if args.json else status.describe_run(document))
+    return EXIT_OK
+
+
+def cmd_local(args: argparse.Namespace) -> int:
+    parser: argparse.ArgumentParser = args.parser
+    demo_only = {"--data": args.data, "--rows": args.rows, "--out": args.out}
+    given = [flag for flag, value in demo_only.items() if value is not None]
+    if given and not args.demo:
+        parser.error(f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} --demo")
+    if args.demo and args.send_sample:
+        parser.error("--send-sample does not work with --demo")
+    if args.demo:
+        from automlops.demo import DemoOptions, run_demo
+
+        options = DemoOptions(
+            data=args.data,
+            rows=args.rows or 5000,
+            out_dir=args.out or Path("reports"),
+            env_file=args.env_file,
+        )
+        return run_demo(options)
+    from automlops.local import serve
+
+    return serve(args.prefix, env_file=args.env_file, send_sample=args.send_sample)

@@ -1,0 +1,71 @@
+"""What every stage handler is given (`ctx.deps`): built once, by the composition root.
+
+Stages reach AWS only through these: the buckets by role, the run repository, the recipe source,
+the SageMaker gateway and the CloudWatch client for the run's headline metrics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from handlers.recipes_source import RecipeSource
+from handlers.runs import RunRepository
+from handlers.sagemaker import SageMakerGateway
+from handlers.settings import PipelineSettings
+from handlers.storage import Bucket
+from service.context import HandlerContext
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
+
+
+@dataclass(frozen=True)
+class PipelineClients:
+    """The AWS clients the pipeline uses (the runtime has its own for SQS)."""
+
+    s3: S3Client
+    sagemaker: SageMakerClient
+    sagemaker_runtime: SageMakerRuntimeClient
+    cloudwatch: CloudWatchClient
+
+
+@dataclass(frozen=True)
+class Buckets:
+    raw: Bucket
+    curated: Bucket
+    models: Bucket
+    reports: Bucket
+
+
+@dataclass(frozen=True)
+class PipelineDeps:
+    settings: PipelineSettings
+    buckets: Buckets
+    runs: RunRepository
+    recipes: RecipeSource
+    sagemaker: SageMakerGateway
+    cloudwatch: CloudWatchClient
+
+    @classmethod
+    def build(cls, settings: PipelineSettings, clients: PipelineClients) -> PipelineDeps:
+        buckets = Buckets(
+            raw=Bucket(clients.s3, settings.raw_bucket),
+            curated=Bucket(clients.s3, settings.curated_bucket),
+            models=Bucket(clients.s3, settings.models_bucket),
+            reports=Bucket(clients.s3, settings.reports_bucket),
+        )
+        return cls(
+            settings=settings,
+            buckets=buckets,
+            runs=RunRepository(buckets.reports),
+            recipes=RecipeSource(buckets.raw, settings.recipes_prefix),
+            sagemaker=SageMakerGateway(clients.sagemaker, clients.sagemaker_runtime, settings),
+            cloudwatch=clients.cloudwatch,
+        )
+
+
+Ctx = HandlerContext[PipelineDeps]

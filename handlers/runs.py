@@ -1,0 +1,231 @@
+"""The run repository: what the pipeline records about each run, in the reports bucket.
+
+- `runs/<run_id>/run.json`, written once at preprocess: the dataset, the source object and the
+  recipe as used (its text, where it came from, its digest). Later stages read their facts from
+  it, never from the recipe store or the manifest, so editing a recipe mid-run changes nothing in
+  runs already under way. Its conditional first write is also preprocess's claim
+  (`handlers/claims.py`).
+- `runs/<run_id>/manifest.json`, for people: each stage's start, end, outcome and artifacts.
+  Written once per stage transition, conditional on the ETag the previous write returned, so a
+  stage that nobody else touched meanwhile costs one PUT per transition; a write that lost a
+  race re-reads and re-applies its change, without failing the stage.
+- `runs/<run_id>/error.json`, why a run stopped (what, where, which row/column).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
+
+from botocore.exceptions import ClientError
+
+from handlers import manifest
+from handlers.naming import RunPaths
+from handlers.recipe import Recipe
+from handlers.storage import Bucket, is_conflict
+from service.errors import PermanentError, RetryableError
+
+if TYPE_CHECKING:
+    from structlog.typing import FilteringBoundLogger
+
+Document = manifest.Document
+Outcome = Literal["ok", "waiting"]
+WRITE_ATTEMPTS = 10
+CONFLICT_PAUSE_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class Source:
+    bucket: str
+    key: str
+    version_id: str | None
+    etag: str
+
+
+@dataclass(frozen=True)
+class FrozenRecipe:
+    """A recipe exactly as a run used it."""
+
+    text: str
+    source: str  # where it was read from
+    digest: str  # sha256 of the text
+
+    @classmethod
+    def of(cls, data: bytes, source: str) -> FrozenRecipe:
+        return cls(data.decode("utf-8"), source, hashlib.sha256(data).hexdigest())
+
+    def load(self) -> Recipe:
+        return Recipe.from_toml_bytes(self.text.encode("utf-8"), source=self.source)
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """`run.json`: what a run is about, fixed when its preprocessing starts."""
+
+    run_id: str
+    dataset: str
+    source: Source
+    recipe: FrozenRecipe
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]) -> RunFacts:
+        return cls(
+            run_id=str(document["run_id"]),
+            dataset=str(document["dataset"]),
+            source=Source(**document["source"]),
+            recipe=FrozenRecipe(**document["recipe"]),
+        )
+
+
+class RunMessage(Protocol):
+    """A message about one run."""
+
+    TYPE: ClassVar[str]
+
+    @property
+    def run_id(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Version:
+    """A manifest as last read or written, with the ETag that makes the next write conditional;
+    `etag` None means "not there yet": the next write creates it."""
+
+    document: Document
+    etag: str | None
+
+
+@dataclass
+class StageRecord:
+    """What a stage tells its record while it runs; written when the stage ends."""
+
+    run_id: str
+    stage: str
+    message_type: str
+    version: Version
+    outcome: Outcome = "ok"
+    artifacts: dict[str, str] = field(default_factory=dict)
+    stats: dict[str, Any] | None = None
+
+
+class RunRepository:
+    def __init__(self, bucket: Bucket) -> None:
+        self.bucket = bucket
+
+    # -- run.json ----------------------------------------------------------------------------
+
+    def facts(self, run_id: str) -> RunFacts:
+        found = self.bucket.read_json(RunPaths(run_id).run)
+        if found is None:
+            raise PermanentError(
+                f"run {run_id} has no {self.bucket.uri(RunPaths(run_id).run)}: "
+                "only runs started by this pipeline's preprocessing go on"
+            )
+        return RunFacts.from_dict(found[0])
+
+    # -- manifest.json -----------------------------------------------------------------------
+
+    def load(self, run_id: str) -> Document | None:
+        found = self.bucket.read_json(RunPaths(run_id).manifest)
+        return None if found is None else found[0]
+
+    def update(self, run_id: str, change: Callable[[Document], None]) -> Document:
+        """Apply `change` to the manifest (read, change, conditional write; again on a race)."""
+        return self._apply(run_id, change, known=None).document
+
+    @contextmanager
+    def stage(
+        self,
+        msg: RunMessage,
+        stage: str,
+        log: FilteringBoundLogger,
+        *,
+        details: dict[str, Any] | None = None,
+        new_run: bool = False,
+    ) -> Iterator[StageRecord]:
+        """Record a stage around the block: its start, then its end with the outcome the block
+        reached. A PermanentError also writes `error.json` and fails the run; a RetryableError
+        leaves the stage `waiting`; anything else `retrying`. The exception propagates.
+
+        `new_run`: the run is most likely new (preprocess), so the first write tries to create
+        the manifest instead of reading it first."""
+        run_id = msg.run_id
+        begun = self._apply(
+            run_id,
+            manifest.stage_started(stage, details or {}),
+            known=Version(manifest.new(run_id), None) if new_run else None,
+        )
+        record = StageRecord(run_id, stage, msg.TYPE, begun)
+        try:
+            yield record
+        except PermanentError as exc:
+            self._fail(record, exc, log)
+            raise
+        except RetryableError as exc:
+            self._end(record, "waiting", error=exc.reason)
+            raise
+        except Exception as exc:
+            self._end(record, "retrying", error=f"{type(exc).__name__}: {exc}")
+            raise
+        self._end(record, record.outcome)
+
+    def _end(self, record: StageRecord, outcome: str, error: str | None = None) -> None:
+        change = manifest.stage_ended(
+            record.stage, outcome, artifacts=record.artifacts, error=error, stats=record.stats
+        )
+        record.version = self._apply(record.run_id, change, known=record.version)
+
+    def _fail(self, record: StageRecord, exc: PermanentError, log: FilteringBoundLogger) -> None:
+        details: dict[str, Any] = exc.to_dict() if hasattr(exc, "to_dict") else {}
+        document = {
+            "run_id": record.run_id,
+            "stage": record.stage,
+            "message_type": record.message_type,
+            "error": type(exc).__name__,
+            "reason": exc.reason,
+            "details": details,
+            "at": manifest.now(),
+        }
+        self.bucket.write_json(RunPaths(record.run_id).error, document)
+        self._end(record, "failed", error=exc.reason)
+        flat = {k: v for k, v in details.items() if k in ("file", "column", "row", "value")}
+        log.error("run.failed", run_id=record.run_id, stage=record.stage, error=exc.reason, **flat)
+
+    def _apply(
+        self, run_id: str, change: Callable[[Document], None], known: Version | None
+    ) -> Version:
+        """Write `change` applied to `known` (or to what is there now, when `known` is None) on
+        the condition that nobody wrote in between; on a lost race read again and re-apply."""
+        key = RunPaths(run_id).manifest
+        for attempt in range(WRITE_ATTEMPTS):
+            if known is None:
+                found = self.bucket.read_json(key)
+                known = Version(*found) if found else Version(manifest.new(run_id), None)
+            document = copy.deepcopy(known.document)
+            change(document)
+            document["updated_at"] = manifest.now()
+            try:
+                etag = self.bucket.write_json(
+                    key, document, if_match=known.etag, if_none_match=known.etag is None
+                )
+            except ClientError as exc:
+                if not is_conflict(exc):
+                    raise
+                known = None
+                time.sleep(random.uniform(0, CONFLICT_PAUSE_SECONDS * (attempt + 1)))
+                continue
+            return Version(document, etag)
+        raise RetryableError(
+            f"manifest {self.bucket.uri(key)} kept changing under {WRITE_ATTEMPTS} concurrent "
+            "updates; trying the stage again shortly",
+            delay=1,
+        )
