@@ -22,7 +22,7 @@ from service.observers import Observers
 from service.protection import TaskProtection
 from service.routing import AnyRoute
 from service.settings import RuntimeSettings
-from service.transport import Transport
+from service.sqs import SqsTransport
 from service.worker import Worker
 
 S = TypeVar("S")
@@ -120,7 +120,7 @@ def compose(
     )
     worker = Worker(
         config.runtime,
-        Transport(clients.sqs),
+        SqsTransport(clients.sqs),
         [*ROUTES, *extra_routes],
         s3_rules=S3_RULES,
         buckets=config.pipeline.bucket_names(),

@@ -41,7 +41,7 @@ from service.messages import Outgoing, StageMessage, encode_envelope
 from service.ping import Ping
 from service.routing import Route
 from service.settings import RuntimeSettings as Settings
-from service.transport import Transport
+from service.sqs import SqsTransport
 from service.worker import Worker
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -225,7 +225,7 @@ def drain_with_worker(env: dict[str, str], settings: Settings, count: int) -> tu
     counter = CallCounter(clients.sqs)
     worker = Worker(
         settings,
-        Transport(clients.sqs),
+        SqsTransport(clients.sqs),
         [Route(Nap, handle_nap)],
         hooks=Hooks(on_settled=on_settled),
     )

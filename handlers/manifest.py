@@ -11,18 +11,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from handlers.naming import RunPaths
-
 Document = dict[str, Any]
 TERMINAL = ("succeeded", "failed")
-
-
-def manifest_key(run_id: str) -> str:
-    return RunPaths(run_id).manifest
-
-
-def error_key(run_id: str) -> str:
-    return RunPaths(run_id).error
 
 
 def now() -> str:
@@ -88,14 +78,5 @@ def run_finished(status: str) -> Callable[[Document], None]:
             document["status"] = status
         document["finished_at"] = now()
         document.pop("current_stage", None)
-
-    return change
-
-
-def add_artifacts(stage: str, artifacts: dict[str, str]) -> Callable[[Document], None]:
-    def change(document: Document) -> None:
-        document["stages"].setdefault(stage, {"attempts": 0}).setdefault("artifacts", {}).update(
-            artifacts
-        )
 
     return change

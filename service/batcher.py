@@ -17,6 +17,7 @@ from typing import Literal
 import structlog
 
 from service.transport import BatchFailure, Transport
+from service.visibility import Visibility
 
 log = structlog.get_logger("service.batcher")
 
@@ -35,11 +36,15 @@ class SettleOp:
 
 
 class SettleBatcher:
-    def __init__(self, transport: Transport, visibility_lock: threading.Lock) -> None:
+    def __init__(self, transport: Transport, visibility: Visibility) -> None:
         self._transport = transport
-        self._lock = visibility_lock
+        self._visibility = visibility
         self._ops: queue.SimpleQueue[SettleOp | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="settle", daemon=True)
+
+    @property
+    def transport(self) -> Transport:
+        return self._transport
 
     def start(self) -> None:
         self._thread.start()
@@ -100,10 +105,7 @@ class SettleBatcher:
     def _call(self, kind: str, url: str, ops: list[SettleOp]) -> list[BatchFailure]:
         if kind == "delete":
             return self._transport.delete_batch(url, [op.receipt_handle for op in ops])
-        with self._lock:
-            return self._transport.change_visibility_batch(
-                url, [(op.receipt_handle, op.seconds) for op in ops]
-            )
+        return self._visibility.change_batch(url, [(op.receipt_handle, op.seconds) for op in ops])
 
 
 def _report(op: SettleOp, error: str | None) -> None:

@@ -1,27 +1,23 @@
-"""SQS, as the runtime uses it: receive, send, batched delete and visibility changes, DLQ lookup.
+"""The queue service as the runtime sees it: a protocol, with SQS (`service/sqs.py`) and an
+in-memory implementation (`service/memory.py`) for fast tests of the runtime itself.
 
-Batch calls take any number of entries and split them into SQS's batches of ten; they return the
-entries SQS reports under `Failed` instead of raising, since one bad entry must not hide the rest.
+Batch calls take any number of entries (SQS's batches of ten are the implementation's business)
+and return the entries that failed instead of raising, since one bad entry must not hide the rest.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-from botocore.exceptions import ClientError
+from typing import TYPE_CHECKING, Protocol
 
 from service.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
 
 BATCH_LIMIT = 10
 MAX_DELAY_SECONDS = 900
-SYSTEM_ATTRIBUTES = ("ApproximateReceiveCount", "SentTimestamp", "ApproximateFirstReceiveTimestamp")
 
 
 @dataclass(frozen=True)
@@ -53,24 +49,13 @@ class QueueConfig:
     max_receive_count: int
 
 
-class Transport:
-    def __init__(self, sqs: SQSClient) -> None:
-        self._sqs = sqs
-
+class Transport(Protocol):
     def receive(
         self, queue: str, url: str, max_messages: int, wait_seconds: int, visibility_timeout: int
     ) -> list[Received]:
-        """`visibility_timeout` replaces the queue's own, so the heartbeat interval (a setting)
-        always fits inside it whatever the queue was created with."""
-        response = self._sqs.receive_message(
-            QueueUrl=url,
-            MaxNumberOfMessages=max_messages,
-            WaitTimeSeconds=wait_seconds,
-            VisibilityTimeout=visibility_timeout,
-            MessageSystemAttributeNames=list(SYSTEM_ATTRIBUTES),  # type: ignore[arg-type]
-            MessageAttributeNames=["All"],
-        )
-        return [_received(queue, url, raw) for raw in response.get("Messages", [])]
+        """Up to `max_messages`, waiting up to `wait_seconds` for the first; each received one is
+        invisible for `visibility_timeout` seconds. `queue` is the role the caller knows it by."""
+        ...
 
     def send(
         self,
@@ -79,96 +64,29 @@ class Transport:
         delay_seconds: int = 0,
         attributes: Mapping[str, MessageAttributeValueTypeDef] | None = None,
     ) -> str:
-        response = self._sqs.send_message(
-            QueueUrl=url,
-            MessageBody=body,
-            DelaySeconds=clamp_delay(delay_seconds),
-            MessageAttributes=dict(attributes or {}),
-        )
-        return response["MessageId"]
+        """Send one message; returns its id."""
+        ...
 
-    def delete_batch(self, url: str, receipt_handles: Sequence[str]) -> list[BatchFailure]:
-        failures: list[BatchFailure] = []
-        for start in range(0, len(receipt_handles), BATCH_LIMIT):
-            chunk = receipt_handles[start : start + BATCH_LIMIT]
-            entries = [{"Id": str(i), "ReceiptHandle": rh} for i, rh in enumerate(chunk)]
-            response = self._sqs.delete_message_batch(QueueUrl=url, Entries=entries)  # type: ignore[arg-type]
-            failures += _failures(response.get("Failed", []), start)
-        return failures
+    def delete_batch(self, url: str, receipt_handles: Sequence[str]) -> list[BatchFailure]: ...
 
     def change_visibility_batch(
         self, url: str, changes: Sequence[tuple[str, int]]
     ) -> list[BatchFailure]:
         """`changes` are (receipt handle, seconds from now) pairs."""
-        failures: list[BatchFailure] = []
-        for start in range(0, len(changes), BATCH_LIMIT):
-            chunk = changes[start : start + BATCH_LIMIT]
-            entries = [
-                {"Id": str(i), "ReceiptHandle": rh, "VisibilityTimeout": seconds}
-                for i, (rh, seconds) in enumerate(chunk)
-            ]
-            response = self._sqs.change_message_visibility_batch(QueueUrl=url, Entries=entries)  # type: ignore[arg-type]
-            failures += _failures(response.get("Failed", []), start)
-        return failures
+        ...
 
     def queue_config(self, url: str) -> QueueConfig:
-        """The queue's visibility timeout and dead-letter queue, read from its RedrivePolicy."""
-        try:
-            attrs = self._sqs.get_queue_attributes(
-                QueueUrl=url, AttributeNames=["RedrivePolicy", "VisibilityTimeout"]
-            )["Attributes"]
-        except ClientError as exc:
-            raise ConfigurationError(f"queue {url}: cannot read its attributes: {exc}") from exc
-        if "RedrivePolicy" not in attrs:
-            raise ConfigurationError(
-                f"queue {url} has no RedrivePolicy: every queue the worker polls needs a "
-                "dead-letter queue, or a failing message would cycle forever"
-            )
-        policy = json.loads(attrs["RedrivePolicy"])
-        return QueueConfig(
-            url=url,
-            dlq_url=self._url_of_arn(str(policy["deadLetterTargetArn"]), url),
-            visibility_timeout=int(attrs.get("VisibilityTimeout", "30")),
-            max_receive_count=int(policy.get("maxReceiveCount", 0)),
-        )
+        """The queue's visibility timeout and dead-letter queue; ConfigurationError if it has
+        no dead-letter queue (a failing message would cycle forever)."""
+        ...
 
-    def _url_of_arn(self, arn: str, source_url: str) -> str:
-        # arn:aws:sqs:<region>:<account>:<name>
-        parts = arn.split(":")
-        if len(parts) != 6:
-            raise ConfigurationError(f"queue {source_url}: dead-letter target {arn!r} is no ARN")
-        try:
-            response = self._sqs.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])
-        except ClientError as exc:
-            raise ConfigurationError(
-                f"queue {source_url}: dead-letter queue {arn} not found: {exc}"
-            ) from exc
-        return response["QueueUrl"]
+
+def no_dead_letter_queue(url: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"queue {url} has no RedrivePolicy: every queue the worker polls needs a "
+        "dead-letter queue, or a failing message would cycle forever"
+    )
 
 
 def clamp_delay(seconds: int) -> int:
     return int(min(max(seconds, 0), MAX_DELAY_SECONDS))
-
-
-def _received(queue: str, url: str, raw: Any) -> Received:
-    return Received(
-        queue=queue,
-        queue_url=url,
-        message_id=raw["MessageId"],
-        receipt_handle=raw["ReceiptHandle"],
-        body=raw.get("Body", ""),
-        receive_count=int(raw.get("Attributes", {}).get("ApproximateReceiveCount", "1")),
-        attributes=raw.get("MessageAttributes", {}),
-    )
-
-
-def _failures(failed: Sequence[Any], offset: int) -> list[BatchFailure]:
-    return [
-        BatchFailure(
-            index=offset + int(entry["Id"]),
-            code=str(entry.get("Code", "")),
-            message=str(entry.get("Message", "")),
-            sender_fault=bool(entry.get("SenderFault", False)),
-        )
-        for entry in failed
-    ]

@@ -1,9 +1,11 @@
 """The consumer: one long-polling thread per queue feeding a bounded pool of handler threads.
 
-Pollers reserve free handler slots before each ReceiveMessage, so nothing received waits for a
-thread. Each message is decoded, handled and its follow-ups sent on a handler thread; settling is
-batched on one thread and a heartbeat thread keeps running messages invisible. `run()` returns
-after `stop()` once in-flight work has finished or been handed back within the shutdown budget.
+Pollers reserve free handler slots before each receive, so nothing received waits for a
+thread. Each message is decoded, handled and its follow-ups sent on a handler thread
+(`dispatch`); the `Settler` decides and records what becomes of it, batching deletes and
+visibility changes on one thread; `Visibility` keeps held messages invisible meanwhile.
+`run()` returns after `stop()` once in-flight work has finished or been handed back within the
+shutdown budget.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
-from typing import Any
 
 import structlog
 
@@ -20,9 +21,8 @@ from service.backoff import Backoff
 from service.batcher import SettleBatcher
 from service.capacity import Capacity
 from service.decode import Decoder, rules_without_route
-from service.dispatch import Dispatcher, Identity, Processed
+from service.dispatch import Dispatcher, Identity
 from service.health import HealthFile
-from service.heartbeat import Heartbeat
 from service.hooks import Hooks
 from service.inflight import Entry, InFlight, State
 from service.messages import QueueRole, S3Rule
@@ -30,8 +30,9 @@ from service.ping import PING_ROUTE
 from service.pool import HandlerPool
 from service.routing import AnyRoute, build_route_table
 from service.settings import RuntimeSettings
-from service.settle import Outcome, Verdict, dead_letter_attributes
+from service.settler import Settler
 from service.transport import QueueConfig, Received, Transport
+from service.visibility import Visibility
 
 log = structlog.get_logger("service.worker")
 
@@ -76,17 +77,23 @@ class Worker:
         self._inflight = InFlight(on_busy=self._hooks.on_busy, on_idle=self._hooks.on_idle)
         self._capacity = Capacity(settings.worker_threads)
         self._pool = HandlerPool(settings.worker_threads)
-        visibility_lock = threading.Lock()
-        self._batcher = SettleBatcher(self._transport, visibility_lock)
-        self._heartbeat = Heartbeat(
+        self._visibility = Visibility(
             self._inflight,
             self._transport,
             settings.heartbeat_seconds,
             settings.visibility_extension_seconds,
-            visibility_lock,
+        )
+        self._batcher = SettleBatcher(self._transport, self._visibility)
+        self._queue_configs: dict[str, QueueConfig] = {}
+        self._settler = Settler(
+            self._batcher,
+            self._visibility,
+            self._inflight,
+            self._queue_configs,
+            self._backoff,
+            self._hooks,
         )
         self._health = HealthFile(settings.health_file)
-        self._queue_configs: dict[str, QueueConfig] = {}
         self._pollers: list[threading.Thread] = []
         self._stop_requested = False
         self._stopping = threading.Event()
@@ -126,7 +133,7 @@ class Worker:
             log.warning("worker.s3_rule_without_route", message_type=kind)
         self._health.prepare()
         self._batcher.start()
-        self._heartbeat.start()
+        self._visibility.start()
         self._pool.start()
         for role in self._queues:
             poller = threading.Thread(
@@ -146,15 +153,17 @@ class Worker:
         deadline = time.monotonic() + self.settings.shutdown_budget_seconds
         self._stopping.set()
         log.info("worker.stopping", in_flight=len(self._inflight))
-        self._hand_back(self._inflight.hand_back(State.RECEIVED))  # not started: back at once
+        self._settler.hand_back(
+            self._inflight.hand_back(State.RECEIVED)
+        )  # not started: back at once
         self._inflight.wait_empty(deadline)
         for poller in self._pollers:
             # A poll still open may yet return messages; waiting lets it hand them back instead
             # of leaving them invisible (and one receive closer to the DLQ).
             poller.join(timeout=max(0.0, deadline - time.monotonic()))
         leftover = self._inflight.hand_back(State.RECEIVED, State.RUNNING)
-        self._hand_back(leftover)
-        self._heartbeat.stop()
+        self._settler.hand_back(leftover)
+        self._visibility.stop()
         self._pool.stop()
         self._batcher.stop(timeout=SETTLE_FLUSH_SECONDS)
         log.info("worker.stopped", handed_back=len(leftover))
@@ -212,7 +221,7 @@ class Worker:
             entry = self._inflight.add(message)
             self._pool.submit(partial(self._handle, entry))
         if late:
-            self._hand_back_now(late)
+            self._settler.hand_back_now(late)
 
     # -- handling ----------------------------------------------------------------------------
 
@@ -221,7 +230,7 @@ class Worker:
         try:
             if self._stopping.is_set():
                 if self._inflight.move(entry, State.RECEIVED, State.HANDED_BACK):
-                    self._hand_back([entry])
+                    self._settler.hand_back([entry])
                 return
             if not self._inflight.move(entry, State.RECEIVED, State.RUNNING):
                 return
@@ -232,121 +241,13 @@ class Worker:
                 receive_count=message.receive_count,
             )
             processed = self._dispatcher.process(message, note=partial(_note, entry))
-            self._settle(entry, processed)
+            self._settler.settle(entry, processed)
         except Exception as exc:
-            self._abandon(entry, exc)
+            self._settler.abandon(entry, exc)
         finally:
             structlog.contextvars.clear_contextvars()
             self._capacity.release(1)
 
-    def _settle(self, entry: Entry, processed: Processed) -> None:
-        # Follow-ups were sent even when the message was handed back meanwhile: the handler's
-        # work is done, and a stage that claims its input once might not emit them a second time.
-        if not self._inflight.move(entry, State.RUNNING, State.SETTLING):
-            log.info("message.finished_after_hand_back", followups=processed.followups)
-            return
-        verdict = processed.verdict
-        if verdict.outcome == "dead-lettered":
-            verdict = self._dead_letter(entry, processed)
-        message = entry.received
-        done = partial(self._settled, entry, processed, verdict)
-        if verdict.outcome == "retry":
-            delay = verdict.retry_delay or 0
-            self._batcher.change_visibility(message.queue_url, message.receipt_handle, delay, done)
-        else:
-            self._batcher.delete(message.queue_url, message.receipt_handle, done)
-
-    def _dead_letter(self, entry: Entry, processed: Processed) -> Verdict:
-        """Copy the original to the DLQ with its reason; if that fails, retry rather than lose."""
-        message = entry.received
-        error = processed.verdict.error or "unknown"
-        try:
-            self._transport.send(
-                self._queue_configs[message.queue].dlq_url,
-                message.body,
-                attributes=dead_letter_attributes(message, error, processed.identity.message_type),
-            )
-        except Exception as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-            log.error("message.dead_letter_failed", error=reason)
-            return Verdict(
-                outcome="retry",
-                error=f"{error}; dead-letter send failed: {reason}",
-                retry_delay=self._backoff.delay(message.receive_count),
-            )
-        return processed.verdict
-
-    def _abandon(self, entry: Entry, exc: Exception) -> None:
-        """A fault in the runtime itself: let the message reappear after its visibility lapses."""
-        log.exception("worker.internal_error")
-        if self._inflight.move(entry, State.RUNNING, State.SETTLING):
-            verdict = Verdict(outcome="retry", error=f"{type(exc).__name__}: {exc}")
-            self._settled(entry, None, verdict, None)
-
-    # -- hand-back and summaries ---------------------------------------------------------------
-
-    def _hand_back(self, entries: list[Entry]) -> None:
-        for entry in entries:
-            message = entry.received
-            verdict = Verdict(outcome="handed-back")
-            done = partial(self._settled, entry, None, verdict)
-            self._batcher.change_visibility(message.queue_url, message.receipt_handle, 0, done)
-
-    def _hand_back_now(self, messages: list[Received]) -> None:
-        """Messages a poll returned after stop: back to their queue at once, from this thread."""
-        url = messages[0].queue_url
-        try:
-            failures = self._transport.change_visibility_batch(
-                url, [(m.receipt_handle, 0) for m in messages]
-            )
-            failed = {f.index: f"{f.code}: {f.message}" for f in failures}
-        except Exception as exc:
-            failed = dict.fromkeys(range(len(messages)), f"{type(exc).__name__}: {exc}")
-        for index, message in enumerate(messages):
-            entry = Entry(received=message, state=State.HANDED_BACK)
-            self._settled(entry, None, Verdict(outcome="handed-back"), failed.get(index))
-
-    def _settled(
-        self, entry: Entry, processed: Processed | None, verdict: Verdict, settle_error: str | None
-    ) -> None:
-        self._inflight.remove(entry)
-        summary = _summary(entry, processed, verdict, settle_error)
-        level = "warning" if verdict.outcome == "dead-lettered" or settle_error else "info"
-        getattr(log, level)("message.settled", **summary)
-        try:
-            self._hooks.on_settled(summary)
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
-            log.warning("worker.hook_failed", hook="on_settled", error=error)
-
 
 def _note(entry: Entry, identity: Identity) -> None:
     entry.identity = identity
-
-
-def _summary(
-    entry: Entry, processed: Processed | None, verdict: Verdict, settle_error: str | None
-) -> dict[str, Any]:
-    """The one line per message. Key names are a contract for dashboards and metric filters."""
-    message = entry.received
-    outcome: Outcome = verdict.outcome
-    identity = processed.identity if processed else entry.identity
-    summary: dict[str, Any] = {
-        "queue": message.queue,
-        "message_id": message.message_id,
-        "message_type": identity.message_type,
-        # The route's stage name, as the run manifest calls it; the saved queries group by it.
-        "stage": identity.stage,
-        "run_id": identity.run_id,
-        "receive_count": message.receive_count,
-        "outcome": outcome,
-        "duration_ms": round((time.monotonic() - entry.started) * 1000, 1),
-        "followups": processed.followups if processed else 0,
-    }
-    if verdict.error:
-        summary["error"] = verdict.error
-    if verdict.retry_delay is not None:
-        summary["retry_delay_s"] = verdict.retry_delay
-    if settle_error:
-        summary["settle_error"] = settle_error
-    return summary

@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +26,15 @@ from automlops.aws import AwsClients, AwsTarget, build_clients
 from localcloud.stack import Stack, StackConfig, running_stack
 from service.config import PREFIX
 from service.hooks import Hooks
+from service.memory import MemoryTransport
 from service.messages import S3Rule
 from service.routing import AnyRoute
 from service.settings import RuntimeSettings
+from service.sqs import SqsTransport
 from service.transport import Transport
 from service.worker import Worker
 
-__all__ = ["Summaries"]  # the runtime tests import it from here
+__all__ = ["Broker", "Summaries"]  # the runtime tests import it from here
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -101,9 +104,19 @@ def make_env(stack: Stack, tmp_path: Path) -> Callable[..., dict[str, str]]:
 
 
 @pytest.fixture
-def make_settings(stack: Stack, tmp_path: Path) -> Callable[..., RuntimeSettings]:
+def make_settings(broker: Broker, tmp_path: Path) -> Callable[..., RuntimeSettings]:
+    """`make_settings(**overrides)`: runtime settings for a worker on `broker`'s queues."""
+
     def make(**overrides: Any) -> RuntimeSettings:
-        return RuntimeSettings.from_env(worker_env(stack, tmp_path / "health", **overrides))
+        values = {
+            **FAST_SETTINGS,
+            "health_file": tmp_path / "health",
+            "ingest_queue_url": broker.queue_urls["ingest"],
+            "stages_queue_url": broker.queue_urls["stages"],
+            **overrides,
+        }
+        env = {PREFIX + name.upper(): str(value) for name, value in values.items()}
+        return RuntimeSettings.from_env(env)
 
     return make
 
@@ -133,14 +146,14 @@ def summaries() -> Summaries:
 
 @pytest.fixture
 def start_worker(
-    clean_queues: Stack,
-    clients: AwsClients,
+    broker: Broker,
     make_settings: Callable[..., RuntimeSettings],
     summaries: Summaries,
 ) -> Iterator[Callable[..., Worker]]:
-    """`start_worker(routes, rules=(), settings=None, **worker_options)` runs a Worker on a
-    thread until the test ends (then stops it and checks it ended within its budget), on
-    emptied queues. Summaries go to the `summaries` fixture unless `hooks` are given."""
+    """`start_worker(routes, rules=(), settings=None, **worker_options)` runs a Worker on
+    `broker` on a thread until the test ends (then stops it and checks it ended within its
+    budget), on emptied queues. Summaries go to the `summaries` fixture unless `hooks` are
+    given."""
     started: list[tuple[Worker, threading.Thread, list[BaseException]]] = []
 
     def start(
@@ -152,10 +165,10 @@ def start_worker(
         options.setdefault("hooks", Hooks(on_settled=summaries))
         worker = Worker(
             settings or make_settings(),
-            Transport(clients.sqs),
+            broker.transport,
             routes,
             s3_rules=rules,
-            buckets=clean_queues.buckets,
+            buckets=broker.buckets,
             **options,
         )
         errors: list[BaseException] = []
@@ -316,6 +329,85 @@ class QueueTool:
         return condition()
 
 
+class MemoryQueueTool:
+    """The same look at queues, for the in-memory transport."""
+
+    def __init__(self, memory: MemoryTransport) -> None:
+        self.memory = memory
+
+    def send(self, url: str, body: str, attributes: Mapping[str, Any] | None = None) -> str:
+        return self.memory.send(url, body, attributes=dict(attributes or {}))
+
+    def receive_all(self, url: str, wait_seconds: int = 1, max_rounds: int = 5) -> list[Any]:
+        messages: list[Any] = []
+        for round_ in range(max_rounds):
+            batch = self.memory.receive("test", url, 10, wait_seconds if round_ == 0 else 0, 30)
+            if not batch:
+                break
+            messages += [
+                {
+                    "MessageId": m.message_id,
+                    "ReceiptHandle": m.receipt_handle,
+                    "Body": m.body,
+                    "MessageAttributes": dict(m.attributes),
+                    "Attributes": {"ApproximateReceiveCount": str(m.receive_count)},
+                }
+                for m in batch
+            ]
+        return messages
+
+    def depth(self, url: str) -> int:
+        return self.memory.depth(url)
+
+    wait_until = staticmethod(QueueTool.wait_until)
+
+
+@dataclass(frozen=True)
+class Broker:
+    """A queue service the runtime's tests run against, one test body for both: SQS (moto's
+    server over HTTP) or the in-memory transport."""
+
+    kind: str
+    transport: Transport
+    queue_urls: dict[str, str]
+    dlq_urls: dict[str, str]
+    buckets: dict[str, str]
+    tool: QueueTool | MemoryQueueTool
+
+
+def memory_broker(config: StackConfig) -> Broker:
+    memory = MemoryTransport()
+    queue_urls, dlq_urls = {}, {}
+    for role in ("ingest", "stages"):
+        dlq_urls[role] = memory.create_queue(f"{role}-dlq")
+        queue_urls[role] = memory.create_queue(
+            role,
+            visibility_timeout=config.visibility_timeout,
+            dlq_url=dlq_urls[role],
+            max_receive_count=config.max_receive_count,
+        )
+    buckets = {role: f"memory-{role}" for role in ("raw", "curated", "models", "reports")}
+    return Broker("memory", memory, queue_urls, dlq_urls, buckets, MemoryQueueTool(memory))
+
+
+@pytest.fixture(params=["sqs", "memory"])
+def broker(request: pytest.FixtureRequest, stack_config: StackConfig) -> Broker:
+    """Each runtime test runs once on SQS (moto) and once in memory; a test that needs S3 too
+    asks for `sqs` only (`@pytest.mark.parametrize("broker", ["sqs"], indirect=True)`)."""
+    if request.param == "memory":
+        return memory_broker(stack_config)
+    stack: Stack = request.getfixturevalue("clean_queues")
+    sqs = request.getfixturevalue("sqs")
+    return Broker(
+        "sqs",
+        SqsTransport(sqs),
+        dict(stack.queue_urls),
+        dict(stack.dlq_urls),
+        dict(stack.buckets),
+        QueueTool(sqs),
+    )
+
+
 @pytest.fixture
-def queues(sqs: Any) -> QueueTool:
-    return QueueTool(sqs)
+def queues(broker: Broker) -> QueueTool | MemoryQueueTool:
+    return broker.tool

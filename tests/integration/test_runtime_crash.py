@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import pytest
+from conftest import QueueTool
 from worker_app import Forward
 
 from localcloud.stack import Stack
 from service.messages import encode_envelope
 
 if TYPE_CHECKING:
-    from conftest import QueueTool, WorkerProcess
+    from conftest import WorkerProcess
+
+
+@pytest.fixture
+def queues(sqs: Any) -> QueueTool:
+    """Real worker processes reach SQS (moto's server), never another process's memory."""
+    return QueueTool(sqs)
+
 
 APP = ["-m", "tests.integration.worker_app"]
 

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import pytest
+
 from handlers import S3_RULES
 from handlers.messages import DataUploaded
 from localcloud.stack import Stack
@@ -18,7 +20,7 @@ from service.routing import Route
 from service.worker import Worker
 
 if TYPE_CHECKING:
-    from conftest import QueueTool, Summaries
+    from conftest import Broker, QueueTool, Summaries
 
 StartWorker = Callable[..., Worker]
 SUMMARY_KEYS = {
@@ -70,7 +72,7 @@ def s3_event(bucket: str, *keys: str, event: str = "ObjectCreated:Put") -> str:
 
 
 def test_message_is_routed_handled_followed_up_and_deleted(
-    start_worker: StartWorker, summaries: Summaries, queues: QueueTool, stack: Stack
+    start_worker: StartWorker, summaries: Summaries, queues: QueueTool, broker: Broker
 ) -> None:
     calls = Calls()
 
@@ -83,7 +85,7 @@ def test_message_is_routed_handled_followed_up_and_deleted(
         return []
 
     start_worker([Route(Start, start), Route(Next, follow)])
-    message_id = queues.send(stack.queue_urls["stages"], encode_envelope(Start(run_id="r-1", n=1)))
+    message_id = queues.send(broker.queue_urls["stages"], encode_envelope(Start(run_id="r-1", n=1)))
 
     settled = summaries.wait_count(2)
     assert calls.messages == [Start(run_id="r-1", n=1), Next(run_id="r-1", n=2)]
@@ -94,11 +96,12 @@ def test_message_is_routed_handled_followed_up_and_deleted(
     assert (first["outcome"], first["followups"]) == ("ok", 1)
     assert "error" not in first
     assert [s["outcome"] for s in settled] == ["ok", "ok"]
-    assert queues.wait_until(lambda: queues.depth(stack.queue_urls["stages"]) == 0, 5)
+    assert queues.wait_until(lambda: queues.depth(broker.queue_urls["stages"]) == 0, 5)
 
 
+@pytest.mark.parametrize("broker", ["sqs"], indirect=True)  # S3 notifies SQS, not memory
 def test_s3_upload_arrives_as_typed_message_with_decoded_key(
-    start_worker: StartWorker, summaries: Summaries, stack: Stack
+    start_worker: StartWorker, summaries: Summaries, broker: Broker, stack: Stack
 ) -> None:
     calls = Calls()
 
@@ -109,22 +112,23 @@ def test_s3_upload_arrives_as_typed_message_with_decoded_key(
     start_worker([Route(DataUploaded, uploaded)], S3_RULES)
     key = "data/bank marketing/q1+q2 Zürich €.csv"
     body = b"a,b\n1,2\n"
-    stack.client("s3").put_object(Bucket=stack.buckets["raw"], Key=key, Body=body)
+    stack.client("s3").put_object(Bucket=broker.buckets["raw"], Key=key, Body=body)
 
     [summary] = summaries.wait_count(1)
     assert (summary["message_type"], summary["outcome"]) == ("data.uploaded", "ok")
     [message] = calls.messages
     assert isinstance(message, DataUploaded)
-    assert (message.bucket, message.key, message.size) == (stack.buckets["raw"], key, len(body))
+    assert (message.bucket, message.key, message.size) == (broker.buckets["raw"], key, len(body))
     assert message.etag
 
 
+@pytest.mark.parametrize("broker", ["sqs"], indirect=True)  # S3 notifies SQS, not memory
 def test_s3_test_event_is_acknowledged_and_dropped(
-    start_worker: StartWorker, summaries: Summaries, queues: QueueTool, stack: Stack
+    start_worker: StartWorker, summaries: Summaries, queues: QueueTool, broker: Broker, stack: Stack
 ) -> None:
     start_worker([], S3_RULES)
     s3 = stack.client("s3")
-    bucket = stack.buckets["raw"]
+    bucket = broker.buckets["raw"]
     config = s3.get_bucket_notification_configuration(Bucket=bucket)
     config.pop("ResponseMetadata", None)
     # Setting the configuration again makes S3 (and moto) send an s3:TestEvent.
@@ -132,24 +136,24 @@ def test_s3_test_event_is_acknowledged_and_dropped(
 
     [summary] = summaries.wait_count(1)
     assert (summary["message_type"], summary["outcome"]) == ("s3:TestEvent", "dropped")
-    assert queues.wait_until(lambda: queues.depth(stack.queue_urls["ingest"]) == 0, 5)
-    assert queues.depth(stack.dlq_urls["ingest"]) == 0
+    assert queues.wait_until(lambda: queues.depth(broker.queue_urls["ingest"]) == 0, 5)
+    assert queues.depth(broker.dlq_urls["ingest"]) == 0
 
 
 def test_s3_object_matching_no_rule_is_dropped(
-    start_worker: StartWorker, summaries: Summaries, queues: QueueTool, stack: Stack
+    start_worker: StartWorker, summaries: Summaries, queues: QueueTool, broker: Broker
 ) -> None:
     start_worker([], S3_RULES)
-    queues.send(stack.queue_urls["ingest"], s3_event(stack.buckets["raw"], "notes/readme.txt"))
+    queues.send(broker.queue_urls["ingest"], s3_event(broker.buckets["raw"], "notes/readme.txt"))
 
     [summary] = summaries.wait_count(1)
     assert summary["outcome"] == "dropped"
-    assert queues.wait_until(lambda: queues.depth(stack.queue_urls["ingest"]) == 0, 5)
-    assert queues.depth(stack.dlq_urls["ingest"]) == 0
+    assert queues.wait_until(lambda: queues.depth(broker.queue_urls["ingest"]) == 0, 5)
+    assert queues.depth(broker.dlq_urls["ingest"]) == 0
 
 
 def test_every_record_of_an_s3_event_is_handled_and_the_message_settles_once(
-    start_worker: StartWorker, summaries: Summaries, queues: QueueTool, stack: Stack
+    start_worker: StartWorker, summaries: Summaries, queues: QueueTool, broker: Broker
 ) -> None:
     calls = Calls()
 
@@ -161,8 +165,8 @@ def test_every_record_of_an_s3_event_is_handled_and_the_message_settles_once(
 
     start_worker([Route(DataUploaded, uploaded), Route(Next, lambda msg, ctx: [])], S3_RULES)
     keys = ("data/a/one.csv", "data/a/bad.csv", "data/a/two+three.csv")
-    body = s3_event(stack.buckets["raw"], *keys)
-    queues.send(stack.queue_urls["ingest"], body)
+    body = s3_event(broker.buckets["raw"], *keys)
+    queues.send(broker.queue_urls["ingest"], body)
 
     settled = summaries.wait_count(3)  # the S3 message + the two follow-ups it produced
     decoded = ["data/a/one.csv", "data/a/bad.csv", "data/a/two three.csv"]
@@ -171,12 +175,12 @@ def test_every_record_of_an_s3_event_is_handled_and_the_message_settles_once(
     assert s3_summary["outcome"] == "dead-lettered"
     assert s3_summary["followups"] == 2  # sent even though another record failed
     assert "PermanentError: column age is not a number" in s3_summary["error"]
-    [dead] = queues.receive_all(stack.dlq_urls["ingest"])
+    [dead] = queues.receive_all(broker.dlq_urls["ingest"])
     assert dead["Body"] == body
 
 
 def test_permanent_failure_goes_to_the_dlq_at_once_with_reason_and_original(
-    start_worker: StartWorker, summaries: Summaries, queues: QueueTool, stack: Stack
+    start_worker: StartWorker, summaries: Summaries, queues: QueueTool, broker: Broker
 ) -> None:
     calls = Calls()
 
@@ -187,25 +191,25 @@ def test_permanent_failure_goes_to_the_dlq_at_once_with_reason_and_original(
     start_worker([Route(Start, start)])
     body = encode_envelope(Start(run_id="r-p", n=1))
     origin = {"origin": {"DataType": "String", "StringValue": "upstream"}}
-    message_id = queues.send(stack.queue_urls["stages"], body, origin)
+    message_id = queues.send(broker.queue_urls["stages"], body, origin)
 
     [summary] = summaries.wait_count(1)
     assert summary["outcome"] == "dead-lettered"
     assert summary["error"] == "PermanentError: row 3: column age is not a number"
     assert len(calls.messages) == 1  # not retried
-    [dead] = queues.receive_all(stack.dlq_urls["stages"])
+    [dead] = queues.receive_all(broker.dlq_urls["stages"])
     assert dead["Body"] == body
     attributes = {name: value["StringValue"] for name, value in dead["MessageAttributes"].items()}
     assert attributes["origin"] == "upstream"
     assert attributes["automlops-error"] == summary["error"]
-    assert attributes["automlops-source-queue"] == stack.queue_urls["stages"]
+    assert attributes["automlops-source-queue"] == broker.queue_urls["stages"]
     assert attributes["automlops-message-type"] == "test.start"
     assert attributes["automlops-source-message-id"] == message_id
-    assert queues.depth(stack.queue_urls["stages"]) == 0
+    assert queues.depth(broker.queue_urls["stages"]) == 0
 
 
 def test_undecodable_messages_are_dead_lettered_with_the_reason(
-    start_worker: StartWorker, summaries: Summaries, queues: QueueTool, stack: Stack
+    start_worker: StartWorker, summaries: Summaries, queues: QueueTool, broker: Broker
 ) -> None:
     start_worker([Route(Start, lambda msg, ctx: [])])
     envelope = json.loads(encode_envelope(Start(run_id="r-d", n=1)))
@@ -215,7 +219,7 @@ def test_undecodable_messages_are_dead_lettered_with_the_reason(
         "missing field": json.dumps({**envelope, "payload": {}}),
     }
     for body in bodies.values():
-        queues.send(stack.queue_urls["stages"], body)
+        queues.send(broker.queue_urls["stages"], body)
 
     settled = summaries.wait_count(3)
     assert {s["outcome"] for s in settled} == {"dead-lettered"}
@@ -225,5 +229,5 @@ def test_undecodable_messages_are_dead_lettered_with_the_reason(
     assert any("unknown message type 'no.such.type'" in e for e in errors)
     assert any("test.start.payload.n: required field is missing" in e for e in errors)
     assert sorted(s["message_type"] for s in settled) == ["no.such.type", "test.start", "unknown"]
-    dead = queues.receive_all(stack.dlq_urls["stages"])
+    dead = queues.receive_all(broker.dlq_urls["stages"])
     assert sorted(m["Body"] for m in dead) == sorted(bodies.values())

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from localcloud.stack import Stack
 from service.context import HandlerContext
 from service.messages import Outgoing, StageMessage, encode_envelope
 from service.routing import Route
@@ -16,7 +15,7 @@ from service.settings import RuntimeSettings as Settings
 from service.worker import Worker
 
 if TYPE_CHECKING:
-    from conftest import QueueTool, Summaries
+    from conftest import Broker, QueueTool, Summaries
 
 HANDLER_SECONDS = 5
 
@@ -31,7 +30,7 @@ def test_long_handler_is_not_redelivered_while_it_runs(
     make_settings: Callable[..., Settings],
     summaries: Summaries,
     queues: QueueTool,
-    stack: Stack,
+    broker: Broker,
 ) -> None:
     settings = make_settings(heartbeat_seconds=1, visibility_extension_seconds=2)
     # Without beats the message would be visible again (and taken by a free thread) mid-run.
@@ -46,10 +45,10 @@ def test_long_handler_is_not_redelivered_while_it_runs(
         return []
 
     start_worker([Route(Long, long)], settings=settings)
-    queues.send(stack.queue_urls["stages"], encode_envelope(Long(run_id="r-long")))
+    queues.send(broker.queue_urls["stages"], encode_envelope(Long(run_id="r-long")))
 
     [summary] = summaries.wait_count(1, timeout=HANDLER_SECONDS + 10)
     assert (summary["outcome"], summary["receive_count"]) == ("ok", 1)
     assert summary["duration_ms"] >= HANDLER_SECONDS * 1000
     assert len(calls) == 1
-    assert queues.depth(stack.queue_urls["stages"]) == 0
+    assert queues.depth(broker.queue_urls["stages"]) == 0

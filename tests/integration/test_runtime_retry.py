@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from localcloud.stack import Stack
 from service.backoff import Backoff
 from service.context import HandlerContext
 from service.errors import RetryableError
@@ -17,7 +16,7 @@ from service.routing import Route
 from service.worker import Worker
 
 if TYPE_CHECKING:
-    from conftest import QueueTool, Summaries
+    from conftest import Broker, QueueTool, Summaries
 
 StartWorker = Callable[..., Worker]
 
@@ -44,7 +43,7 @@ class Attempts:
 
 
 def test_retryable_failure_backs_off_growing_then_reaches_the_dlq(
-    start_worker: StartWorker, summaries: Summaries, queues: QueueTool, stack: Stack
+    start_worker: StartWorker, summaries: Summaries, queues: QueueTool, broker: Broker
 ) -> None:
     attempts = Attempts()
 
@@ -55,7 +54,7 @@ def test_retryable_failure_backs_off_growing_then_reaches_the_dlq(
     # No jitter so the growth is exact: 1 s, 2 s, then capped at 2 s.
     start_worker([Route(Flaky, flaky)], backoff=Backoff(1, 2, jitter="none"))
     body = encode_envelope(Flaky(run_id="r-retry", mode="always"))
-    queues.send(stack.queue_urls["stages"], body)
+    queues.send(broker.queue_urls["stages"], body)
 
     settled = summaries.wait_count(3)
     assert [s["receive_count"] for s in settled] == [1, 2, 3]
@@ -68,15 +67,15 @@ def test_retryable_failure_backs_off_growing_then_reaches_the_dlq(
     assert gaps[1] >= 1.9, gaps
 
     # maxReceiveCount is 3: the next receive hands it to the DLQ (SQS redrive), untouched.
-    assert queues.wait_until(lambda: queues.depth(stack.dlq_urls["stages"]) == 1, 10)
-    [dead] = queues.receive_all(stack.dlq_urls["stages"])
+    assert queues.wait_until(lambda: queues.depth(broker.dlq_urls["stages"]) == 1, 10)
+    [dead] = queues.receive_all(broker.dlq_urls["stages"])
     assert dead["Body"] == body
     assert attempts.receive_counts == [1, 2, 3]
-    assert queues.depth(stack.queue_urls["stages"]) == 0
+    assert queues.depth(broker.queue_urls["stages"]) == 0
 
 
 def test_own_delay_overrides_back_off_and_unclassified_errors_are_retried(
-    start_worker: StartWorker, summaries: Summaries, queues: QueueTool, stack: Stack
+    start_worker: StartWorker, summaries: Summaries, queues: QueueTool, broker: Broker
 ) -> None:
     attempts: dict[str, Attempts] = {"delay": Attempts(), "crash": Attempts()}
 
@@ -89,7 +88,7 @@ def test_own_delay_overrides_back_off_and_unclassified_errors_are_retried(
 
     start_worker([Route(Flaky, flaky)], backoff=Backoff(1, 4, jitter="none"))
     for mode in attempts:
-        queues.send(stack.queue_urls["stages"], encode_envelope(Flaky(run_id=mode, mode=mode)))
+        queues.send(broker.queue_urls["stages"], encode_envelope(Flaky(run_id=mode, mode=mode)))
 
     settled = summaries.wait_count(4)
     by_run = {(s["run_id"], s["receive_count"]): s for s in settled}

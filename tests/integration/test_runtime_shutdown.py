@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import pytest
+from conftest import QueueTool
 from worker_app import Slow
 
 from localcloud.stack import Stack
@@ -14,7 +16,14 @@ from service.messages import encode_envelope
 from service.ping import Ping
 
 if TYPE_CHECKING:
-    from conftest import QueueTool, WorkerProcess
+    from conftest import WorkerProcess
+
+
+@pytest.fixture
+def queues(sqs: Any) -> QueueTool:
+    """Real worker processes reach SQS (moto's server), never another process's memory."""
+    return QueueTool(sqs)
+
 
 Spawn = Callable[..., "WorkerProcess"]
 MakeEnv = Callable[..., dict[str, str]]

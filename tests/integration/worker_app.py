@@ -27,7 +27,7 @@ from service.messages import Outgoing, StageMessage
 from service.routing import Route
 from service.settings import RuntimeSettings
 from service.shutdown import install_signal_handlers
-from service.transport import Transport
+from service.sqs import SqsTransport
 from service.worker import Worker
 
 
@@ -87,7 +87,7 @@ def main() -> int:
         invoke_concurrency=1,
     )
     sqs = DieBeforeDelete(clients.sqs) if args.die_before_delete else clients.sqs
-    worker = Worker(settings, Transport(sqs), ROUTES, queues=("ingest",))  # type: ignore[arg-type]
+    worker = Worker(settings, SqsTransport(sqs), ROUTES, queues=("ingest",))  # type: ignore[arg-type]
     install_signal_handlers(worker.stop)
     worker.run()
     return 0

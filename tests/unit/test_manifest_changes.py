@@ -151,25 +151,25 @@ def test_a_failed_run_is_never_turned_into_a_success() -> None:
     assert document["error"] == "boom"
 
 
-# -- add_artifacts ------------------------------------------------------------------------------
+# -- artifacts and stats, written with the stage's end -----------------------------------------
 
 
-def test_artifacts_merge_without_touching_outcome_or_status() -> None:
+def test_artifacts_merge_with_what_an_earlier_attempt_recorded() -> None:
     document = new_run()
     manifest.stage_started("evaluate", {})(document)
-    manifest.add_artifacts("evaluate", {"metrics": "s3://r/metrics.json"})(document)
-    manifest.add_artifacts("evaluate", {"report": "s3://r/report.md"})(document)
+    manifest.stage_ended("evaluate", "waiting", {"metrics": "s3://r/metrics.json"})(document)
+    manifest.stage_started("evaluate", {})(document)
+    manifest.stage_ended("evaluate", "ok", {"report": "s3://r/report.md"})(document)
     entry = document["stages"]["evaluate"]
     assert entry["artifacts"] == {"metrics": "s3://r/metrics.json", "report": "s3://r/report.md"}
-    assert entry["outcome"] == "running"
-    assert entry["attempts"] == 1
-    assert document["status"] == "running"
+    assert (entry["outcome"], entry["attempts"]) == ("ok", 2)
 
 
-def test_artifacts_of_an_unknown_stage_create_it_with_no_attempts() -> None:
+def test_artifacts_and_stats_of_a_stage_ending_after_the_run_are_kept_status_untouched() -> None:
     document = ended_run("succeeded")
-    manifest.add_artifacts("training", {"job": "j"})(document)
-    assert document["stages"]["training"] == {"attempts": 0, "artifacts": {"job": "j"}}
+    manifest.stage_ended("training", "ok", {"job": "j"}, stats={"rows": 3})(document)
+    assert document["stages"]["training"]["artifacts"] == {"job": "j"}
+    assert document["stages"]["training"]["stats"] == {"rows": 3}
     assert document["status"] == "succeeded"
 
 

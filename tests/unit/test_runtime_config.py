@@ -21,7 +21,7 @@ from service.messages import Outgoing, StageMessage
 from service.ping import Ping
 from service.routing import Route
 from service.settings import RuntimeSettings
-from service.transport import Transport
+from service.sqs import SqsTransport
 from service.worker import Worker
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -54,7 +54,7 @@ def offline_worker(routes: list[Route[Any, object]]) -> Worker:
     session = boto3.Session(
         aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1"
     )
-    return Worker(settings, Transport(session.client("sqs")), routes)
+    return Worker(settings, SqsTransport(session.client("sqs")), routes)
 
 
 def test_settings_name_every_missing_or_invalid_variable() -> None:

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from pipeline_harness import Pipeline, Uploaded, synthetic_csv
 
-from handlers import manifest
 from handlers.naming import RunPaths
 from handlers.recipe import Recipe
 from handlers.storage import s3_uri
@@ -135,7 +134,7 @@ def outcomes(pipeline: Pipeline) -> dict[str, Outcome]:
 
 
 def error_of(pipeline: Pipeline, outcome: Outcome) -> dict[str, Any]:
-    return pipeline.read_json("reports", manifest.error_key(outcome.run["run_id"]))
+    return pipeline.read_json("reports", RunPaths(outcome.run["run_id"]).error)
 
 
 @pytest.mark.parametrize("name", BAD_INPUTS)

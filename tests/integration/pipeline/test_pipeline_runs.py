@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from pipeline_harness import Pipeline, synthetic_csv
 
-from handlers import manifest, status
+from handlers import status
 from handlers.naming import RunPaths, sagemaker_names
 from handlers.recipe import Recipe
 from service.settle import ATTR_ERROR
@@ -58,7 +58,7 @@ def test_a_failing_training_job_records_its_failure_reason(
     pipeline: Pipeline, failed_training: dict[str, Any]
 ) -> None:
     run_id = failed_training["run_id"]
-    error = pipeline.read_json("reports", manifest.error_key(run_id))
+    error = pipeline.read_json("reports", RunPaths(run_id).error)
     job_name = sagemaker_names(DATASET, run_id).training_job
     assert error["stage"] == "training"
     assert error["message_type"] == "training.watch"
@@ -101,7 +101,7 @@ def test_a_failing_endpoint_records_its_failure_reason(
     pipeline: Pipeline, failed_endpoint: dict[str, Any]
 ) -> None:
     run_id = failed_endpoint["run_id"]
-    error = pipeline.read_json("reports", manifest.error_key(run_id))
+    error = pipeline.read_json("reports", RunPaths(run_id).error)
     endpoint = sagemaker_names(DATASET, run_id).endpoint
     assert error["stage"] == "evaluate"
     assert error["reason"] == f"endpoint {endpoint} failed: {ENDPOINT_FAILURE}"

@@ -24,7 +24,7 @@ from botocore.exceptions import EndpointConnectionError
 from pipeline_harness import CallLog, Pipeline, synthetic_csv
 
 from automlops.aws import AwsClients
-from handlers import claims, deploy, evaluate, finish, manifest, preprocess, status, train, watch
+from handlers import claims, deploy, evaluate, finish, preprocess, status, train, watch
 from handlers.evaluate import evaluation_keys
 from handlers.messages import (
     DataUploaded,
@@ -410,7 +410,7 @@ def test_watch_of_a_failed_job_fails_the_run_with_the_jobs_reason(pipeline: Pipe
     with pytest.raises(PermanentError, match=TRAINING_FAILURE):
         watch.handle(watching, pipeline.context())
 
-    error = pipeline.read_json("reports", manifest.error_key(event.run_id))
+    error = pipeline.read_json("reports", RunPaths(event.run_id).error)
     assert error["stage"] == "training"
     assert TRAINING_FAILURE in error["reason"]
     document = pipeline.manifest(event.run_id)

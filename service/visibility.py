@@ -1,39 +1,35 @@
-"""One thread that keeps every running message invisible while its handler works.
+"""The one owner of message visibility: the heartbeat, and every change that settles a message.
 
-Every `interval` seconds it extends, in ChangeMessageVisibilityBatch calls, the visibility of all
-messages still waiting for or inside a handler, so a handler that outlives the queue's visibility
-timeout is not redelivered to another consumer.
+Every `interval` seconds the heartbeat extends, in batched calls, the visibility of all messages
+still waiting for or inside a handler, so a handler that outlives the queue's visibility timeout
+is not redelivered to another consumer. Settling changes (a retry's delay, a hand-back) go
+through `change_batch` too: both take the same lock, so a beat that read a message as running
+lands before that message's retry delay or hand-back, never after it (which would undo them).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Sequence
 
 import structlog
 
 from service.inflight import Entry, InFlight, State
-from service.transport import Transport
+from service.transport import BatchFailure, Transport
 
-log = structlog.get_logger("service.heartbeat")
+log = structlog.get_logger("service.visibility")
 
 
-class Heartbeat:
+class Visibility:
     def __init__(
-        self,
-        inflight: InFlight,
-        transport: Transport,
-        interval: float,
-        extension: int,
-        visibility_lock: threading.Lock,
+        self, inflight: InFlight, transport: Transport, interval: float, extension: int
     ) -> None:
-        """`visibility_lock` is shared with the settle batcher: a beat that read a message as
-        running must land before that message's retry delay or hand-back, never after it."""
         self._inflight = inflight
         self._transport = transport
         self._interval = interval
         self._extension = extension
-        self._lock = visibility_lock
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
 
@@ -43,6 +39,11 @@ class Heartbeat:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=self._interval + 5)
+
+    def change_batch(self, url: str, changes: Sequence[tuple[str, int]]) -> list[BatchFailure]:
+        """(receipt handle, seconds) changes of one queue, never interleaved with a beat."""
+        with self._lock:
+            return self._transport.change_visibility_batch(url, changes)
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
