@@ -29,6 +29,10 @@ from service.errors import PermanentError
 
 SEPARATORS = (",", ";")
 _PANDAS_WIDTH_ERROR = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+_EXCEL_SEP = re.compile(r"^sep=(.)$")
+_QUOTE, _LF, _CR = ord('"'), ord("\n"), ord("\r")
+# What editors leave in a header that nobody sees: BOMs, zero-width characters, NULs, controls.
+_INVISIBLE = re.compile("[\ufeff\u200b\u200c\u200d\u2060\x00-\x1f\x7f]")
 UTF8_BOM = codecs.BOM_UTF8
 DEFAULT_CHUNK_ROWS = 100_000
 _HEAD_BLOCK = 64 * 1024
@@ -89,6 +93,7 @@ class CsvLayout:
     header: tuple[str, ...]
     bom: bool
     extra_columns: tuple[str, ...]  # in the file, not named by the recipe: ignored
+    lines_before_rows: int = 1  # the header, and Excel's `sep=;` line before it if there is one
 
     def key_of(self, column: str) -> str:
         """The name the parsed frames give this column."""
@@ -160,6 +165,10 @@ def validate_csv(
 def open_csv(source: BinaryIO, recipe: Recipe, *, file: str) -> tuple[CsvLayout, BinaryIO]:
     """Read and check the header; return the layout and a UTF-8-checking stream at the header."""
     head = _read_head(source, file)
+    if _cr_only(head):
+        # Classic Mac line endings: the same bytes with LF for CR (offsets are unchanged).
+        source = io.BufferedReader(_CrToLf(source), buffer_size=_READ_BLOCK)
+        head = head.replace(b"\r", b"\n")
     bom = head.startswith(UTF8_BOM)
     offset = len(UTF8_BOM) if bom else 0
     body = head[offset:]
@@ -167,18 +176,55 @@ def open_csv(source: BinaryIO, recipe: Recipe, *, file: str) -> tuple[CsvLayout,
         raise ValidationFailure("the file is empty", file=file)
     header_bytes, _, rest = body.partition(b"\n")
     header_line = _decode(header_bytes, offset, file).rstrip("\r")
-    separator, header = _sniff_header(header_line, recipe, file)
+    hinted = _excel_separator(header_line)
+    skipped = 0
+    if hinted is not None:  # Excel's `sep=;` line: the header is the next line
+        skipped = len(header_bytes) + 1
+        header_bytes, _, rest = rest.partition(b"\n")
+        header_line = _decode(header_bytes, offset + skipped, file).rstrip("\r")
+    separator, header = _sniff_header(header_line, recipe, file, hinted)
     _check_header(header, recipe, file)
-    _check_first_row(rest, offset + len(header_bytes) + 1, separator, header, file)
+    _check_first_row(rest, offset + skipped + len(header_bytes) + 1, separator, header, file)
     named = {*recipe.input_columns(), *recipe.drop}
     layout = CsvLayout(
         separator=separator,
         header=header,
         bom=bom,
-        extra_columns=tuple(c for c in header if c not in named),
+        extra_columns=tuple(c for c in header if c not in named and c),
+        lines_before_rows=2 if hinted is not None else 1,
     )
-    checked = _Utf8CheckedReader(body, source, offset, file)
+    widths = FieldCounter(separator, len(header), layout.lines_before_rows, file)
+    checked = _CheckedReader(body, source, offset, file, widths)
     return layout, io.BufferedReader(checked, buffer_size=_READ_BLOCK)
+
+
+def _cr_only(head: bytes) -> bool:
+    """Lines end in CR alone (old Mac exports): CRs, and no LF in what was read."""
+    return b"\r" in head and b"\n" not in head
+
+
+def _excel_separator(line: str) -> str | None:
+    """The separator Excel's optional first line `sep=<char>` names, if the line is one."""
+    match = _EXCEL_SEP.match(line.strip())
+    return match.group(1) if match else None
+
+
+class _CrToLf(io.RawIOBase):
+    """A stream of `source` with every CR turned into LF."""
+
+    def __init__(self, source: BinaryIO) -> None:
+        self._source = source
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        return self._source.read(size).replace(b"\r", b"\n")
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(memoryview(buffer)))
+        memoryview(buffer).cast("B")[: len(data)] = data
+        return len(data)
 
 
 def _read_head(source: BinaryIO, file: str) -> bytes:
@@ -189,7 +235,7 @@ def _read_head(source: BinaryIO, file: str) -> bytes:
         if not block:
             return head
         head += block
-    if b"\n" not in head:
+    if b"\n" not in head and b"\r" not in head:
         raise ValidationFailure(
             f"no line break in the first {_HEADER_LIMIT} bytes: not a CSV with a header", file=file
         )
@@ -197,6 +243,8 @@ def _read_head(source: BinaryIO, file: str) -> bytes:
 
 
 def _holds_first_row(head: bytes) -> bool:
+    if _cr_only(head):
+        head = head.replace(b"\r", b"\n")
     _, newline, rest = head.partition(b"\n")
     return bool(newline) and b"\n" in rest.lstrip(b"\r\n")
 
@@ -212,12 +260,12 @@ def _check_first_row(
         raise ValidationFailure("the file has a header but no data rows", file=file)
     fields = next(csv.reader([_decode(row, offset + skipped, file)], delimiter=separator), [])
     if len(fields) > len(header):
-        raise _too_many_fields(file, 1, len(fields), len(header))
+        raise _wrong_width(file, 1, len(fields), len(header))
 
 
-def _too_many_fields(file: str, row: int, fields: int, expected: int) -> ValidationFailure:
+def _wrong_width(file: str, row: int, fields: int, expected: int) -> ValidationFailure:
     return ValidationFailure(
-        f"the row has {fields} fields but the header has {expected}", file=file, row=row
+        f"the row has {fields} fields, the header has {expected}", file=file, row=row
     )
 
 
@@ -238,11 +286,14 @@ def _encoding_failure(file: str, offset: int, bad: bytes) -> ValidationFailure:
     )
 
 
-def _sniff_header(line: str, recipe: Recipe, file: str) -> tuple[str, tuple[str, ...]]:
-    """Pick the separator that splits the header into the most of the recipe's columns."""
+def _sniff_header(
+    line: str, recipe: Recipe, file: str, hinted: str | None = None
+) -> tuple[str, tuple[str, ...]]:
+    """Pick the separator that splits the header into the most of the recipe's columns (or the
+    one Excel's `sep=` line named)."""
     wanted = set(recipe.input_columns())
     candidates = []
-    for separator in SEPARATORS:
+    for separator in (hinted,) if hinted else SEPARATORS:
         fields = tuple(name.strip() for name in next(csv.reader([line], delimiter=separator)))
         candidates.append((len(wanted.intersection(fields)), len(fields), separator, fields))
     _, width, separator, fields = max(candidates)
@@ -267,15 +318,28 @@ def _check_header(header: tuple[str, ...], recipe: Recipe, file: str) -> None:
         )
     if missing:
         raise ValidationFailure(
-            f"missing required column(s): {', '.join(missing)}",
+            f"missing required column(s): {', '.join(missing)}{_odd_cells(header, missing)}",
             file=file,
             column=", ".join(missing),
         )
-    repeated = sorted({name for name in header if header.count(name) > 1})
+    # Unnamed columns (trailing commas of a spreadsheet export) are not used: never "repeated".
+    repeated = sorted({name for name in header if name and header.count(name) > 1})
     if repeated:
         raise ValidationFailure(
             f"columns {repeated} appear more than once in the header", file=file
         )
+
+
+def _odd_cells(header: tuple[str, ...], missing: list[str]) -> str:
+    """Header cells that are a missing column but for characters one cannot see, quoted."""
+    odd = [cell for cell in header if _INVISIBLE.sub("", cell) in missing and cell not in missing]
+    if not odd:
+        return ""
+    quoted = ", ".join(repr(cell) for cell in odd)
+    return (
+        f"; the header has {quoted}: the same name with invisible characters (a byte-order "
+        "mark, a zero-width space or a NUL); remove them"
+    )
 
 
 def _looks_like_data(header: tuple[str, ...], recipe: Recipe) -> bool:
@@ -291,17 +355,82 @@ def _is_number(text: str) -> bool:
         return False
 
 
-class _Utf8CheckedReader(io.RawIOBase):
-    """Passes bytes through unchanged while checking that they decode as UTF-8.
+class FieldCounter:
+    """Counts the fields of every line as the bytes stream past, quote-aware and vectorised.
+
+    pandas fills a row that is short of fields with empty values, which are indistinguishable
+    from empty fields, so a row missing one field would have its values shifted into the wrong
+    columns. Here every data row must have exactly the header's count. A separator or line break
+    inside double quotes is data: a byte is inside quotes when an odd number of quote characters
+    precede it in the file (an escaped `""` toggles twice and changes nothing). Blank lines are
+    skipped, as pandas skips them, so row numbers agree with the other errors'.
+    """
+
+    def __init__(self, separator: str, width: int, skip_lines: int, file: str) -> None:
+        self._separator = ord(separator)
+        self._width = width
+        self._skip = skip_lines
+        self._file = file
+        self._quotes = 0  # quote characters so far (parity is what matters)
+        self._fields = 1  # in the line under way: separators seen + 1
+        self._filled = False  # the line under way has a byte other than CR
+        self._row = 0  # data rows completed
+
+    def feed(self, data: bytes) -> None:
+        if not data:
+            return
+        array = np.frombuffer(data, dtype=np.uint8)
+        separator, line_break = array == self._separator, array == _LF
+        if self._quotes % 2 or b'"' in data:  # the rare path: some bytes may be inside quotes
+            is_quote = array == _QUOTE
+            outside = (self._quotes + np.cumsum(is_quote)) % 2 == 0
+            self._quotes += int(np.count_nonzero(is_quote))
+            separator &= outside
+            line_break &= outside
+        separators, breaks = np.flatnonzero(separator), np.flatnonzero(line_break)
+        starts = np.concatenate(([0], breaks + 1))
+        ends = np.concatenate((breaks, [len(array)]))
+        # Per line of this block (the last one may go on in the next block): fields and content.
+        fields = 1 + np.searchsorted(separators, ends) - np.searchsorted(separators, starts)
+        lengths = ends - starts
+        lone_cr = lengths == 1
+        lone_cr[lone_cr] = array[starts[lone_cr]] == _CR
+        filled = (lengths > 0) & ~lone_cr
+        fields[0] += self._fields - 1
+        filled[0] |= self._filled
+        self._fields, self._filled = int(fields[-1]), bool(filled[-1])
+        self._lines_ended(fields[:-1], filled[:-1])
+
+    def finish(self) -> None:
+        if self._filled:
+            self._lines_ended(np.array([self._fields]), np.array([True]))
+
+    def _lines_ended(self, fields: np.ndarray, filled: np.ndarray) -> None:
+        skipped = min(self._skip, len(fields))
+        self._skip -= skipped
+        rows = fields[skipped:][filled[skipped:]]  # blank lines are no rows
+        wrong = np.flatnonzero(rows != self._width)
+        if len(wrong):
+            first = int(wrong[0])
+            raise _wrong_width(self._file, self._row + first + 1, int(rows[first]), self._width)
+        self._row += len(rows)
+
+
+class _CheckedReader(io.RawIOBase):
+    """Passes bytes through unchanged while checking that they decode as UTF-8 and that every
+    row has the header's field count.
 
     Failing here, rather than inside pandas, lets the error name the byte offset in the file.
     """
 
-    def __init__(self, head: bytes, source: BinaryIO, offset: int, file: str) -> None:
+    def __init__(
+        self, head: bytes, source: BinaryIO, offset: int, file: str, widths: FieldCounter
+    ) -> None:
         self._pending = head
         self._source = source
         self._offset = offset  # bytes of the file handed out so far (a skipped BOM counts)
         self._file = file
+        self._widths = widths
         self._decoder = codecs.getincrementaldecoder("utf-8")()
         self._done = False
 
@@ -327,6 +456,9 @@ class _Utf8CheckedReader(io.RawIOBase):
             raise _encoding_failure(self._file, start, exc.object[exc.start : exc.end]) from exc
         self._offset += len(data)
         self._done = not data
+        self._widths.feed(data)
+        if self._done:
+            self._widths.finish()
 
 
 # --- the rows ---------------------------------------------------------------------------------
@@ -359,7 +491,7 @@ def _parser_failure(exc: pd.errors.ParserError, file: str) -> ValidationFailure:
     if wrong_width is None:
         return ValidationFailure(f"malformed CSV: {exc}", file=file)
     expected, line, seen = (int(group) for group in wrong_width.groups())
-    return _too_many_fields(file, line - 1, seen, expected)  # line 1 is the header
+    return _wrong_width(file, line - 1, seen, expected)  # line 1 is the header
 
 
 def _read_frames(
@@ -372,7 +504,7 @@ def _read_frames(
         stream,
         sep=layout.separator,
         header=None,
-        skiprows=1,
+        skiprows=layout.lines_before_rows,
         names=[_position(i) for i in range(len(layout.header))],
         # Parsed straight into categories: no Python string per cell, raw values kept for errors.
         dtype={layout.key_of(c): "category" for c in categorical},

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from handlers.recipe import Recipe
-from handlers.validation import ValidationFailure, ValidationReport, validate_csv
+from handlers.validation import FieldCounter, ValidationFailure, ValidationReport, validate_csv
 from service.errors import PermanentError
 
 RECIPE = """
@@ -186,9 +186,31 @@ def test_missing_or_non_finite_numbers(value: bytes) -> None:
     assert (error.column, error.row, error.value) == ("age", 2, value.decode())
 
 
-def test_short_row_is_an_empty_value() -> None:
-    error = failure(GOOD.replace(b"25,red,3,x,no", b"25,red,3"))
-    assert (error.column, error.row, error.value) == ("bought", 3, "")
+@pytest.mark.parametrize("chunk_rows", [1, 2, 100])
+def test_a_short_row_is_rejected_by_its_field_count(chunk_rows: int) -> None:
+    error = failure(GOOD.replace(b"25,red,3,x,no", b"25,red,3"), chunk_rows=chunk_rows)
+    assert error.row == 3
+    assert error.message == "the row has 3 fields, the header has 5"
+    assert "row 3" in error.reason
+
+
+def test_a_row_missing_a_field_is_not_shifted_into_the_next_column() -> None:
+    """The hostile case: with unknown categories allowed and a dropped last column, the shifted
+    values all pass their columns' checks (colour would read 'hi'), and the run would succeed."""
+    data = b"age,visits,bought,colour,note\n30,1,yes,red,hi\n41,0,no,hi\n"  # colour left out
+    error = failure(data, policy="other")
+    assert (error.row, error.message) == (2, "the row has 4 fields, the header has 5")
+
+
+def test_an_empty_last_field_is_a_value_not_a_missing_field() -> None:
+    report = validate(GOOD.replace(b"30,red,1,hi,yes", b"30,red,1,hi,yes").replace(b"x,no", b",no"))
+    assert report.rows == 3
+
+
+def test_a_numeric_last_column_keeps_its_integers_and_its_errors() -> None:
+    data = b"colour,note,bought,age,visits\nred,,yes,30,1\ngreen,,no,41,\n"
+    error = failure(data)
+    assert (error.column, error.row, error.value) == ("visits", 2, "")
     assert "empty" in error.message
 
 
@@ -198,7 +220,7 @@ def test_long_row_is_rejected(row: int) -> None:
     lines[row] += b",surplus"
     error = failure(b"\n".join(lines))
     assert error.row == row
-    assert "6 fields but the header has 5" in error.message
+    assert error.message == "the row has 6 fields, the header has 5"
 
 
 def test_unknown_category_with_policy_error() -> None:
@@ -243,3 +265,75 @@ def test_things_that_are_not_numbers(value: bytes) -> None:
 
 def test_huge_integers_are_numbers() -> None:
     assert validate(GOOD.replace(b"41,green", b"18446744073709551615,green")).rows == 3
+
+
+# -- field counts, quote-aware, however the bytes arrive -----------------------------------------
+
+
+def counted(data: bytes, width: int, step: int | None = None, skip: int = 1) -> None:
+    counter = FieldCounter(",", width, skip, "f.csv")
+    step = step or len(data)
+    for start in range(0, len(data), step):
+        counter.feed(data[start : start + step])
+    counter.finish()
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 7, None])
+def test_field_counts_see_through_quotes_and_block_boundaries(step: int | None) -> None:
+    data = b'a,b,c\r\n1,"x,y",2\r\n\r\n3,"line\nbreak ""quoted"", too",4\n5,6,7'
+    counted(data, 3, step)  # no error: separators and breaks inside quotes are data
+    with pytest.raises(ValidationFailure) as caught:
+        counted(data + b"\n8,9\n", 3, step)
+    assert caught.value.row == 4  # the blank line is no row
+    assert caught.value.message == "the row has 2 fields, the header has 3"
+
+
+def test_a_last_line_without_a_line_break_is_counted() -> None:
+    with pytest.raises(ValidationFailure, match="has 4 fields, the header has 3"):
+        counted(b"a,b,c\n1,2,3\n4,5,6,7", 3)
+
+
+# -- what spreadsheets and editors leave in files ------------------------------------------------
+
+
+def test_cr_only_line_endings_are_accepted() -> None:
+    report = validate(GOOD.replace(b"\n", b"\r"))
+    assert report.rows == 3
+
+
+def test_cr_only_file_with_a_short_row_names_it() -> None:
+    error = failure(GOOD.replace(b"25,red,3,x,no", b"25,red,3").replace(b"\n", b"\r"))
+    assert (error.row, error.message) == (3, "the row has 3 fields, the header has 5")
+
+
+def test_excels_sep_line_is_honoured_and_skipped() -> None:
+    data = b"sep=;\n" + GOOD.replace(b",", b";")
+    report = validate(data)
+    assert (report.rows, report.separator) == (3, ";")
+
+
+def test_empty_unnamed_columns_are_ignored() -> None:
+    data = GOOD.replace(b"bought\n", b"bought,,\n").replace(b"yes\n", b"yes,,\n")
+    data = data.replace(b"no\n", b"no,,\n")
+    report = validate(data)
+    assert report.rows == 3
+    assert report.extra_columns == ()
+
+
+@pytest.mark.parametrize(
+    ("column", "odd", "prefix"),
+    [
+        ("age", "\ufeffage", "\ufeff"),  # a second BOM, after the file's own
+        ("colour", "\ufeffcolour", ""),
+        ("age", "age\u200b", ""),
+        ("visits", "vis\x00its", ""),
+    ],
+)
+def test_a_header_cell_with_invisible_characters_is_quoted(
+    column: str, odd: str, prefix: str
+) -> None:
+    data = prefix.encode() + GOOD.replace(column.encode(), odd.encode(), 1)
+    error = failure(data)
+    assert f"missing required column(s): {column}" in error.message
+    assert repr(odd) in error.message
+    assert "invisible characters" in error.message

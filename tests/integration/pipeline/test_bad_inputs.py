@@ -34,6 +34,13 @@ def edited(body: bytes, row: int, column: str, value: str) -> bytes:
     return _csv(rows)
 
 
+def without_field(body: bytes, row: int, column: str) -> bytes:
+    """`body` with one field of data row `row` left out: the row's later values shift left."""
+    rows = list(csv.reader(io.StringIO(body.decode())))
+    del rows[row][rows[0].index(column)]
+    return _csv(rows)
+
+
 def without_column(body: bytes, column: str) -> bytes:
     rows = list(csv.reader(io.StringIO(body.decode())))
     index = rows[0].index(column)
@@ -67,6 +74,13 @@ BAD_INPUTS: dict[str, BadInput] = {
         without_column(GOOD, "campaign"), "missing required column(s): campaign", "campaign"
     ),
     "empty": BadInput(b"", "the file is empty"),
+    # Leaving out a field shifts the row's later values into the wrong columns: never accepted.
+    "row-missing-a-field": BadInput(
+        without_field(GOOD, 7, "marital"), "row 7: the row has 20 fields, the header has 21"
+    ),
+    "row-missing-its-last-field": BadInput(
+        without_field(GOOD, 3, "y"), "row 3: the row has 20 fields, the header has 21"
+    ),
     "header-only": BadInput(HEADER + b"\n", "the file has a header but no data rows"),
     "bad-target": BadInput(edited(GOOD, 4, "y", "maybe"), "the target must be", "y", 4, "maybe"),
     "not-a-number": BadInput(
