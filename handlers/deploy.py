@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from handlers.deps import Ctx
 from handlers.messages import EvaluateRequested, ModelTrained
-from handlers.naming import sagemaker_names
+from handlers.naming import RunPaths, sagemaker_names
 from handlers.sagemaker import tags
 from handlers.storage import s3_uri
+from service.errors import PermanentError
 from service.messages import Outgoing
 
 STAGE = "deploy"
@@ -15,10 +16,18 @@ VARIANT = "AllTraffic"
 
 def handle(msg: ModelTrained, ctx: Ctx) -> list[Outgoing]:
     run_id = msg.run_id
+    # Only runs this pipeline's preprocessing started have facts, and only the model their own
+    # training job wrote is deployed: a stray or planted object is refused before any write.
+    dataset = ctx.deps.runs.facts(run_id).dataset
+    names = sagemaker_names(dataset, run_id)
+    expected = RunPaths(run_id).model_artifact(names.training_job)
+    if msg.key != expected:
+        raise PermanentError(
+            f"{s3_uri(msg.bucket, msg.key)} is not the model run {run_id}'s training job writes "
+            f"({expected}): not deployed"
+        )
+    # No `after`: S3 may announce the model before the train stage has recorded its end.
     with ctx.deps.runs.stage(msg, STAGE, ctx.log) as record:
-        # Only runs that this pipeline's preprocessing started have facts: a stray model fails.
-        dataset = ctx.deps.runs.facts(run_id).dataset
-        names = sagemaker_names(dataset, run_id)
         gateway = ctx.deps.sagemaker
         run_tags = tags(run_id=run_id, dataset=dataset)
         gateway.ensure_model(names.model, s3_uri(msg.bucket, msg.key), run_tags)

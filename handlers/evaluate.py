@@ -12,6 +12,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from handlers import deploy
 from handlers.claims import Claim, claim
 from handlers.deps import Ctx
 from handlers.messages import EvaluateRequested, ModelEvaluated
@@ -59,7 +60,7 @@ def handle(msg: EvaluateRequested, ctx: Ctx) -> list[Outgoing]:
             metrics_key=paths.evaluation["metrics"],
         )
     )
-    with ctx.deps.runs.stage(msg, STAGE, ctx.log) as record:
+    with ctx.deps.runs.stage(msg, STAGE, ctx.log, after=(deploy.STAGE,)) as record:
         verdict = _claim(msg, ctx, paths)
         if verdict != "ours":
             return [follow_up] if verdict == "done" else []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import manifest
+from handlers import evaluate, manifest
 from handlers.deps import Ctx
 from handlers.messages import ModelEvaluated
 from service.messages import Outgoing
@@ -11,7 +11,9 @@ STAGE = "finish"
 
 
 def handle(msg: ModelEvaluated, ctx: Ctx) -> list[Outgoing]:
-    document = ctx.deps.runs.update(msg.run_id, manifest.run_finished("succeeded"))
+    document = ctx.deps.runs.update(
+        msg, manifest.run_finished("succeeded"), after=(evaluate.STAGE,)
+    )
     ctx.log.info(
         "run.succeeded",
         run_id=msg.run_id,

@@ -2,6 +2,12 @@
 
 The two S3 messages derive their run id (and the upload its dataset folder) once, when the
 event is decoded (`from_event`), so every later reader sees plain fields.
+
+Stage messages come off a queue anyone with send rights can write to, so none is trusted: each
+checks, when it is built, that its run id has the form `naming` gives run ids and that every
+name and key it carries is the one the pipeline derives from the run id and dataset. A message
+that fails is a MessageDecodeError (dead-lettered with the reason); nothing is ever built from
+a field that was not checked.
 """
 
 from __future__ import annotations
@@ -11,7 +17,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
-from handlers.naming import dataset_folder, run_id_for_object, run_id_of_key
+from handlers.naming import (
+    DATA_PREFIX,
+    DATASET_PATTERN,
+    RunPaths,
+    dataset_folder,
+    is_run_id,
+    run_id_for_object,
+    run_id_of_key,
+    sagemaker_names,
+)
+from service.errors import MessageDecodeError
 from service.messages import ObjectCreated, StageMessage, build_message
 
 
@@ -53,33 +69,76 @@ class ModelTrained(ObjectCreated):
 
 
 @dataclass(frozen=True, kw_only=True)
-class TrainRequested(StageMessage):
-    TYPE: ClassVar[str] = "train.requested"
+class RunMessage(StageMessage):
+    """A stage message about one run of one dataset, checked when it is built."""
+
     dataset: str
+
+    def __post_init__(self) -> None:
+        if not is_run_id(self.run_id):
+            raise self.invalid("run_id", self.run_id, "is not a run id (yyyymmdd-<10 hex>)")
+        if not DATASET_PATTERN.match(self.dataset):
+            raise self.invalid("dataset", self.dataset, "is not a dataset name ([a-z0-9-])")
+        self.check()
+
+    def check(self) -> None:
+        """Subclasses check their own fields (raising `self.invalid(...)`)."""
+
+    def expect(self, field: str, value: str, derived: str) -> None:
+        if value != derived:
+            raise self.invalid(field, value, f"is not this run's ({derived!r})")
+
+    def invalid(self, field: str, value: object, problem: str) -> MessageDecodeError:
+        return MessageDecodeError(f"{self.TYPE}.{field}: {value!r:.80} {problem}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainRequested(RunMessage):
+    TYPE: ClassVar[str] = "train.requested"
     raw_bucket: str
     raw_key: str
     processed_key: str  # in the curated bucket
     rows: int  # data rows in the processed file; the split sizes are fixed from it
 
+    def check(self) -> None:
+        self.expect("processed_key", self.processed_key, RunPaths(self.run_id).processed)
+        if not self.raw_key.startswith(f"{DATA_PREFIX}{self.dataset}/"):
+            raise self.invalid("raw_key", self.raw_key, f"is not under data/{self.dataset}/")
+        if self.rows < 1:
+            raise self.invalid("rows", self.rows, "must be at least 1")
+
 
 @dataclass(frozen=True, kw_only=True)
-class TrainingWatch(StageMessage):
+class TrainingWatch(RunMessage):
     TYPE: ClassVar[str] = "training.watch"
-    dataset: str
     job_name: str
 
+    def check(self) -> None:
+        derived = sagemaker_names(self.dataset, self.run_id).training_job
+        self.expect("job_name", self.job_name, derived)
+
 
 @dataclass(frozen=True, kw_only=True)
-class EvaluateRequested(StageMessage):
+class EvaluateRequested(RunMessage):
     TYPE: ClassVar[str] = "evaluate.requested"
-    dataset: str
     endpoint_name: str
     model_key: str  # in the models bucket
 
+    def check(self) -> None:
+        names = sagemaker_names(self.dataset, self.run_id)
+        self.expect("endpoint_name", self.endpoint_name, names.endpoint)
+        model = RunPaths(self.run_id).model_artifact(names.training_job)
+        self.expect("model_key", self.model_key, model)
+
 
 @dataclass(frozen=True, kw_only=True)
-class ModelEvaluated(StageMessage):
+class ModelEvaluated(RunMessage):
     TYPE: ClassVar[str] = "model.evaluated"
-    dataset: str
     endpoint_name: str
     metrics_key: str  # in the reports bucket
+
+    def check(self) -> None:
+        self.expect(
+            "endpoint_name", self.endpoint_name, sagemaker_names(self.dataset, self.run_id).endpoint
+        )
+        self.expect("metrics_key", self.metrics_key, RunPaths(self.run_id).evaluation["metrics"])

@@ -133,6 +133,9 @@ class RunPaths:
     def model_prefix(self) -> str:  # models: SageMaker's S3OutputPath
         return f"{self.prefix}model/"
 
+    def model_artifact(self, training_job: str) -> str:  # models: what the job writes
+        return f"{self.model_prefix}{training_job}/output/model.tar.gz"
+
     @property
     def evaluation_claim(self) -> str:  # reports: which delivery evaluates
         return f"{self.prefix}claims/evaluate.json"

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from handlers.claims import Claim, claim
 from handlers.deps import Ctx
-from handlers.features import transform_csv
+from handlers.features import TransformStats, transform_csv
 from handlers.messages import DataUploaded, TrainRequested
 from handlers.naming import DATASET_PATTERN, RunPaths, dataset_of_key
+from handlers.recipe import Recipe
 from handlers.recipes_source import Found
 from handlers.runs import RunFacts, Source, StageRecord
 from handlers.storage import s3_uri, scratch_dir
@@ -49,6 +50,7 @@ def _transform(msg: DataUploaded, ctx: Ctx, found: Found, record: StageRecord) -
         processed = scratch / "processed.csv"
         with source.open("rb") as reader, processed.open("wb") as sink:
             stats = transform_csv(reader, sink, found.recipe, file=s3_uri(msg.bucket, msg.key))
+        check_trainable(stats, found.recipe, s3_uri(msg.bucket, msg.key))
         curated.upload(processed, paths.processed, "text/csv")
     record.artifacts.update(
         processed=curated.uri(paths.processed),
@@ -58,6 +60,29 @@ def _transform(msg: DataUploaded, ctx: Ctx, found: Found, record: StageRecord) -
     )
     record.stats = stats.to_dict()
     return stats.rows_out
+
+
+def check_trainable(stats: TransformStats, recipe: Recipe, file: str) -> None:
+    """Data that cannot give a meaningful model fails here, before any training: too few rows
+    for every part of the split to get one, or a target with a single class."""
+    sizes = recipe.split.sizes(stats.rows_out)
+    if min(sizes) == 0:
+        raise PermanentError(
+            f"file {file}: {stats.rows_out} rows are too few to split {recipe.split.ratios} "
+            f"(the recipe's [split]; part sizes {sizes}): every part needs at least one row"
+        )
+    target = recipe.target
+    if stats.positives in (0, stats.rows_out):
+        only = target.positive if stats.positives else _negative(recipe)
+        raise PermanentError(
+            f"file {file}: column {target.column!r} is {only!r} in all {stats.rows_out} rows: "
+            "a model needs examples of both classes"
+        )
+
+
+def _negative(recipe: Recipe) -> str:
+    others = [v for v in recipe.target.values if v != recipe.target.positive]
+    return " or ".join(others)
 
 
 def _recipe(msg: DataUploaded, ctx: Ctx) -> tuple[str, Found]:

@@ -31,6 +31,7 @@ ORDERING_OPERATORS = frozenset({"lt", "le", "gt", "ge"})
 MEMBERSHIP_OPERATORS = frozenset({"in", "not_in"})
 OPERATORS = frozenset({"eq", "ne"}) | ORDERING_OPERATORS | MEMBERSHIP_OPERATORS
 
+DEFAULT_MAX_TEST_OVERLAP = 0.2
 _NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 _CSV_UNSAFE = re.compile(r'[,"\r\n]')
 
@@ -44,7 +45,7 @@ _SECTION_FIELDS: dict[str, tuple[str, ...]] = {
     "target": ("column", "positive", "values"),
     "columns": ("numeric", "drop"),
     "categorical": ("unknown", "columns"),
-    "split": ("train", "validation", "test", "seed"),
+    "split": ("train", "validation", "test", "seed", "stratify", "max_test_overlap"),
     "evaluation": ("threshold",),
 }
 
@@ -88,6 +89,17 @@ class SplitSpec:
     validation: Fraction
     test: Fraction
     seed: int
+    # Each class keeps its share in every part (exact sizes per class). Off for bank-marketing,
+    # as the original pipeline; on when a recipe does not say.
+    stratify: bool = False
+    # The run fails when more of the test rows than this also appear in train (same features).
+    max_test_overlap: float = DEFAULT_MAX_TEST_OVERLAP
+
+    @property
+    def ratios(self) -> str:
+        """The ratios as a recipe writes them, for messages: `train 0.7, validation 0.2, ...`."""
+        parts = (("train", self.train), ("validation", self.validation), ("test", self.test))
+        return ", ".join(f"{name} {float(value):g}" for name, value in parts)
 
     def sizes(self, rows: int) -> tuple[int, int, int]:
         """Exact part sizes for `rows`: cut at floor(train·N) and floor((train+validation)·N)."""
@@ -300,7 +312,17 @@ class _RecipeReader:
         seed = table.get("seed")
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise self.fail("split.seed", "must be a non-negative whole number")
-        return SplitSpec(seed=seed, **parts)
+        stratify = table.get("stratify", True)
+        if not isinstance(stratify, bool):
+            raise self.fail("split.stratify", "must be true or false")
+        overlap = table.get("max_test_overlap", DEFAULT_MAX_TEST_OVERLAP)
+        if (
+            isinstance(overlap, bool)
+            or not isinstance(overlap, int | float)
+            or not 0 <= overlap <= 1
+        ):
+            raise self.fail("split.max_test_overlap", "must be a number from 0 to 1")
+        return SplitSpec(seed=seed, stratify=stratify, max_test_overlap=float(overlap), **parts)
 
     def ratio(self, table: Mapping[str, Any], part: str) -> Fraction:
         raw = table.get(part)

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import random
@@ -38,6 +39,7 @@ Document = manifest.Document
 Outcome = Literal["ok", "waiting"]
 WRITE_ATTEMPTS = 10
 CONFLICT_PAUSE_SECONDS = 0.05
+NOT_READY_DELAY_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -138,9 +140,12 @@ class RunRepository:
         found = self.bucket.read_json(RunPaths(run_id).manifest)
         return None if found is None else found[0]
 
-    def update(self, run_id: str, change: Callable[[Document], None]) -> Document:
-        """Apply `change` to the manifest (read, change, conditional write; again on a race)."""
-        return self._apply(run_id, change, known=None).document
+    def update(
+        self, msg: RunMessage, change: Callable[[Document], None], *, after: tuple[str, ...] = ()
+    ) -> Document:
+        """Apply `change` to the manifest of an existing run whose `after` stages ended ok (read,
+        change, conditional write; again on a race)."""
+        return self._apply(msg.run_id, _expecting(msg, after, change), known=None).document
 
     @contextmanager
     def stage(
@@ -151,18 +156,23 @@ class RunRepository:
         *,
         details: dict[str, Any] | None = None,
         new_run: bool = False,
+        after: tuple[str, ...] = (),
     ) -> Iterator[StageRecord]:
         """Record a stage around the block: its start, then its end with the outcome the block
         reached. A PermanentError also writes `error.json` and fails the run; a RetryableError
         leaves the stage `waiting`; anything else `retrying`. The exception propagates.
 
-        `new_run`: the run is most likely new (preprocess), so the first write tries to create
-        the manifest instead of reading it first."""
+        Only preprocess starts a run (`new_run`: its first write tries to create the manifest
+        rather than read it first). Any other stage needs an existing run of the message's
+        dataset whose `after` stages ended ok: a message for an invented run, another dataset or
+        a run not that far along is refused (PermanentError) and nothing is written."""
         run_id = msg.run_id
+        started = manifest.stage_started(stage, details or {})
         begun = self._apply(
             run_id,
-            manifest.stage_started(stage, details or {}),
+            started if new_run else _expecting(msg, after, started),
             known=Version(manifest.new(run_id), None) if new_run else None,
+            create=new_run,
         )
         record = StageRecord(run_id, stage, msg.TYPE, begun)
         try:
@@ -195,20 +205,40 @@ class RunRepository:
             "details": details,
             "at": manifest.now(),
         }
-        self.bucket.write_json(RunPaths(record.run_id).error, document)
+        # The first failure is the cause: a later one (a twin, a redelivery) keeps it.
+        with contextlib.suppress(_Conflict):
+            self._create(RunPaths(record.run_id).error, document)
         self._end(record, "failed", error=exc.reason)
         flat = {k: v for k, v in details.items() if k in ("file", "column", "row", "value")}
         log.error("run.failed", run_id=record.run_id, stage=record.stage, error=exc.reason, **flat)
 
+    def _create(self, key: str, document: dict[str, Any]) -> None:
+        try:
+            self.bucket.write_json(key, document, if_none_match=True)
+        except ClientError as exc:
+            if is_conflict(exc):
+                raise _Conflict(key) from exc
+            raise
+
     def _apply(
-        self, run_id: str, change: Callable[[Document], None], known: Version | None
+        self,
+        run_id: str,
+        change: Callable[[Document], None],
+        known: Version | None,
+        create: bool = False,
     ) -> Version:
         """Write `change` applied to `known` (or to what is there now, when `known` is None) on
-        the condition that nobody wrote in between; on a lost race read again and re-apply."""
+        the condition that nobody wrote in between; on a lost race read again and re-apply.
+        Without `create`, a manifest that does not exist is a PermanentError."""
         key = RunPaths(run_id).manifest
         for attempt in range(WRITE_ATTEMPTS):
             if known is None:
                 found = self.bucket.read_json(key)
+                if found is None and not create:
+                    raise PermanentError(
+                        f"run {run_id} does not exist (no {self.bucket.uri(key)}): "
+                        "only runs started by an upload's preprocessing go on"
+                    )
                 known = Version(*found) if found else Version(manifest.new(run_id), None)
             document = copy.deepcopy(known.document)
             change(document)
@@ -229,3 +259,42 @@ class RunRepository:
             "updates; trying the stage again shortly",
             delay=1,
         )
+
+
+class _Conflict(Exception):
+    """A conditional create found the object there already."""
+
+
+def _expecting(
+    msg: RunMessage, after: tuple[str, ...], change: Callable[[Document], None]
+) -> Callable[[Document], None]:
+    """`change`, on the condition that the run is of the message's dataset and its `after`
+    stages ended ok. A message for another dataset, or after a failed stage, does not fit the
+    run (PermanentError); one that comes before its stage's predecessor ended is retried."""
+
+    def checked(document: Document) -> None:
+        dataset = getattr(msg, "dataset", None)
+        if dataset is not None and document.get("dataset") != dataset:
+            raise PermanentError(
+                f"{msg.TYPE} for run {msg.run_id} names dataset {dataset!r}, but the run is of "
+                f"{document.get('dataset')!r}"
+            )
+        stages = document.get("stages", {})
+        outcomes = {s: stages.get(s, {}).get("outcome", "not started") for s in after}
+        failed = [s for s, outcome in outcomes.items() if outcome == "failed"]
+        if failed:
+            raise PermanentError(
+                f"{msg.TYPE} for run {msg.run_id}: the run failed at {', '.join(failed)}"
+            )
+        pending = {s: outcome for s, outcome in outcomes.items() if outcome != "ok"}
+        if pending:
+            # A stage whose record is not written yet (a crash before its end, a slow write):
+            # look again shortly; a message that never fits ends in the DLQ after its retries.
+            where = ", ".join(f"{s} is {outcome}" for s, outcome in pending.items())
+            raise RetryableError(
+                f"{msg.TYPE} for run {msg.run_id} is early ({where}); looking again",
+                delay=NOT_READY_DELAY_SECONDS,
+            )
+        change(document)
+
+    return checked

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers import preprocess
 from handlers.deps import Ctx
 from handlers.messages import TrainingWatch, TrainRequested
 from handlers.naming import RunPaths, sagemaker_names
 from handlers.recipe import Recipe
+from handlers.runs import StageRecord
 from handlers.sagemaker import tags
-from handlers.split import split_csv
+from handlers.split import SplitStats, split_csv
 from handlers.storage import s3_uri, scratch_dir
+from service.errors import PermanentError
 from service.messages import Outgoing
 
 STAGE = "train"
@@ -24,11 +27,11 @@ PARTS = ("train", "validation", "test")
 def handle(msg: TrainRequested, ctx: Ctx) -> list[Outgoing]:
     job_name = sagemaker_names(msg.dataset, msg.run_id).training_job
     gateway = ctx.deps.sagemaker
-    with ctx.deps.runs.stage(msg, STAGE, ctx.log) as record:
+    with ctx.deps.runs.stage(msg, STAGE, ctx.log, after=(preprocess.STAGE,)) as record:
         if gateway.training_job(job_name) is None:
             recipe = ctx.deps.runs.facts(msg.run_id).recipe.load()
             paths = RunPaths(msg.run_id)
-            _split(msg, ctx, recipe, paths)
+            _split(msg, ctx, recipe, paths, record)
             # Looked up just above: only a twin delivery racing this one can have created it.
             gateway.start_training_job(_job_request(msg, ctx, recipe, paths, job_name))
             curated = ctx.deps.buckets.curated
@@ -42,7 +45,9 @@ def _parts(paths: RunPaths) -> list[tuple[str, str]]:
     return list(zip(PARTS, (paths.train, paths.validation, paths.test), strict=True))
 
 
-def _split(msg: TrainRequested, ctx: Ctx, recipe: Recipe, paths: RunPaths) -> None:
+def _split(
+    msg: TrainRequested, ctx: Ctx, recipe: Recipe, paths: RunPaths, record: StageRecord
+) -> None:
     curated = ctx.deps.buckets.curated
     with scratch_dir(ctx.deps.settings.work_dir) as folder:
         processed = curated.download(msg.processed_key, folder / "processed.csv")
@@ -62,11 +67,38 @@ def _split(msg: TrainRequested, ctx: Ctx, recipe: Recipe, paths: RunPaths) -> No
                 spec=recipe.split,
                 file=msg.processed_key,
             )
+        record.stats = stats.to_dict()  # recorded whether or not the split can be used
+        check_split(stats, recipe, curated.uri(msg.processed_key))
         for part, key in _parts(paths):
             curated.upload(files[part], key, "text/csv")
     ctx.log.info(
-        "train.split", run_id=msg.run_id, **{f"{p}_rows": n for p, n in stats.rows.items()}
+        "train.split",
+        run_id=msg.run_id,
+        test_overlap=round(stats.test_overlap, 4),
+        **{f"{p}_rows": n for p, n in stats.rows.items()},
     )
+
+
+def check_split(stats: SplitStats, recipe: Recipe, file: str) -> None:
+    """A split that cannot train or test a model fails before the job: the train or test part
+    lacking a class, or a test part that is largely copies of training rows."""
+    every = set().union(*stats.labels.values())
+    for part in ("train", "test"):
+        missing = sorted(every - set(stats.labels[part]))
+        if missing:
+            raise PermanentError(
+                f"{file}: the {part} part of the split ({recipe.split.ratios}) has no row of "
+                f"label(s) {', '.join(missing)} (labels per part: {stats.labels}); use more rows"
+                " or [split] stratify = true"
+            )
+    limit = recipe.split.max_test_overlap
+    if stats.test_overlap > limit:
+        raise PermanentError(
+            f"{file}: {stats.test_rows_in_train} of the {stats.rows['test']} test rows "
+            f"({stats.test_overlap:.0%}) are copies of training rows, above the recipe's "
+            f"[split] max_test_overlap = {limit:g}: the test scores would measure memory, not "
+            "generalisation; remove the duplicates or raise the limit"
+        )
 
 
 def _job_request(

@@ -7,6 +7,7 @@ dead-lettered. The job's own MaxRuntimeInSeconds bounds how long this can go on.
 
 from __future__ import annotations
 
+from handlers import train
 from handlers.deps import Ctx
 from handlers.messages import TrainingWatch
 from service.errors import PermanentError
@@ -17,7 +18,7 @@ RUNNING = ("InProgress", "Stopping")
 
 
 def handle(msg: TrainingWatch, ctx: Ctx) -> list[Outgoing]:
-    with ctx.deps.runs.stage(msg, STAGE, ctx.log) as record:
+    with ctx.deps.runs.stage(msg, STAGE, ctx.log, after=(train.STAGE,)) as record:
         job = ctx.deps.sagemaker.describe_training_job(msg.job_name)
         status = job["TrainingJobStatus"]
         ctx.log.info(

@@ -196,3 +196,33 @@ def test_non_utf8_recipe() -> None:
 def test_one_hot_names_must_be_csv_safe() -> None:
     with pytest.raises(RecipeError, match="contain"):
         small(SMALL.replace('"green"]', '"green,blue"]'))
+
+
+def test_a_recipe_splits_stratified_unless_it_says_not_to() -> None:
+    assert Recipe.load_packaged("bank-marketing").split.stratify is False  # faithful
+    text = Recipe.load_packaged("bank-marketing").source
+    assert text.endswith("bank-marketing.toml")
+    from handlers.recipe import packaged_recipe_bytes
+
+    body, _ = packaged_recipe_bytes("bank-marketing")
+    unsaid = body.replace(b"stratify = false\n", b"")
+    recipe = Recipe.from_toml_bytes(unsaid, source="new.toml")
+    assert recipe.split.stratify is True
+    assert recipe.split.max_test_overlap == 0.2
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        (b"stratify = 1\n", "split.stratify"),
+        (b"max_test_overlap = 1.5\n", "split.max_test_overlap"),
+        (b"stratified = true\n", "split.stratified"),
+    ],
+)
+def test_split_options_are_checked_naming_the_key(line: bytes, field: str) -> None:
+    from handlers.recipe import RecipeError, packaged_recipe_bytes
+
+    body, _ = packaged_recipe_bytes("bank-marketing")
+    body = body.replace(b"stratify = false\n", line)
+    with pytest.raises(RecipeError, match=field.replace(".", r"\.")):
+        Recipe.from_toml_bytes(body, source="x.toml")

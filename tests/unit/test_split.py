@@ -100,3 +100,52 @@ def test_row_count_must_match_the_stats(announced: int, relation: str) -> None:
 def test_too_few_rows_to_split() -> None:
     with pytest.raises(PermanentError, match="too few to split"):
         split(processed(3), 3)
+
+
+# -- stratified -------------------------------------------------------------------------------
+
+STRATIFIED = SplitSpec(Fraction(7, 10), Fraction(2, 10), Fraction(1, 10), seed=1729, stratify=True)
+
+
+@pytest.mark.parametrize("rows", [30, 97, 1000])
+@pytest.mark.parametrize("chunk_rows", [1, 7, 5000])
+def test_a_stratified_split_gives_each_class_its_exact_sizes(rows: int, chunk_rows: int) -> None:
+    parts, stats = split(processed(rows), rows, spec=STRATIFIED, chunk_rows=chunk_rows)
+    positives = len(range(0, rows, 3))
+    expected = {
+        "1": STRATIFIED.sizes(positives),
+        "0": STRATIFIED.sizes(rows - positives),
+    }
+    for index, part in enumerate(("train", "validation", "test")):
+        assert stats.labels[part] == {label: sizes[index] for label, sizes in expected.items()}
+    train, validation = ids(parts["train"]), ids(parts["validation"])
+    test = ids(parts["test"][len(HEADER) :])
+    assert sorted(train + validation + test) == list(range(rows))
+
+
+def test_a_stratified_split_is_deterministic_and_depends_on_the_seed() -> None:
+    first, _ = split(processed(200), 200, spec=STRATIFIED)
+    again, _ = split(processed(200), 200, spec=STRATIFIED)
+    other, _ = split(
+        processed(200),
+        200,
+        spec=SplitSpec(
+            STRATIFIED.train, STRATIFIED.validation, STRATIFIED.test, seed=1, stratify=True
+        ),
+    )
+    assert first == again
+    assert first != other
+
+
+def test_test_rows_that_repeat_training_rows_are_counted() -> None:
+    rows = [b"%d,%d,0.5\n" % (i % 2, i % 5) for i in range(100)]  # five distinct feature rows
+    _, stats = split(HEADER + b"".join(rows), 100)
+    assert stats.rows["test"] == 10
+    assert stats.test_rows_in_train == 10  # every test row is some training row's copy
+    assert stats.test_overlap == 1.0
+    _, distinct = split(processed(100), 100)
+    assert distinct.test_rows_in_train == 0
+
+
+def test_the_ratios_read_as_written() -> None:
+    assert SPEC.ratios == "train 0.7, validation 0.2, test 0.1"

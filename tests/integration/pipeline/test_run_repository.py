@@ -117,7 +117,7 @@ def test_a_manifest_changed_during_a_stage_is_re_read_and_the_stage_still_ends_o
     runs: RunRepository = pipeline.runs
     run_id = f"20261201-{uuid.uuid4().hex[:10]}"
     with runs.stage(step(run_id), "first", LOG, new_run=True) as record:
-        runs.update(run_id, lambda document: document.update(note="written meanwhile"))
+        runs.update(step(run_id), lambda document: document.update(note="written meanwhile"))
         record.artifacts["made"] = "yes"
     document = runs.load(run_id)
     assert document is not None
