@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError
+
+from service.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -68,13 +71,29 @@ class AwsTarget:
         return self.service_endpoints.get(service) or self.endpoint_url
 
     def session(self) -> boto3.Session:
+        """A session with a region and credentials, or a ConfigurationError saying which is
+        missing (one line for the operator, not a traceback at the first call)."""
         creds = self.credentials
-        return boto3.Session(
+        session = boto3.Session(
             aws_access_key_id=creds.access_key_id if creds else None,
             aws_secret_access_key=creds.secret_access_key if creds else None,
             aws_session_token=creds.session_token if creds else None,
             region_name=self.region,
         )
+        if not session.region_name:
+            raise ConfigurationError(
+                "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or a profile's region)"
+            )
+        try:
+            found = session.get_credentials()
+        except BotoCoreError as exc:  # a broken profile, an unreachable credentials endpoint
+            raise ConfigurationError(f"AWS credentials cannot be loaded: {exc}") from exc
+        if found is None:
+            raise ConfigurationError(
+                "no AWS credentials: on ECS the task role provides them; elsewhere set "
+                "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"
+            )
+        return session
 
 
 @dataclass(frozen=True)

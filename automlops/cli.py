@@ -116,14 +116,15 @@ def _required_settings_epilog() -> str:
     return "\n".join(lines)
 
 
-def cmd_worker(_: argparse.Namespace) -> int:
+def cmd_worker(_: argparse.Namespace) -> int:  # noqa: RET503 - the worker ends the process
     from automlops.compose import Config
+    from service.shutdown import exit_after_drain
 
     try:
         config = Config.from_env(os.environ)
     except ConfigurationError as exc:
         return configuration_error(exc)
-    return run_worker(config)
+    exit_after_drain(run_worker(config))
 
 
 def run_worker(config: Config, *, send_sample: bool = False) -> int:
@@ -178,7 +179,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         print("automlops: set AUTOMLOPS_REPORTS_BUCKET to read run manifests", file=sys.stderr)
         return EXIT_CONFIGURATION
     target = AwsTarget.from_env(os.environ)
-    s3 = target.session().client("s3", endpoint_url=target.endpoint_for("s3"))
+    try:
+        s3 = target.session().client("s3", endpoint_url=target.endpoint_for("s3"))
+    except ConfigurationError as exc:
+        return configuration_error(exc)
     runs = RunRepository(Bucket(s3, bucket))
     if args.run_id is None:
         print(status.describe_runs(status.list_runs(runs)))

@@ -3,10 +3,11 @@
 S3 and SQS deliver at least once, and two tasks may hold twins of one message at the same time.
 The first delivery to write the claim object (a conditional PutObject, `If-None-Match: *`) does
 the work. A redelivery of that same SQS message (a crash, an expired visibility) carries the
-same message id and carries on. Any other delivery waits until the claim's lease ends, then
-finds the work done (or the run failed) and stands down, or, when the holder never finished,
-takes the claim over. The takeover is what lets a message redriven from a DLQ (SQS gives it a
-new message id) finish a run whose first delivery gave up.
+same message id and carries on. Any other delivery finds the work done (or the run failed) and
+stands down, or finds a live holder and is settled as a duplicate (`DuplicateDelivery`: the
+holder's own message is what recovers the work if the holder dies), or, when the holder's lease
+ended without the work done, takes the claim over. The takeover is what lets a message redriven
+from a DLQ (SQS gives it a new message id) finish a run whose first delivery gave up.
 
 A claim object is `{"claim": {"message_id", "stage", "at"}, ...}`: what else it holds is the
 caller's (preprocess's claim is the run's `run.json`).
@@ -24,7 +25,7 @@ from botocore.exceptions import ClientError
 from handlers import manifest
 from handlers.runs import RunRepository
 from handlers.storage import Bucket, is_conflict
-from service.errors import RetryableError
+from service.errors import DuplicateDelivery, RetryableError
 
 if TYPE_CHECKING:
     from structlog.typing import FilteringBoundLogger
@@ -52,8 +53,8 @@ def claim(
     log: FilteringBoundLogger,
     content: dict[str, Any] | None = None,
 ) -> Verdict:
-    """While the holder has not finished and its lease runs, this raises RetryableError timed to
-    look again when the lease ends. `content` is stored beside the claim record."""
+    """While the holder has not finished and its lease runs, this raises DuplicateDelivery.
+    `content` is stored beside the claim record."""
     record = {
         **(content or {}),
         "claim": {"message_id": message_id, "stage": spec.stage, "at": manifest.now()},
@@ -85,10 +86,9 @@ def claim(
             claim_age_s=round(age),
         )
         return "ours"
-    raise RetryableError(
-        f"run {spec.run_id}: {spec.stage} is being done by another delivery (claimed {age:.0f} s "
-        "ago); looking again when its lease ends",
-        delay=max(1.0, spec.lease_seconds - age),
+    raise DuplicateDelivery(
+        f"run {spec.run_id}: {spec.stage} is being done by another delivery (message "
+        f"{holder.get('message_id')}, claimed {age:.0f} s ago, lease {spec.lease_seconds:.0f} s)"
     )
 
 

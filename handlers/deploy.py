@@ -27,7 +27,7 @@ def handle(msg: ModelTrained, ctx: Ctx) -> list[Outgoing]:
             f"({expected}): not deployed"
         )
     # No `after`: S3 may announce the model before the train stage has recorded its end.
-    with ctx.deps.runs.stage(msg, STAGE, ctx.log) as record:
+    with ctx.deps.runs.stage(msg, STAGE, ctx) as record:
         gateway = ctx.deps.sagemaker
         run_tags = tags(run_id=run_id, dataset=dataset)
         gateway.ensure_model(names.model, s3_uri(msg.bucket, msg.key), run_tags)

@@ -27,6 +27,7 @@ from handlers.naming import RunPaths
 from handlers.runs import StageRecord
 from handlers.scoring import Scored, score_file
 from handlers.storage import scratch_dir
+from service.errors import DuplicateDelivery
 from service.messages import Outgoing
 
 STAGE = "evaluate"
@@ -60,10 +61,15 @@ def handle(msg: EvaluateRequested, ctx: Ctx) -> list[Outgoing]:
             metrics_key=paths.evaluation["metrics"],
         )
     )
-    with ctx.deps.runs.stage(msg, STAGE, ctx.log, after=(deploy.STAGE,)) as record:
-        verdict = _claim(msg, ctx, paths)
-        if verdict != "ours":
-            return [follow_up] if verdict == "done" else []
+    # Claimed before the stage's record, so a duplicate delivery leaves the record as it found
+    # it; but never for a run not ready to be evaluated (a stray claim would block the real one).
+    ctx.deps.runs.require(msg, after=(deploy.STAGE,))
+    verdict = _claim(msg, ctx, paths)
+    if verdict == "done":  # sent again: the first delivery may have died before sending it
+        return [follow_up]
+    if verdict == "run-failed":
+        raise DuplicateDelivery(f"run {msg.run_id} failed; {STAGE} stands down")
+    with ctx.deps.runs.stage(msg, STAGE, ctx, after=(deploy.STAGE,)) as record:
         ctx.deps.sagemaker.wait_in_service(msg.endpoint_name)
         recipe = ctx.deps.runs.facts(msg.run_id).recipe.load()
         scored = _score_test_set(msg, ctx, paths)

@@ -46,13 +46,20 @@ class DataUploaded(ObjectCreated):
         return dataclasses.replace(
             message,
             run_id=run_id_for_object(
-                message.bucket,
-                message.key,
-                message.version_id or message.etag,
-                message.event_time,
+                message.bucket, message.key, _upload(message), message.event_time
             ),
             dataset=dataset_folder(message.key),
         )
+
+
+def _upload(message: ObjectCreated) -> str:
+    """What tells this upload of the object apart from another upload of the same bytes: the
+    version id, else the event's sequencer with the ETag and event time. Duplicate deliveries of
+    one event carry the same of all of these; a new PUT of the same bytes to an unversioned
+    bucket (or to a stand-in whose sequencer never changes) has a new event time."""
+    if message.version_id:
+        return message.version_id
+    return f"{message.sequencer}/{message.etag.strip(chr(34))}/{message.event_time}"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -26,13 +27,14 @@ _NAME_PREFIX = "aml"
 _DATASET_IN_NAME_MAX = 20
 
 
-def run_id_for_object(bucket: str, key: str, version_or_etag: str | None, event_time: str) -> str:
-    """`<yyyymmdd>-<10 hex>`: the event's UTC date and a digest of the object's identity.
+def run_id_for_object(bucket: str, key: str, upload: str | None, event_time: str) -> str:
+    """`<yyyymmdd>-<10 hex>`: the event's UTC date and a digest of which upload it announces.
 
-    The digest covers bucket, key and version id (or ETag when the bucket is unversioned), so a
-    new upload to the same key starts a new run while a redelivered event maps to the same run.
+    The digest covers bucket, key and `upload` (what tells one upload of the key from another:
+    the version id, or the event's sequencer, ETag and time), so a new upload to the same key,
+    even of the same bytes, starts a new run while a redelivered event maps to the same run.
     """
-    version = (version_or_etag or "").strip('"')  # HeadObject quotes ETags, S3 events do not
+    version = (upload or "").strip('"')  # HeadObject quotes ETags, S3 events do not
     digest = hashlib.sha256(f"{bucket}/{key}/{version}".encode()).hexdigest()[:10]
     return f"{_event_day(event_time)}-{digest}"
 
@@ -180,6 +182,26 @@ def sagemaker_name(base: str, suffix: str) -> str:
     room = SAGEMAKER_NAME_MAX - len(clean_suffix) - 1
     clean_base = _sanitize(base)[:room].strip("-") or _NAME_PREFIX
     return f"{clean_base}-{clean_suffix}"
+
+
+TAG_KEY_MAX = 128
+TAG_VALUE_MAX = 256
+_TAG_PUNCTUATION = frozenset("_.:/=+-@")
+
+
+def tag_text(text: str, limit: int) -> str:
+    """`text` as AWS accepts it in a tag (`[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*`, at most `limit`
+    characters): any other character becomes `_`, and a text too long keeps its start and a
+    digest of the whole, so two long values stay apart."""
+    clean = "".join(c if _tag_char(c) else "_" for c in text)
+    if len(clean) <= limit:
+        return clean
+    digest = hashlib.sha256(text.encode()).hexdigest()[:10]
+    return f"{clean[: limit - len(digest) - 1]}-{digest}"
+
+
+def _tag_char(char: str) -> bool:
+    return char in _TAG_PUNCTUATION or unicodedata.category(char)[0] in "LZN"
 
 
 def _sanitize(text: str) -> str:

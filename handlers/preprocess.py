@@ -16,7 +16,7 @@ from handlers.recipe import Recipe
 from handlers.recipes_source import Found
 from handlers.runs import RunFacts, Source, StageRecord
 from handlers.storage import s3_uri, scratch_dir
-from service.errors import PermanentError
+from service.errors import DuplicateDelivery, PermanentError
 from service.messages import Outgoing
 
 STAGE = "preprocess"
@@ -25,12 +25,16 @@ CLAIM_LEASE_SECONDS = 600
 
 
 def handle(msg: DataUploaded, ctx: Ctx) -> list[Outgoing]:
-    deps = ctx.deps
-    with deps.runs.stage(msg, STAGE, ctx.log, details=_details(msg), new_run=True) as record:
+    runs = ctx.deps.runs
+    try:
         dataset, found = _recipe(msg, ctx)
-        if not _claim(msg, ctx, _facts(msg, dataset, found)):
-            ctx.log.info("preprocess.duplicate", run_id=msg.run_id, key=msg.key)
-            return []
+    except PermanentError:
+        # A key that names no dataset, or no usable recipe: the run fails on its first stage.
+        with runs.stage(msg, STAGE, ctx, details=_details(msg), new_run=True):
+            raise
+    # The claim comes first: a duplicate delivery leaves the run's record as it found it.
+    _claim(msg, ctx, _facts(msg, dataset, found))
+    with runs.stage(msg, STAGE, ctx, details=_details(msg), new_run=True) as record:
         rows = _transform(msg, ctx, found, record)
         follow_up = TrainRequested(
             run_id=msg.run_id,
@@ -100,8 +104,8 @@ def _facts(msg: DataUploaded, dataset: str, found: Found) -> RunFacts:
     return RunFacts(msg.run_id, dataset, source, found.frozen)
 
 
-def _claim(msg: DataUploaded, ctx: Ctx, facts: RunFacts) -> bool:
-    """True when this delivery should do the work; False when it is a duplicate."""
+def _claim(msg: DataUploaded, ctx: Ctx, facts: RunFacts) -> None:
+    """Returns when this delivery should do the work; raises DuplicateDelivery otherwise."""
     spec = Claim(
         bucket=ctx.deps.buckets.reports,
         key=RunPaths(msg.run_id).run,
@@ -111,7 +115,9 @@ def _claim(msg: DataUploaded, ctx: Ctx, facts: RunFacts) -> bool:
         done=lambda document: document.get("stages", {}).get(STAGE, {}).get("outcome") == "ok",
     )
     verdict = claim(spec, ctx.deps.runs, ctx.message_id, ctx.log, content=facts.to_dict())
-    return verdict == "ours"
+    if verdict != "ours":
+        state = "is done" if verdict == "done" else "failed"
+        raise DuplicateDelivery(f"run {msg.run_id}: {STAGE} {state} (another delivery's)")
 
 
 def _details(msg: DataUploaded) -> dict[str, object]:

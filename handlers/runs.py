@@ -30,7 +30,8 @@ from handlers import manifest
 from handlers.naming import RunPaths
 from handlers.recipe import Recipe
 from handlers.storage import Bucket, is_conflict
-from service.errors import PermanentError, RetryableError
+from service.context import HandlerContext
+from service.errors import HandlerError, PermanentError, RetryableError, is_permanent
 
 if TYPE_CHECKING:
     from structlog.typing import FilteringBoundLogger
@@ -140,6 +141,14 @@ class RunRepository:
         found = self.bucket.read_json(RunPaths(run_id).manifest)
         return None if found is None else found[0]
 
+    def require(self, msg: RunMessage, *, after: tuple[str, ...]) -> None:
+        """Raise unless the run exists, is the message's dataset's and its `after` stages ended
+        ok (as `stage` would); writes nothing."""
+        document = self.load(msg.run_id)
+        if document is None:
+            raise PermanentError(f"run {msg.run_id} does not exist: {msg.TYPE} refused")
+        _expecting(msg, after, lambda _: None)(document)
+
     def update(
         self, msg: RunMessage, change: Callable[[Document], None], *, after: tuple[str, ...] = ()
     ) -> Document:
@@ -152,15 +161,17 @@ class RunRepository:
         self,
         msg: RunMessage,
         stage: str,
-        log: FilteringBoundLogger,
+        ctx: HandlerContext[Any],
         *,
         details: dict[str, Any] | None = None,
         new_run: bool = False,
         after: tuple[str, ...] = (),
     ) -> Iterator[StageRecord]:
         """Record a stage around the block: its start, then its end with the outcome the block
-        reached. A PermanentError also writes `error.json` and fails the run; a RetryableError
-        leaves the stage `waiting`; anything else `retrying`. The exception propagates.
+        reached. A permanent failure (`service.errors.is_permanent`) also writes `error.json`
+        and fails the run; so does any failure on the message's last allowed receive (then
+        re-raised as a PermanentError with the reason). A RetryableError leaves the stage
+        `waiting`; anything else `retrying`. The exception propagates.
 
         Only preprocess starts a run (`new_run`: its first write tries to create the manifest
         rather than read it first). Any other stage needs an existing run of the message's
@@ -177,16 +188,28 @@ class RunRepository:
         record = StageRecord(run_id, stage, msg.TYPE, begun)
         try:
             yield record
-        except PermanentError as exc:
-            self._fail(record, exc, log)
-            raise
-        except RetryableError as exc:
-            self._end(record, "waiting", error=exc.reason)
-            raise
         except Exception as exc:
-            self._end(record, "retrying", error=f"{type(exc).__name__}: {exc}")
+            final = self._ended_by(record, exc, ctx)
+            if final is not None and final is not exc:
+                raise final from exc
             raise
         self._end(record, record.outcome)
+
+    def _ended_by(
+        self, record: StageRecord, exc: Exception, ctx: HandlerContext[Any]
+    ) -> PermanentError | None:
+        """Record how `exc` ended the stage; the PermanentError that ends the run, if it does."""
+        reason = exc.reason if isinstance(exc, HandlerError) else f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, PermanentError):
+            self._fail(record, exc, ctx.log)
+            return exc
+        if is_permanent(exc) or ctx.last_attempt:
+            suffix = "" if is_permanent(exc) else " (the last attempt the queue allows)"
+            final = PermanentError(reason + suffix)
+            self._fail(record, final, ctx.log)
+            return final
+        self._end(record, "waiting" if isinstance(exc, RetryableError) else "retrying", reason)
+        return None
 
     def _end(self, record: StageRecord, outcome: str, error: str | None = None) -> None:
         change = manifest.stage_ended(

@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from handlers.endpoint_wait import wait_in_service
 from handlers.images import xgboost_image_uri
+from handlers.naming import TAG_KEY_MAX, TAG_VALUE_MAX, tag_text
 from handlers.settings import PipelineSettings
 from handlers.storage import error_code
 
@@ -73,7 +74,11 @@ def create_once(create: Callable[[], Any]) -> bool:
 
 
 def tags(**values: str) -> list[TagTypeDef]:
-    return [{"Key": f"automlops:{key}", "Value": value[:256]} for key, value in values.items()]
+    """Tags AWS accepts whatever the values hold (a browser's `bank-additional (1).csv`)."""
+    return [
+        {"Key": tag_text(f"automlops:{key}", TAG_KEY_MAX), "Value": tag_text(value, TAG_VALUE_MAX)}
+        for key, value in values.items()
+    ]
 
 
 class SageMakerGateway:

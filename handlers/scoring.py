@@ -7,10 +7,11 @@ what a serverless endpoint's MaxConcurrency allows without throttling.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -87,14 +88,31 @@ def score_batches(source: Iterable[Batch], invoke: Invoke, concurrency: int) -> 
     requests = 0
     started = time.monotonic()
     pending: deque[tuple[Batch, Future[list[float]]]] = deque()
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="invoke") as pool:
-        for batch in source:
-            pending.append((batch, pool.submit(invoke, batch.body)))
-            if len(pending) >= concurrency:
-                requests += _collect(pending.popleft(), labels, scores)
-        for item in pending:
-            requests += _collect(item, labels, scores)
+    for batch in source:
+        pending.append((batch, _call_in_daemon_thread(invoke, batch.body)))
+        if len(pending) >= concurrency:
+            requests += _collect(pending.popleft(), labels, scores)
+    for item in pending:
+        requests += _collect(item, labels, scores)
     return Scored(labels, scores, requests, time.monotonic() - started)
+
+
+def _call_in_daemon_thread(invoke: Invoke, body: bytes) -> Future[list[float]]:
+    """`invoke(body)` on a thread of its own that never holds the process open: a worker told
+    to stop must exit within its shutdown budget even with a 60 s InvokeEndpoint in flight
+    (ThreadPoolExecutor's threads are joined at interpreter exit)."""
+    future: Future[list[float]] = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(invoke(body))
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="invoke", daemon=True).start()
+    return future
 
 
 def _collect(

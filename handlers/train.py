@@ -27,7 +27,7 @@ PARTS = ("train", "validation", "test")
 def handle(msg: TrainRequested, ctx: Ctx) -> list[Outgoing]:
     job_name = sagemaker_names(msg.dataset, msg.run_id).training_job
     gateway = ctx.deps.sagemaker
-    with ctx.deps.runs.stage(msg, STAGE, ctx.log, after=(preprocess.STAGE,)) as record:
+    with ctx.deps.runs.stage(msg, STAGE, ctx, after=(preprocess.STAGE,)) as record:
         if gateway.training_job(job_name) is None:
             recipe = ctx.deps.runs.facts(msg.run_id).recipe.load()
             paths = RunPaths(msg.run_id)

@@ -18,7 +18,7 @@ RUNNING = ("InProgress", "Stopping")
 
 
 def handle(msg: TrainingWatch, ctx: Ctx) -> list[Outgoing]:
-    with ctx.deps.runs.stage(msg, STAGE, ctx.log, after=(train.STAGE,)) as record:
+    with ctx.deps.runs.stage(msg, STAGE, ctx, after=(train.STAGE,)) as record:
         job = ctx.deps.sagemaker.describe_training_job(msg.job_name)
         status = job["TrainingJobStatus"]
         ctx.log.info(

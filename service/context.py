@@ -24,3 +24,6 @@ class HandlerContext(Generic[D]):
     log: FilteringBoundLogger
     message_id: str = ""
     receive_count: int = 1
+    # This is the last receive the queue allows: a failure now is the message's end (the
+    # handler records it as final; the runtime dead-letters it with the reason).
+    last_attempt: bool = False

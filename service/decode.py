@@ -143,7 +143,7 @@ def guess_type(body: str) -> str:
     """For the record of a body that did not decode: its `type` if it has a readable one."""
     try:
         kind = json.loads(body).get("type")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return "unknown"
     return kind[:100] if isinstance(kind, str) else "unknown"
 
@@ -158,6 +158,10 @@ def _parse_json(body: str) -> dict[str, Any]:
         doc = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise MessageDecodeError(f"body is not JSON: {exc} (starts {body[:60]!r})") from None
+    except RecursionError:
+        raise MessageDecodeError(
+            f"body is JSON nested too deeply to be a message (starts {body[:60]!r})"
+        ) from None
     if not isinstance(doc, dict):
         raise MessageDecodeError(f"body is JSON {type(doc).__name__}, expected an object")
     return doc

@@ -50,21 +50,25 @@ class Dispatcher:
         queue_urls: Callable[[QueueRole], str],
         deps: Any,
         backoff: Backoff,
+        max_receives: Callable[[str], int] = lambda _: 0,
     ) -> None:
         """`deps` is handed to every handler as `ctx.deps`; `queue_urls(role)` says where a
-        follow-up for that queue role goes."""
+        follow-up for that queue role goes; `max_receives(role)` is that queue's
+        maxReceiveCount (0: unknown, so no receive counts as the last)."""
         self._decoder = decoder
         self._transport = transport
         self._queue_urls = queue_urls
         self._deps = deps
         self._backoff = backoff
+        self._max_receives = max_receives
 
     def process(self, received: Received, note: Noter | None = None) -> Processed:
         """`note(identity)` is told what the message is as soon as it is decoded."""
+        last = self._is_last(received)
         try:
             decoded = self._decoder.decode(received.body)
         except Exception as exc:
-            verdict = decide([classify(exc)], 0, received.receive_count, self._backoff)
+            verdict = decide([classify(exc)], 0, received.receive_count, self._backoff, last)
             kind = guess_type(received.body)
             return Processed(verdict, Identity(kind, kind), followups=0)
         identity = Identity(decoded.message_type, decoded.stage, decoded.run_id)
@@ -79,8 +83,12 @@ class Dispatcher:
         sent, send_failure = self._send_followups(outgoing)
         if send_failure:
             failures.append(send_failure)
-        verdict = decide(failures, len(decoded.jobs), received.receive_count, self._backoff)
+        verdict = decide(failures, len(decoded.jobs), received.receive_count, self._backoff, last)
         return Processed(verdict, identity, sent)
+
+    def _is_last(self, received: Received) -> bool:
+        limit = self._max_receives(received.queue)
+        return 0 < limit <= received.receive_count
 
     def _run_jobs(
         self, decoded: Decoded, received: Received
@@ -105,6 +113,7 @@ class Dispatcher:
             log=structlog.get_logger("handler").bind(handler_type=job.message.TYPE),
             message_id=received.message_id,
             receive_count=received.receive_count,
+            last_attempt=self._is_last(received),
         )
         result = job.route.handler(job.message, ctx)
         if result is None:  # "nothing to send" written as a bare return

@@ -1,6 +1,14 @@
-"""The two failure kinds a handler may raise; the runtime decides what each means."""
+"""The failures a handler may raise, and the one place that says which failures are permanent.
+
+A handler raises `RetryableError` (try later), `PermanentError` (never again: dead-letter now)
+or `DuplicateDelivery` (another delivery has this work: settle as a duplicate). Anything else is
+classified by `is_permanent`: AWS errors by their code and HTTP status, everything unexpected as
+retryable (until the queue's last allowed receive).
+"""
 
 from __future__ import annotations
+
+from botocore.exceptions import ClientError, ParamValidationError
 
 
 class HandlerError(Exception):
@@ -23,9 +31,65 @@ class PermanentError(HandlerError):
     """Trying again cannot help: the message goes to its dead-letter queue at once."""
 
 
+class DuplicateDelivery(HandlerError):
+    """Another delivery of the same work holds it or has done it: this one is deleted without
+    counting as a failure or an attempt (the holder's own message is the recovery path)."""
+
+
 class MessageDecodeError(PermanentError):
     """The body is not a message we understand (bad JSON, unknown type, invalid payload)."""
 
 
 class ConfigurationError(Exception):
     """A setting or the route table is wrong; raised at start-up, before any message is taken."""
+
+
+# Codes AWS uses for "slow down" and "try again": botocore's standard retry mode lists the same
+# (botocore/retries/standard.py: ThrottledRetryableChecker, TransientRetryableChecker).
+RETRYABLE_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        # Credentials that expired mid-flight are refreshed by the SDK on the next attempt.
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "RequestExpired",
+    }
+)
+RETRYABLE_STATUS = frozenset({408, 429})
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """Whether trying again cannot help. Validation, access denied, not found, limit exceeded
+    (a quota, not a rate) and malformed requests are permanent; throttling, 5xx and timeouts are
+    not; neither is anything unexpected (a bug or an outage gets its retries)."""
+    if isinstance(exc, PermanentError):
+        return True
+    if isinstance(exc, ParamValidationError):  # botocore refused to even send the request
+        return True
+    if isinstance(exc, ClientError):
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        if code in RETRYABLE_CODES or status in RETRYABLE_STATUS or status >= 500:
+            return False
+        return 400 <= status < 500 or (status == 0 and bool(code))
+    return False

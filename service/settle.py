@@ -13,14 +13,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
 from service.backoff import Backoff, clamp_visibility
-from service.errors import HandlerError, PermanentError, RetryableError
+from service.errors import DuplicateDelivery, HandlerError, RetryableError, is_permanent
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
 
     from service.transport import Received
 
-Outcome = Literal["ok", "retry", "dead-lettered", "dropped", "handed-back"]
+Outcome = Literal["ok", "retry", "dead-lettered", "dropped", "duplicate", "handed-back"]
 
 # SQS allows ten message attributes per message; these names are our part of them.
 ATTR_ERROR = "automlops-error"
@@ -38,6 +38,7 @@ class Failure:
     error: str  # "<ExceptionType>: <reason>"
     permanent: bool
     delay: float | None = None  # a RetryableError's own delay, overriding the back-off
+    duplicate: bool = False  # another delivery has this work: not a failure at all
 
 
 @dataclass(frozen=True)
@@ -48,25 +49,38 @@ class Verdict:
 
 
 def classify(exc: BaseException) -> Failure:
-    """PermanentError (and its MessageDecodeError) is permanent; everything else is retried."""
+    """Permanent or not as `service.errors.is_permanent` says; a duplicate is neither."""
     reason = exc.reason if isinstance(exc, HandlerError) else str(exc)
     error = f"{type(exc).__name__}: {reason}"[:MAX_ERROR_CHARS]
-    if isinstance(exc, PermanentError):
+    if isinstance(exc, DuplicateDelivery):
+        return Failure(error=error, permanent=False, duplicate=True)
+    if is_permanent(exc):
         return Failure(error=error, permanent=True)
     delay = exc.delay if isinstance(exc, RetryableError) else None
     return Failure(error=error, permanent=False, delay=delay)
 
 
 def decide(
-    failures: Sequence[Failure], handled: int, receive_count: int, backoff: Backoff
+    failures: Sequence[Failure],
+    handled: int,
+    receive_count: int,
+    backoff: Backoff,
+    last_attempt: bool = False,
 ) -> Verdict:
     """One verdict for the whole message. A permanent failure wins: retrying cannot clear it, and
-    the DLQ keeps the whole body, so records that succeeded are only replayed (idempotently)."""
-    if not failures:
-        return Verdict(outcome="ok" if handled else "dropped")
+    the DLQ keeps the whole body, so records that succeeded are only replayed (idempotently).
+    On the last receive the queue allows, a retry becomes a dead letter with its reason, rather
+    than a silent move by the queue's redrive."""
+    real = [f for f in failures if not f.duplicate]
+    if not real:
+        return Verdict(outcome="duplicate" if failures else "ok" if handled else "dropped")
+    failures = real
     error = "; ".join(f.error for f in failures)[:MAX_ERROR_CHARS]
     if any(f.permanent for f in failures):
         return Verdict(outcome="dead-lettered", error=error)
+    if last_attempt:
+        gave_up = f"{error} (receive {receive_count}: the last the queue allows)"
+        return Verdict(outcome="dead-lettered", error=gave_up[:MAX_ERROR_CHARS])
     explicit = [f.delay for f in failures if f.delay is not None]
     delay = clamp_visibility(max(explicit)) if explicit else backoff.delay(receive_count)
     return Verdict(outcome="retry", error=error, retry_delay=delay)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from types import FrameType
+from typing import NoReturn
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -28,3 +30,19 @@ def install_signal_handlers(request_stop: Callable[[], None]) -> None:
 
     for signum in SIGNALS:
         signal.signal(signum, on_signal)
+
+
+def exit_after_drain(code: int) -> NoReturn:
+    """End the process now that the worker has drained. Threads that are not daemons (an SDK's
+    transfer pool mid-upload, a library's executor) would otherwise hold the interpreter open
+    past the shutdown budget until ECS kills the task; their messages were handed back."""
+    lingering = [
+        t.name
+        for t in threading.enumerate()
+        if t.is_alive() and not t.daemon and t is not threading.main_thread()
+    ]
+    if lingering:
+        sys.stderr.write(f"exiting with threads still running: {', '.join(lingering)}\n")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -71,8 +71,14 @@ class Worker:
             settings.backoff_base_seconds, settings.backoff_max_seconds, "full"
         )
         decoder = Decoder(self.routes, self._rules, buckets or {})
+        self._queue_configs: dict[str, QueueConfig] = {}
         self._dispatcher = Dispatcher(
-            decoder, self._transport, settings.queue_url, deps, self._backoff
+            decoder,
+            self._transport,
+            settings.queue_url,
+            deps,
+            self._backoff,
+            max_receives=lambda role: self._queue_configs[role].max_receive_count,
         )
         self._inflight = InFlight(on_busy=self._hooks.on_busy, on_idle=self._hooks.on_idle)
         self._capacity = Capacity(settings.worker_threads)
@@ -84,7 +90,6 @@ class Worker:
             settings.visibility_extension_seconds,
         )
         self._batcher = SettleBatcher(self._transport, self._visibility)
-        self._queue_configs: dict[str, QueueConfig] = {}
         self._settler = Settler(
             self._batcher,
             self._visibility,

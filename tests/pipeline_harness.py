@@ -281,9 +281,15 @@ class Pipeline:
     # -- calling a stage directly ----------------------------------------------------------------
 
     def context(
-        self, message_id: str | None = None, clients: AwsClients | None = None, **overrides: Any
+        self,
+        message_id: str | None = None,
+        clients: AwsClients | None = None,
+        *,
+        last_attempt: bool = False,
+        **overrides: Any,
     ) -> HandlerContext[PipelineDeps]:
-        """What the runtime passes a handler; `overrides` change pipeline settings fields."""
+        """What the runtime passes a handler; `overrides` change pipeline settings fields;
+        `last_attempt` as on the last receive the queue allows."""
         settings = self.settings
         if overrides:
             settings = dataclasses.replace(settings, **overrides)
@@ -292,6 +298,7 @@ class Pipeline:
             deps=pipeline_deps(settings, clients or self.clients),
             log=structlog.get_logger("test.handler"),
             message_id=message_id or f"test-{uuid.uuid4()}",
+            last_attempt=last_attempt,
         )
 
     def recording_clients(self) -> tuple[AwsClients, CallLog]:

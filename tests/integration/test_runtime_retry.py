@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from service.backoff import Backoff
 from service.context import HandlerContext
-from service.errors import RetryableError
+from service.errors import DuplicateDelivery, RetryableError
 from service.messages import Outgoing, StageMessage, encode_envelope
 from service.routing import Route
 from service.worker import Worker
@@ -58,20 +58,44 @@ def test_retryable_failure_backs_off_growing_then_reaches_the_dlq(
 
     settled = summaries.wait_count(3)
     assert [s["receive_count"] for s in settled] == [1, 2, 3]
-    assert [s["outcome"] for s in settled] == ["retry"] * 3
-    assert [s["retry_delay_s"] for s in settled] == [1, 2, 2]
+    # maxReceiveCount is 3: the third receive is the last the queue allows, so the worker
+    # dead-letters the message itself, with the reason, instead of SQS's silent redrive.
+    assert [s["outcome"] for s in settled] == ["retry", "retry", "dead-lettered"]
+    assert [s.get("retry_delay_s") for s in settled] == [1, 2, None]
     assert settled[0]["error"] == "RetryableError: endpoint not InService yet"
+    assert settled[2]["error"] == (
+        "RetryableError: endpoint not InService yet (receive 3: the last the queue allows)"
+    )
     gaps = [later - earlier for earlier, later in zip(attempts.at, attempts.at[1:], strict=False)]
     # The message really stayed invisible that long.
     assert gaps[0] >= 0.9, gaps
     assert gaps[1] >= 1.9, gaps
 
-    # maxReceiveCount is 3: the next receive hands it to the DLQ (SQS redrive), untouched.
-    assert queues.wait_until(lambda: queues.depth(broker.dlq_urls["stages"]) == 1, 10)
     [dead] = queues.receive_all(broker.dlq_urls["stages"])
     assert dead["Body"] == body
+    assert dead["MessageAttributes"]["automlops-error"]["StringValue"] == settled[2]["error"]
     assert attempts.receive_counts == [1, 2, 3]
     assert queues.depth(broker.queue_urls["stages"]) == 0
+
+
+def test_a_duplicate_is_deleted_without_counting_as_a_failure(
+    start_worker: StartWorker, summaries: Summaries, queues: QueueTool, broker: Broker
+) -> None:
+    calls: list[int] = []
+
+    def twin(msg: Flaky, ctx: HandlerContext[object]) -> list[Outgoing]:
+        calls.append(ctx.receive_count)
+        raise DuplicateDelivery("another delivery holds this work")
+
+    start_worker([Route(Flaky, twin)])
+    queues.send(broker.queue_urls["stages"], encode_envelope(Flaky(run_id="r-twin", mode="x")))
+
+    [summary] = summaries.wait_count(1)
+    assert summary["outcome"] == "duplicate"
+    assert "error" not in summary
+    assert queues.wait_until(lambda: queues.depth(broker.queue_urls["stages"]) == 0, 5)
+    assert queues.depth(broker.dlq_urls["stages"]) == 0
+    assert calls == [1]
 
 
 def test_own_delay_overrides_back_off_and_unclassified_errors_are_retried(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from conftest import QueueTool
-from worker_app import Slow
+from worker_app import Pooled, Slow
 
 from localcloud.stack import Stack
 from service.messages import encode_envelope
@@ -78,6 +78,25 @@ def test_sigterm_hands_back_what_cannot_finish_within_the_budget(
     assert again["Body"] == body
     assert again["Attributes"]["ApproximateReceiveCount"] == "2"
     assert queues.receive_all(stack.queue_urls["stages"], wait_seconds=0) == []
+
+
+def test_sigterm_exits_within_the_budget_even_with_a_non_daemon_thread_in_flight(
+    clean_queues: Stack, spawn: Spawn, make_env: MakeEnv, queues: QueueTool, stack: Stack
+) -> None:
+    """An SDK's transfer pool or a library's executor mid-call: the interpreter would join its
+    thread at exit (here 60 s; on ECS, past stopTimeout: SIGKILL)."""
+    budget = 2
+    process = start_app(spawn, make_env(shutdown_budget_seconds=budget))
+    body = encode_envelope(Pooled(run_id="r-pooled", seconds=60))
+    queues.send(stack.queue_urls["ingest"], body)
+    process.wait_for_event("pooled.started")
+
+    signalled = time.monotonic()
+    process.process.send_signal(signal.SIGTERM)
+    assert process.wait_exit(timeout=budget + 15) == 0, process.output()
+    assert time.monotonic() - signalled < budget + 3
+    [again] = queues.receive_all(stack.queue_urls["ingest"], wait_seconds=1)
+    assert again["Body"] == body  # handed back: nothing lost
 
 
 def test_a_second_signal_exits_at_once(

@@ -7,6 +7,8 @@ follow-ups it sends to the stages queue stay there for the test to find.
 
 - `test.slow` {seconds}: logs `slow.started`, sleeps, then sends `test.done` to the stages queue.
 - `test.forward`: sends `test.done` to the stages queue at once.
+- `test.pooled` {seconds}: logs `pooled.started`, then waits for a sleep on a
+  ThreadPoolExecutor thread (not a daemon: the interpreter joins it at exit).
 - `--die-before-delete`: the process SIGKILLs itself when it is about to delete a message, i.e.
   after the follow-ups were sent and before the input is gone.
 """
@@ -17,6 +19,7 @@ import argparse
 import os
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -26,7 +29,7 @@ from service.logs import configure_logging
 from service.messages import Outgoing, StageMessage
 from service.routing import Route
 from service.settings import RuntimeSettings
-from service.shutdown import install_signal_handlers
+from service.shutdown import exit_after_drain, install_signal_handlers
 from service.sqs import SqsTransport
 from service.worker import Worker
 
@@ -54,11 +57,24 @@ def handle_slow(msg: Slow, ctx: HandlerContext[object]) -> list[Outgoing]:
     return [Outgoing(Done(run_id=msg.run_id))]
 
 
+@dataclass(frozen=True, kw_only=True)
+class Pooled(StageMessage):
+    TYPE: ClassVar[str] = "test.pooled"
+    seconds: float
+
+
+def handle_pooled(msg: Pooled, ctx: HandlerContext[object]) -> list[Outgoing]:
+    ctx.log.info("pooled.started", seconds=msg.seconds)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(time.sleep, msg.seconds).result()
+    return []
+
+
 def handle_forward(msg: Forward, ctx: HandlerContext[object]) -> list[Outgoing]:
     return [Outgoing(Done(run_id=msg.run_id))]
 
 
-ROUTES = (Route(Slow, handle_slow), Route(Forward, handle_forward))
+ROUTES = (Route(Slow, handle_slow), Route(Forward, handle_forward), Route(Pooled, handle_pooled))
 
 
 class DieBeforeDelete:
@@ -74,7 +90,7 @@ class DieBeforeDelete:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def main() -> int:
+def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--die-before-delete", action="store_true")
     args = parser.parse_args()
@@ -90,8 +106,8 @@ def main() -> int:
     worker = Worker(settings, SqsTransport(sqs), ROUTES, queues=("ingest",))  # type: ignore[arg-type]
     install_signal_handlers(worker.stop)
     worker.run()
-    return 0
+    exit_after_drain(0)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

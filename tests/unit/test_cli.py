@@ -96,3 +96,47 @@ def test_env_file_can_be_sourced_by_a_shell_and_only_its_owner_reads_it(tmp_path
         env={"PATH": os.environ["PATH"]},
     )
     assert shown.stdout == "http://127.0.0.1:5000|it's a $HOME; rm -rf /"
+
+
+SETTINGS_ONLY = {
+    "AUTOMLOPS_RAW_BUCKET": "raw",
+    "AUTOMLOPS_CURATED_BUCKET": "curated",
+    "AUTOMLOPS_MODELS_BUCKET": "models",
+    "AUTOMLOPS_REPORTS_BUCKET": "reports",
+    "AUTOMLOPS_INGEST_QUEUE_URL": "http://127.0.0.1:9/1/ingest",
+    "AUTOMLOPS_STAGES_QUEUE_URL": "http://127.0.0.1:9/1/stages",
+    "AUTOMLOPS_SAGEMAKER_ROLE_ARN": "arn:aws:iam::123456789012:role/sm",
+}
+
+
+def bare_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """No AWS_* variables and a HOME without ~/.aws: nothing to find credentials or a region in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AUTOMLOPS_"))}
+    return {**env, "HOME": str(tmp_path), "AWS_EC2_METADATA_DISABLED": "true", **extra}
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        ({"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"}, "no AWS region: set AWS_REGION"),
+        ({"AWS_REGION": "eu-west-1"}, "no AWS credentials"),
+    ],
+)
+@pytest.mark.parametrize("command", [["worker"], ["status"]])
+def test_missing_region_or_credentials_is_one_line_and_exit_2(
+    tmp_path: Path, extra: dict[str, str], says: str, command: list[str]
+) -> None:
+    done = run(*command, env=bare_env(tmp_path, **SETTINGS_ONLY, **extra))
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("automlops: configuration error:")
+    assert says in line
+
+
+def test_aws_region_alone_is_enough() -> None:
+    from automlops.aws import AwsTarget
+
+    target = AwsTarget.from_env(
+        {"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"}
+    )
+    assert target.session().region_name == "eu-west-1"

@@ -184,3 +184,12 @@ def test_an_s3_rule_without_a_route_is_a_permanent_failure() -> None:
 def test_the_type_of_an_undecodable_body_is_kept_for_the_record() -> None:
     assert guess_type(json.dumps(envelope(type="no.such", payload={}))) == "no.such"
     assert guess_type("{not json") == guess_type("[1]") == guess_type('{"type": 7}') == "unknown"
+
+
+def test_a_deeply_nested_body_is_a_decode_error_not_a_crash(decoder: Decoder) -> None:
+    body = "[" * 100_000 + "]" * 100_000
+    with pytest.raises(MessageDecodeError, match="nested too deeply"):
+        decoder.decode(body)
+    assert guess_type(body) == "unknown"
+    nested_type = '{"type": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    assert guess_type(nested_type) == "unknown"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import string
 
 import pytest
@@ -19,6 +20,7 @@ from handlers.naming import (
     run_id_of_key,
     sagemaker_name,
     sagemaker_names,
+    tag_text,
 )
 from service.errors import PermanentError
 
@@ -149,3 +151,71 @@ def test_long_datasets_keep_the_run_id_in_every_name() -> None:
 @pytest.mark.parametrize(("base", "suffix"), [("", ""), ("---", "-"), ("x" * 100, "y" * 100)])
 def test_sagemaker_name_edge_cases(base: str, suffix: str) -> None:
     _assert_valid(sagemaker_name(base, suffix))
+
+
+# -- tags AWS accepts ---------------------------------------------------------------------------
+
+AWS_TAG = re.compile(r"^[\w\s.:/=+\-@]*$")  # \w and \s stand in for \p{L}\p{N} and \p{Z}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (
+            "s3://raw/data/bank-marketing/bank-additional (1).csv",
+            "s3://raw/data/bank-marketing/bank-additional _1_.csv",
+        ),
+        ("data/zürich/€ q1+q2.csv", "data/zürich/_ q1+q2.csv"),
+        ("plain-value_1.2:3/4=5+6@7", "plain-value_1.2:3/4=5+6@7"),
+    ],
+)
+def test_tag_values_keep_what_aws_accepts_and_replace_the_rest(value: str, expected: str) -> None:
+    assert tag_text(value, 256) == expected
+    assert AWS_TAG.match(tag_text(value, 256))
+
+
+def test_a_long_tag_value_keeps_its_start_and_a_digest_within_the_limit() -> None:
+    first, second = "s3://raw/data/x/" + "a" * 300, "s3://raw/data/x/" + "a" * 299 + "b"
+    one, two = tag_text(first, 256), tag_text(second, 256)
+    assert len(one) == len(two) == 256
+    assert one.startswith("s3://raw/data/x/aaa")
+    assert one != two
+
+
+def test_the_tags_a_job_gets_all_conform() -> None:
+    from handlers.sagemaker import tags
+
+    for tag in tags(run_id="20261201-0123456789", source="s3://b/data/d/x (1).csv" * 20):
+        assert 1 <= len(tag["Key"]) <= 128
+        assert len(tag["Value"]) <= 256
+        assert AWS_TAG.match(tag["Key"])
+        assert AWS_TAG.match(tag["Value"])
+        assert not tag["Key"].startswith("aws:")
+
+
+# -- which upload an event announces --------------------------------------------------------------
+
+
+def uploaded(**fields: object) -> str:
+    from handlers.messages import DataUploaded
+
+    event = {"bucket": "raw", "key": "data/bank-marketing/a.csv", "etag": "abc", **fields}
+    return DataUploaded.from_event(event, "test").run_id
+
+
+def test_duplicate_deliveries_of_one_event_share_the_run() -> None:
+    event = {"sequencer": "0062E99A88DC407460", "event_time": "2026-11-26T10:00:00.123Z"}
+    assert uploaded(**event) == uploaded(**event)
+
+
+def test_the_same_bytes_uploaded_again_start_a_new_run() -> None:
+    """An unversioned bucket (or a stand-in with a fixed sequencer): same key, same ETag."""
+    first = uploaded(sequencer="617f08299329d189", event_time="2026-11-26T10:00:00.123Z")
+    again = uploaded(sequencer="617f08299329d189", event_time="2026-11-26T10:05:00.456Z")
+    assert first != again
+
+
+def test_a_version_id_alone_names_the_upload() -> None:
+    one = uploaded(version_id="v1", sequencer="a", event_time="2026-11-26T10:00:00Z")
+    assert one == uploaded(version_id="v1", sequencer="b", event_time="2026-11-26T10:00:01Z")
+    assert one != uploaded(version_id="v2", sequencer="a", event_time="2026-11-26T10:00:00Z")

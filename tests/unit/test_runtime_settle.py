@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from botocore.exceptions import ClientError
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError, ParamValidationError
 
 from service.backoff import Backoff
-from service.errors import MessageDecodeError, PermanentError, RetryableError
+from service.errors import (
+    DuplicateDelivery,
+    MessageDecodeError,
+    PermanentError,
+    RetryableError,
+    is_permanent,
+)
 from service.settle import (
     ATTR_ERROR,
     ATTR_MESSAGE_TYPE,
@@ -94,3 +102,75 @@ def test_dead_letter_attributes_fit_in_ten_and_always_carry_the_error() -> None:
     attributes = dead_letter_attributes(many, "PermanentError: new reason", "t.a")
     assert len(attributes) == MAX_ATTRIBUTES
     assert attributes[ATTR_ERROR]["StringValue"] == "PermanentError: new reason"
+
+
+# -- AWS errors, classified in one place ---------------------------------------------------------
+
+
+def client_error(code: str, status: int, operation: str = "DescribeEndpoint") -> ClientError:
+    response: Any = {
+        "Error": {"Code": code, "Message": f"{code} happened"},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
+    return ClientError(response, operation)
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("ValidationException", 400),  # SageMaker's "Could not find endpoint" is one
+        ("AccessDeniedException", 400),
+        ("AccessDenied", 403),
+        ("ResourceNotFound", 400),
+        ("NoSuchKey", 404),
+        ("ResourceLimitExceeded", 400),  # a quota: waiting does not raise it
+        ("InvalidParameterValue", 400),
+        ("SerializationException", 400),
+    ],
+)
+def test_aws_errors_that_retrying_cannot_clear_are_permanent(code: str, status: int) -> None:
+    assert is_permanent(client_error(code, status))
+    assert classify(client_error(code, status)).permanent
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("ThrottlingException", 400),
+        ("Throttling", 400),
+        ("SlowDown", 503),
+        ("RequestLimitExceeded", 400),
+        ("InternalFailure", 500),
+        ("ServiceUnavailable", 503),
+        ("SomethingNew", 502),
+        ("TooManyRequestsException", 429),
+        ("RequestTimeout", 408),
+        ("ExpiredTokenException", 400),
+    ],
+)
+def test_throttling_5xx_and_timeouts_are_retried(code: str, status: int) -> None:
+    assert not is_permanent(client_error(code, status))
+
+
+def test_connection_failures_and_bugs_are_retried_and_malformed_requests_are_not() -> None:
+    assert not is_permanent(EndpointConnectionError(endpoint_url="http://127.0.0.1:9"))
+    assert not is_permanent(KeyError("a bug"))
+    assert is_permanent(ParamValidationError(report="Invalid length for parameter Tags[0].Key"))
+
+
+def test_a_duplicate_is_neither_a_failure_nor_a_retry() -> None:
+    verdict = decide([classify(DuplicateDelivery("claimed by m-1"))], 1, 1, BACKOFF)
+    assert verdict.outcome == "duplicate"
+    assert verdict.error is None
+    mixed = [classify(DuplicateDelivery("x")), classify(RetryableError("later"))]
+    assert decide(mixed, 2, 1, BACKOFF).outcome == "retry"
+
+
+def test_on_the_last_allowed_receive_a_retry_becomes_a_dead_letter_with_its_reason() -> None:
+    failures = [classify(RetryableError("endpoint still Creating"))]
+    assert decide(failures, 1, 5, BACKOFF).outcome == "retry"
+    verdict = decide(failures, 1, 5, BACKOFF, last_attempt=True)
+    assert verdict.outcome == "dead-lettered"
+    assert verdict.error == (
+        "RetryableError: endpoint still Creating (receive 5: the last the queue allows)"
+    )

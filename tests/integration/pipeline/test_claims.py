@@ -7,7 +7,7 @@ from pipeline_harness import Pipeline
 
 from handlers import claims
 from handlers.storage import read_json
-from service.errors import RetryableError
+from service.errors import DuplicateDelivery
 
 RUN_ID = "20261126-c1a1c1a1c1"
 
@@ -38,13 +38,12 @@ def test_the_first_delivery_wins_and_its_own_redelivery_carries_on(pipeline: Pip
     assert holder(pipeline, key) == "message-a"
 
 
-def test_a_twin_waits_until_the_lease_ends(pipeline: Pipeline) -> None:
+def test_a_twin_of_a_live_holder_is_a_duplicate(pipeline: Pipeline) -> None:
     key = f"runs/{RUN_ID}/claims/twin.json"
     assert take(pipeline, key, "message-a", lease_seconds=600) == "ours"
-    with pytest.raises(RetryableError, match="another delivery") as caught:
+    with pytest.raises(DuplicateDelivery, match="being done by another delivery") as caught:
         take(pipeline, key, "message-b", lease_seconds=600)
-    assert caught.value.delay is not None
-    assert 590 <= caught.value.delay <= 600  # looks again when the lease ends, not sooner
+    assert "message message-a" in caught.value.reason
     assert holder(pipeline, key) == "message-a"
 
 
@@ -54,5 +53,5 @@ def test_an_expired_claim_is_taken_over_by_a_new_delivery(pipeline: Pipeline) ->
     assert take(pipeline, key, "message-a", lease_seconds=0) == "ours"
     assert take(pipeline, key, "redriven-b", lease_seconds=0) == "ours"
     assert holder(pipeline, key) == "redriven-b"
-    with pytest.raises(RetryableError):  # and now the first one is the twin
+    with pytest.raises(DuplicateDelivery):  # and now the first one is the twin
         take(pipeline, key, "message-a", lease_seconds=600)

@@ -9,6 +9,7 @@ one run (matching every resource name) touches no other.
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -294,3 +295,37 @@ def test_status_command_of_an_unknown_run_fails(
 ) -> None:
     assert status_command("20260101-0000000000") != 0
     assert "20260101-0000000000" in capsys.readouterr().err
+
+
+# -- the same bytes again, after the recipe was fixed --------------------------------------------
+
+
+def test_re_uploading_the_same_bytes_after_fixing_the_recipe_starts_a_new_run(
+    pipeline: Pipeline,
+) -> None:
+    """The buckets here announce no version id (moto's events carry none, and its sequencer is
+    fixed): the run identity still tells the two uploads of one key and one ETag apart."""
+    from handlers.recipe import packaged_recipe_bytes
+
+    key = "data/fixed-later/upload.csv"
+    body = synthetic_csv(300, seed=51)
+    good, _ = packaged_recipe_bytes("bank-marketing")
+    pipeline.upload("recipes/fixed-later.toml", good.replace(b'positive = "yes"', b'positive = ""'))
+    pipeline.upload(key, body)
+    [failed] = [pipeline.wait_for_run(key)]
+    assert failed["status"] == "failed"
+    assert "target.positive" in failed["error"]
+
+    pipeline.upload("recipes/fixed-later.toml", good)
+    pipeline.upload(key, body)  # the very same bytes
+    deadline = time.monotonic() + 90
+    while len(runs := pipeline.runs_of(key)) < 2 or not all(
+        r["status"] in ("succeeded", "failed") for r in runs
+    ):
+        assert time.monotonic() < deadline, runs
+        time.sleep(0.2)
+    by_status = {r["status"]: r for r in runs}
+    assert set(by_status) == {"failed", "succeeded"}
+    assert by_status["succeeded"]["run_id"] != failed["run_id"]
+    # The first run's record still tells the truth about it: failed, untouched by the second.
+    assert pipeline.manifest(failed["run_id"]) == failed

@@ -20,6 +20,7 @@ from handlers.messages import DataUploaded, TrainRequested
 from handlers.naming import RunPaths, sagemaker_names
 from handlers.recipe import packaged_recipe_bytes
 from handlers.runs import RunRepository
+from service.context import HandlerContext
 from service.messages import StageMessage
 
 LOG = structlog.get_logger("test")
@@ -59,9 +60,9 @@ def test_preprocess_makes_six_s3_requests_one_manifest_write_per_transition(
     preprocess.handle(event, pipeline.context(clients=clients))
     paths = RunPaths(event.run_id)
     assert s3_requests(calls) == [
-        ("PutObject", paths.manifest),  # stage started: creates the manifest (If-None-Match)
         ("GetObject", "recipes/bank-marketing.toml"),  # no operator recipe: the packaged one
         ("PutObject", paths.run),  # run.json, which is also the claim (If-None-Match)
+        ("PutObject", paths.manifest),  # stage started: creates the manifest (If-None-Match)
         ("GetObject", event.key),  # the raw upload, in one streamed GET
         ("PutObject", paths.processed),
         ("PutObject", paths.manifest),  # stage ended, with its artifacts (If-Match)
@@ -111,12 +112,15 @@ def step(run_id: str) -> Step:
     return Step(run_id=run_id)
 
 
+CTX: HandlerContext[None] = HandlerContext(deps=None, log=LOG)
+
+
 def test_a_manifest_changed_during_a_stage_is_re_read_and_the_stage_still_ends_ok(
     pipeline: Pipeline,
 ) -> None:
     runs: RunRepository = pipeline.runs
     run_id = f"20261201-{uuid.uuid4().hex[:10]}"
-    with runs.stage(step(run_id), "first", LOG, new_run=True) as record:
+    with runs.stage(step(run_id), "first", CTX, new_run=True) as record:
         runs.update(step(run_id), lambda document: document.update(note="written meanwhile"))
         record.artifacts["made"] = "yes"
     document = runs.load(run_id)
@@ -135,7 +139,7 @@ def test_concurrent_stages_of_one_run_all_land_without_failing(pipeline: Pipelin
     def one(index: int) -> None:
         try:
             go.wait()
-            with runs.stage(step(run_id), f"stage-{index}", LOG, new_run=True) as record:
+            with runs.stage(step(run_id), f"stage-{index}", CTX, new_run=True) as record:
                 time.sleep(0.01)
                 record.artifacts["index"] = str(index)
         except BaseException as exc:

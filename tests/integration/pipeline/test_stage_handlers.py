@@ -38,7 +38,7 @@ from handlers.naming import RunPaths, sagemaker_names
 from handlers.recipe import Recipe
 from handlers.storage import s3_uri
 from localcloud.stack import CREDENTIALS, REGION
-from service.errors import PermanentError, RetryableError
+from service.errors import DuplicateDelivery, PermanentError
 from service.messages import Outgoing
 
 ROWS = 800
@@ -257,23 +257,24 @@ def test_preprocess_of_a_second_delivery_does_nothing(
 ) -> None:
     processed = RunPaths(uploaded.run_id).processed
     before = pipeline.clients.s3.head_object(Bucket=pipeline.bucket("curated"), Key=processed)
-    assert preprocess.handle(uploaded, pipeline.context(message_id="another-delivery")) == []
+    with pytest.raises(DuplicateDelivery, match="preprocess is done"):
+        preprocess.handle(uploaded, pipeline.context(message_id="another-delivery"))
     after = pipeline.clients.s3.head_object(Bucket=pipeline.bucket("curated"), Key=processed)
     assert after["ETag"] == before["ETag"]
     assert after["LastModified"] == before["LastModified"]
 
 
-def test_a_second_delivery_is_counted_but_leaves_the_stage_record_alone(
+def test_a_second_delivery_leaves_the_run_record_as_it_was(
     pipeline: Pipeline, uploaded: DataUploaded, trained: Trained
 ) -> None:
+    """A duplicate is no attempt: it changes neither the manifest nor run.json."""
+    paths = RunPaths(uploaded.run_id)
     before = pipeline.manifest(uploaded.run_id)
-    assert before is not None
-    preprocess.handle(uploaded, pipeline.context(message_id="yet-another-delivery"))
-    after = pipeline.manifest(uploaded.run_id)
-    assert after is not None
-    was = before["stages"]["preprocess"]
-    assert after["stages"]["preprocess"] == {**was, "attempts": was["attempts"] + 1}
-    assert after.get("current_stage") == before.get("current_stage") != "preprocess"
+    facts = pipeline.read_json("reports", paths.run)
+    with pytest.raises(DuplicateDelivery):
+        preprocess.handle(uploaded, pipeline.context(message_id="yet-another-delivery"))
+    assert pipeline.manifest(uploaded.run_id) == before
+    assert pipeline.read_json("reports", paths.run) == facts
 
 
 def test_preprocess_leaves_the_raw_object_as_it_was(
@@ -566,9 +567,8 @@ def test_evaluate_a_second_time_only_sends_the_follow_up_again(evaluated: Evalua
     operations = evaluated.again_calls.operations()
     assert "InvokeEndpoint" not in operations
     assert "PutMetricData" not in operations
-    written = [call.url for call in evaluated.again_calls.of("PutObject")]
-    assert written  # the stage record in the manifest...
-    assert all(url.endswith("/manifest.json") for url in written)  # ...and nothing else
+    # Nothing is written: the record of the evaluation is the first delivery's.
+    assert evaluated.again_calls.of("PutObject") == []
 
 
 @pytest.fixture(scope="module")
@@ -702,7 +702,7 @@ def test_a_twin_evaluation_waits_for_the_first_instead_of_scoring_again(
     assert held == "ours"  # the first delivery is under way
     twin_clients, twin_calls = pipeline.recording_clients()
     twin = pipeline.context(message_id="evaluate-twin", clients=twin_clients)
-    with pytest.raises(RetryableError, match="another delivery"):
+    with pytest.raises(DuplicateDelivery, match="another delivery"):
         evaluate.handle(twin_evaluation, twin)
     assert "InvokeEndpoint" not in twin_calls.operations()
     outgoing = evaluate.handle(twin_evaluation, first)  # the first finishes
