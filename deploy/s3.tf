@@ -27,11 +27,11 @@ resource "aws_s3_bucket_notification" "ingest" {
   dynamic "queue" {
     for_each = each.value
     content {
-      id            = "ingest-${replace(trimsuffix(queue.value.prefix, "/"), "/", "-")}-${replace(queue.value.suffix, ".", "")}"
+      id            = trimsuffix("ingest-${replace(trimsuffix(queue.value.prefix, "/"), "/", "-")}-${replace(queue.value.suffix, ".", "")}", "-")
       queue_arn     = aws_sqs_queue.main["ingest"].arn
       events        = ["s3:ObjectCreated:*"]
       filter_prefix = queue.value.prefix
-      filter_suffix = queue.value.suffix
+      filter_suffix = queue.value.suffix != "" ? queue.value.suffix : null
     }
   }
 

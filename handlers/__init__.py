@@ -21,7 +21,15 @@ from service.messages import S3Rule
 from service.routing import Route
 
 S3_RULES: tuple[S3Rule, ...] = (
-    S3Rule(bucket="raw", prefix="data/", suffix=".csv", message=DataUploaded),
+    # `.csv` or gzip-compressed `.csv.gz`, in any letter case (`.CSV` from Windows tools).
+    S3Rule(
+        bucket="raw",
+        prefix="data/",
+        suffix=".csv",
+        also=(".csv.gz",),
+        any_case=True,
+        message=DataUploaded,
+    ),
     S3Rule(bucket="models", prefix="runs/", suffix="model.tar.gz", message=ModelTrained),
 )
 

@@ -7,6 +7,13 @@ recipe frozen as used) does the work; the others stand down (`handlers/claims.py
 
 from __future__ import annotations
 
+import gzip
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO, cast
+
 from handlers.claims import Claim, claim
 from handlers.deps import Ctx
 from handlers.features import TransformStats, transform_csv
@@ -20,6 +27,7 @@ from service.errors import DuplicateDelivery, PermanentError
 from service.messages import Outgoing
 
 STAGE = "preprocess"
+GZIP_MAGIC = b"\x1f\x8b"
 # Preprocessing takes seconds to minutes; past this, a holder that never finished is replaced.
 CLAIM_LEASE_SECONDS = 600
 
@@ -49,12 +57,13 @@ def handle(msg: DataUploaded, ctx: Ctx) -> list[Outgoing]:
 
 def _transform(msg: DataUploaded, ctx: Ctx, found: Found, record: StageRecord) -> int:
     paths, curated = RunPaths(msg.run_id), ctx.deps.buckets.curated
+    file = s3_uri(msg.bucket, msg.key)
     with scratch_dir(ctx.deps.settings.work_dir) as scratch:
-        source = ctx.deps.buckets.raw.download(msg.key, scratch / "raw.csv")
+        source = ctx.deps.buckets.raw.download(msg.key, scratch / "raw")
         processed = scratch / "processed.csv"
-        with source.open("rb") as reader, processed.open("wb") as sink:
-            stats = transform_csv(reader, sink, found.recipe, file=s3_uri(msg.bucket, msg.key))
-        check_trainable(stats, found.recipe, s3_uri(msg.bucket, msg.key))
+        with _opened(source, file) as reader, processed.open("wb") as sink:
+            stats = transform_csv(reader, sink, found.recipe, file=file)
+        check_trainable(stats, found.recipe, file)
         curated.upload(processed, paths.processed, "text/csv")
     record.artifacts.update(
         processed=curated.uri(paths.processed),
@@ -64,6 +73,23 @@ def _transform(msg: DataUploaded, ctx: Ctx, found: Found, record: StageRecord) -
     )
     record.stats = stats.to_dict()
     return stats.rows_out
+
+
+@contextmanager
+def _opened(path: Path, file: str) -> Iterator[BinaryIO]:
+    """The upload's bytes, decompressed as they are read when it is gzip (by its magic bytes,
+    whatever its name says); a compressed upload that does not decompress is bad input."""
+    with path.open("rb") as raw:
+        if raw.read(2) != GZIP_MAGIC:
+            raw.seek(0)
+            yield raw
+            return
+        raw.seek(0)
+        with gzip.GzipFile(fileobj=raw, mode="rb") as unpacked:
+            try:
+                yield cast(BinaryIO, unpacked)
+            except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+                raise PermanentError(f"file {file}: not a readable gzip file: {exc}") from exc
 
 
 def check_trainable(stats: TransformStats, recipe: Recipe, file: str) -> None:

@@ -196,8 +196,19 @@ def notification_filters(rules: tuple[S3Rule, ...]) -> Mapping[str, list[dict[st
     """Bucket role -> S3 key filter rules; the same filters Terraform declares."""
     filters: dict[str, list[dict[str, str]]] = {}
     for rule in rules:
-        filters.setdefault(rule.bucket, []).append({"prefix": rule.prefix, "suffix": rule.suffix})
+        filters.setdefault(rule.bucket, []).append(
+            {"prefix": rule.prefix, "suffix": rule.notify_suffix}
+        )
     return filters
+
+
+def _filter_rules(key_filter: Mapping[str, str]) -> list[dict[str, str]]:
+    """S3's key filter rules; an empty suffix is no rule at all (S3 refuses an empty value)."""
+    return [
+        {"Name": name, "Value": key_filter[name]}
+        for name in ("prefix", "suffix")
+        if key_filter[name]
+    ]
 
 
 def _configure_notifications(
@@ -209,14 +220,7 @@ def _configure_notifications(
             {
                 "QueueArn": ingest_arn,
                 "Events": ["s3:ObjectCreated:*"],
-                "Filter": {
-                    "Key": {
-                        "FilterRules": [
-                            {"Name": "prefix", "Value": f["prefix"]},
-                            {"Name": "suffix", "Value": f["suffix"]},
-                        ]
-                    }
-                },
+                "Filter": {"Key": {"FilterRules": _filter_rules(f)}},
             }
             for f in filters
         ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,23 +37,32 @@ class SettleOp:
 
 
 class SettleBatcher:
-    def __init__(self, transport: Transport, visibility: Visibility) -> None:
+    def __init__(self, transport: Transport, visibility: Visibility, threads: int = 4) -> None:
+        """`threads` settling threads share the queue of operations: a call that stalls (a slow
+        DeleteMessageBatch) holds only its own batch, never the others'."""
         self._transport = transport
         self._visibility = visibility
         self._ops: queue.SimpleQueue[SettleOp | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="settle", daemon=True)
+        self._threads = [
+            threading.Thread(target=self._run, name=f"settle-{i}", daemon=True)
+            for i in range(threads)
+        ]
 
     @property
     def transport(self) -> Transport:
         return self._transport
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def stop(self, timeout: float) -> None:
-        """Settle everything handed over so far, then end the thread."""
-        self._ops.put(None)
-        self._thread.join(timeout=timeout)
+        """Settle everything handed over so far, then end the threads."""
+        deadline = time.monotonic() + timeout
+        for _ in self._threads:
+            self._ops.put(None)
+        for thread in self._threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def delete(self, queue_url: str, receipt_handle: str, done: Done) -> None:
         self._ops.put(SettleOp("delete", queue_url, receipt_handle, done))
@@ -87,8 +97,23 @@ class SettleBatcher:
         return ops, True
 
     def _settle(self, kind: str, url: str, ops: list[SettleOp]) -> None:
+        if kind == "delete":
+            self._report_all(kind, ops, lambda: self._transport.delete_batch(url, _handles(ops)))
+            return
+        changes = [(op.receipt_handle, op.seconds) for op in ops]
+        # Reported under the visibility lock: a heartbeat that still saw these messages as held
+        # must not extend them after their retry delay or hand-back has landed.
+        self._visibility.exclusively(
+            lambda: self._report_all(
+                kind, ops, lambda: self._visibility.change_batch_locked(url, changes)
+            )
+        )
+
+    def _report_all(
+        self, kind: str, ops: list[SettleOp], call: Callable[[], list[BatchFailure]]
+    ) -> None:
         try:
-            failures = self._call(kind, url, ops)
+            failures = call()
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}"
             log.error("settle.batch_failed", action=kind, count=len(ops), error=reason)
@@ -102,10 +127,9 @@ class SettleBatcher:
                 )
             _report(op, None if failure is None else f"{failure.code}: {failure.message}")
 
-    def _call(self, kind: str, url: str, ops: list[SettleOp]) -> list[BatchFailure]:
-        if kind == "delete":
-            return self._transport.delete_batch(url, [op.receipt_handle for op in ops])
-        return self._visibility.change_batch(url, [(op.receipt_handle, op.seconds) for op in ops])
+
+def _handles(ops: list[SettleOp]) -> list[str]:
+    return [op.receipt_handle for op in ops]
 
 
 def _report(op: SettleOp, error: str | None) -> None:

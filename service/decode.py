@@ -63,6 +63,15 @@ class Decoder:
 
     def decode(self, body: str) -> Decoded:
         doc = _parse_json(body)
+        if _is_sns_notification(doc):
+            # S3 -> SNS -> SQS without raw delivery: the S3 event is the envelope's Message.
+            inner = _parse_json(_field(doc, "Message", str, "SNS notification"))
+            return self._decode_document(inner)
+        return self._decode_document(doc)
+
+    def _decode_document(self, doc: dict[str, Any]) -> Decoded:
+        if doc.get("source") == "aws.s3" and "detail-type" in doc:
+            return self._decode_eventbridge(doc)
         if isinstance(doc.get("Records"), list):
             return self._decode_s3(doc["Records"])
         if doc.get("Event") == S3_TEST_EVENT:
@@ -107,21 +116,48 @@ class Decoder:
         event = _path(record, ("eventName",), str, where)
         if not event.startswith("ObjectCreated:"):
             return f"{where}: event {event} is not ObjectCreated"
-        bucket = _path(record, ("s3", "bucket", "name"), str, where)
-        key = unquote_plus(_path(record, ("s3", "object", "key"), str, where))
-        rule = self._rule_for(bucket, key)
-        if rule is None:
-            return f"{where}: no rule for s3://{bucket}/{key}"
-        obj = record["s3"]["object"]
+        obj = record["s3"]["object"] if isinstance(record.get("s3"), dict) else {}
         fields = {
-            "bucket": bucket,
-            "key": key,
+            "bucket": _path(record, ("s3", "bucket", "name"), str, where),
+            # Notifications URL-encode the key (a space is `+`).
+            "key": unquote_plus(_path(record, ("s3", "object", "key"), str, where)),
             "size": obj.get("size", 0),
             "etag": obj.get("eTag", ""),
             "version_id": obj.get("versionId"),
             "sequencer": obj.get("sequencer", ""),
             "event_time": record.get("eventTime", ""),
         }
+        return self._object_job(fields, where)
+
+    def _decode_eventbridge(self, doc: dict[str, Any]) -> Decoded:
+        """An S3 event through EventBridge (`detail-type: Object Created`), as one record."""
+        kind = _field(doc, "detail-type", str, "event")
+        label = f"s3:eventbridge:{kind}"
+        if kind != "Object Created":
+            return Decoded(jobs=(), dropped=(f"event: {kind} is not Object Created",), label=label)
+        detail = _field(doc, "detail", dict, "event")
+        obj = detail.get("object") if isinstance(detail.get("object"), dict) else {}
+        fields = {
+            "bucket": _path(detail, ("bucket", "name"), str, "event.detail"),
+            # EventBridge gives the key as it is, not URL-encoded.
+            "key": _path(detail, ("object", "key"), str, "event.detail"),
+            "size": obj.get("size", 0),
+            "etag": obj.get("etag", ""),
+            "version_id": obj.get("version-id"),
+            "sequencer": obj.get("sequencer", ""),
+            "event_time": doc.get("time", ""),
+        }
+        job = self._object_job(fields, "event")
+        if isinstance(job, str):
+            return Decoded(jobs=(), dropped=(job,), label=label)
+        return Decoded(jobs=(job,), label=label)
+
+    def _object_job(self, fields: dict[str, Any], where: str) -> Job | str:
+        """The job for a created object, or why no rule takes it."""
+        bucket, key = fields["bucket"], fields["key"]
+        rule = self._rule_for(bucket, key)
+        if rule is None:
+            return self._why_not(where, bucket, key)
         message = rule.message.from_event(fields, where)
         return Job(message=message, route=self._route(rule.message.TYPE))
 
@@ -132,11 +168,25 @@ class Decoder:
                 return rule
         return None
 
+    def _why_not(self, where: str, bucket: str, key: str) -> str:
+        """Why no rule takes the object: said for an operator who wonders where an upload went."""
+        role = self._roles.get(bucket)
+        near = [r for r in self._rules if r.bucket == role and r.under_prefix(key)]
+        if not near:
+            return f"{where}: no rule for s3://{bucket}/{key}"
+        endings = " or ".join(s for r in near for s in r.suffixes)
+        case = " (any letter case)" if any(r.any_case for r in near) else ""
+        return f"{where}: s3://{bucket}/{key} is not a {endings}{case} object: ignored"
+
     def _route(self, kind: str) -> AnyRoute:
         route = self._routes.get(kind)
         if route is None:
             raise MessageDecodeError(f"unknown message type {kind!r}: no route")
         return route
+
+
+def _is_sns_notification(doc: dict[str, Any]) -> bool:
+    return doc.get("Type") == "Notification" and "TopicArn" in doc and "Message" in doc
 
 
 def guess_type(body: str) -> str:

@@ -78,7 +78,8 @@ class Dispatcher:
         if note is not None:
             note(identity)
         for reason in decoded.dropped:
-            log.info("message.record_dropped", reason=reason)
+            # An object we were told of and will not process: worth an operator's look.
+            log.warning("message.record_dropped", reason=reason)
         failures, outgoing = self._run_jobs(decoded, received)
         sent, send_failure = self._send_followups(outgoing)
         if send_failure:

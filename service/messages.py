@@ -63,10 +63,28 @@ class S3Rule:
     bucket: str
     message: type[ObjectCreated]
     prefix: str = ""
-    suffix: str = ""
+    suffix: str = ""  # the key ends so (any of `also`), in any letter case with `any_case`
+    also: tuple[str, ...] = ()
+    any_case: bool = False
+
+    @property
+    def suffixes(self) -> tuple[str, ...]:
+        return (self.suffix, *self.also)
+
+    @property
+    def notify_suffix(self) -> str:
+        """The suffix filter of the bucket notification: S3 filters match case and one suffix
+        only, so a rule taking more is announced by its prefix and the worker sorts (and logs
+        what it leaves)."""
+        return "" if self.any_case or self.also else self.suffix
+
+    def under_prefix(self, key: str) -> bool:
+        return key.startswith(self.prefix)
 
     def matches(self, key: str) -> bool:
-        return key.startswith(self.prefix) and key.endswith(self.suffix)
+        ending = key.lower() if self.any_case else key
+        wanted = [s.lower() if self.any_case else s for s in self.suffixes]
+        return self.under_prefix(key) and any(ending.endswith(s) for s in wanted)
 
 
 @dataclass(frozen=True)

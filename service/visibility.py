@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import structlog
 
@@ -43,7 +43,18 @@ class Visibility:
     def change_batch(self, url: str, changes: Sequence[tuple[str, int]]) -> list[BatchFailure]:
         """(receipt handle, seconds) changes of one queue, never interleaved with a beat."""
         with self._lock:
-            return self._transport.change_visibility_batch(url, changes)
+            return self.change_batch_locked(url, changes)
+
+    def change_batch_locked(
+        self, url: str, changes: Sequence[tuple[str, int]]
+    ) -> list[BatchFailure]:
+        """`change_batch` for a caller inside `exclusively`."""
+        return self._transport.change_visibility_batch(url, changes)
+
+    def exclusively(self, work: Callable[[], None]) -> None:
+        """Run `work` with no beat in between (settling a change and recording it as settled)."""
+        with self._lock:
+            work()
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
@@ -55,7 +66,9 @@ class Visibility:
     def beat(self) -> int:
         """Extend every held message once; returns how many were extended."""
         with self._lock:
-            entries = self._inflight.in_states(State.RECEIVED, State.RUNNING)
+            # Messages waiting for their delete or visibility change too: a stalled settle call
+            # must not let a finished message reappear and be done a second time.
+            entries = self._inflight.in_states(State.RECEIVED, State.RUNNING, State.SETTLING)
             by_queue: dict[str, list[Entry]] = defaultdict(list)
             for entry in entries:
                 by_queue[entry.received.queue_url].append(entry)

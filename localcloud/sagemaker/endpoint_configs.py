@@ -14,6 +14,7 @@ from localcloud.sagemaker.validation import (
     Problems,
     check_int,
     check_name,
+    check_tags,
     member_path,
     required,
 )
@@ -109,6 +110,7 @@ def _validate(body: Mapping[str, Any]) -> None:
         )
     for index, variant in enumerate(variants):
         _validate_variant(problems, index, variant)
+    check_tags(problems, body.get("Tags"))
     problems.raise_if_any()
     for variant in variants:
         _validate_hosting_choice(variant)

@@ -11,7 +11,7 @@ from localcloud.sagemaker import listing
 from localcloud.sagemaker.deployer import Deployer
 from localcloud.sagemaker.errors import already_exists, not_found, validation
 from localcloud.sagemaker.store import Deployment, Endpoint, Store
-from localcloud.sagemaker.validation import Problems, check_name, required
+from localcloud.sagemaker.validation import Problems, check_name, check_tags, required
 
 LABEL = "endpoint"
 CONFIG_LABEL = "endpoint configuration"
@@ -109,6 +109,7 @@ def _validate(body: Mapping[str, Any]) -> None:
     check_name(problems, required(problems, body, "EndpointName", "endpointName"), "endpointName")
     config = required(problems, body, "EndpointConfigName", "endpointConfigName")
     check_name(problems, config, "endpointConfigName")
+    check_tags(problems, body.get("Tags"))
     problems.raise_if_any()
 
 

@@ -17,6 +17,7 @@ from localcloud.sagemaker.validation import (
     Problems,
     check_name,
     check_string,
+    check_tags,
     required,
 )
 
@@ -128,4 +129,5 @@ def _validate(body: Mapping[str, Any]) -> None:
         required(problems, container, "Image", f"{prefix}.image")
         url = container.get("ModelDataUrl")
         check_string(problems, url, f"{prefix}.modelDataUrl", S3_URI_PATTERN, 1024)
+    check_tags(problems, body.get("Tags"))
     problems.raise_if_any()

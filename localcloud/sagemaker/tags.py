@@ -8,6 +8,7 @@ from typing import Any
 from localcloud.sagemaker import listing
 from localcloud.sagemaker.errors import validation
 from localcloud.sagemaker.store import Store
+from localcloud.sagemaker.validation import Problems, check_tags
 
 MAX_TAGS = 50
 
@@ -18,6 +19,9 @@ class Tags:
 
     def add(self, body: Mapping[str, Any]) -> dict[str, Any]:
         arn = str(body.get("ResourceArn", ""))
+        problems = Problems()
+        check_tags(problems, body.get("Tags"))
+        problems.raise_if_any()
         new = {str(tag["Key"]): str(tag["Value"]) for tag in body.get("Tags") or []}
         with self._store.lock:
             tags = self._tags_of(arn)

@@ -18,6 +18,7 @@ from localcloud.sagemaker.validation import (
     Problems,
     check_name,
     check_string,
+    check_tags,
     member_path,
     required,
 )
@@ -151,6 +152,7 @@ def _validate(body: Mapping[str, Any]) -> None:
     required(problems, body, "StoppingCondition", "stoppingCondition")
     for index, channel in enumerate(body.get("InputDataConfig") or []):
         _validate_channel(problems, index, channel)
+    check_tags(problems, body.get("Tags"))
     problems.raise_if_any()
     _validate_supported(body)
 

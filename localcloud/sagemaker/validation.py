@@ -11,6 +11,7 @@ matter are patterns, maximum lengths, maximum values and rules the model cannot 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,6 +83,37 @@ def check_int(problems: Problems, value: Any, path: str, low: int, high: int) ->
         problems.add(value, path, f"Member must have value less than or equal to {high}")
         return False
     return True
+
+
+TAG_PATTERN = r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$"  # botocore's TagKey / TagValue shapes
+TAG_KEY_MAX, TAG_VALUE_MAX, TAGS_MAX = 128, 256, 50
+_TAG_PUNCTUATION = frozenset("_.:/=+-@")
+
+
+def check_tags(problems: Problems, tags: Any, path: str = "tags") -> None:
+    """TagList as the service model states it: at most 50 tags, keys of 1-128 and values of at
+    most 256 characters of letters, separators, numbers and `_.:/=+-@`; no `aws:` key."""
+    if not tags:
+        return
+    if len(tags) > TAGS_MAX:
+        problems.add(tags, path, f"Member must have length less than or equal to {TAGS_MAX}")
+    for index, tag in enumerate(tags):
+        key, value = tag.get("Key"), tag.get("Value")
+        _check_tag_text(problems, key, member_path(path, index, "key"), TAG_KEY_MAX)
+        _check_tag_text(problems, value, member_path(path, index, "value"), TAG_VALUE_MAX)
+        if isinstance(key, str) and key.lower().startswith("aws:"):
+            problems.add(
+                key, member_path(path, index, "key"), "Tag keys must not start with 'aws:'"
+            )
+
+
+def _check_tag_text(problems: Problems, text: Any, path: str, max_length: int) -> None:
+    if not isinstance(text, str):
+        return
+    if len(text) > max_length:
+        problems.add(text, path, f"Member must have length less than or equal to {max_length}")
+    if not all(c in _TAG_PUNCTUATION or unicodedata.category(c)[0] in "LZN" for c in text):
+        problems.add(text, path, f"Member must satisfy regular expression pattern: {TAG_PATTERN}")
 
 
 def member_path(parent: str, index: int, child: str) -> str:

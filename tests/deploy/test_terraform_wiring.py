@@ -235,7 +235,7 @@ def test_notifications_send_object_created_events_to_the_ingest_queue(tf: Module
     assert content["queue_arn"] == '${aws_sqs_queue.main["ingest"].arn}'
     assert content["events"] == ["s3:ObjectCreated:*"]
     assert content["filter_prefix"] == "${queue.value.prefix}"
-    assert content["filter_suffix"] == "${queue.value.suffix}"
+    assert content["filter_suffix"] == '${queue.value.suffix != "" ? queue.value.suffix : null}'
 
 
 def test_only_the_notifying_buckets_may_send_to_the_ingest_queue(tf: Module) -> None:

@@ -387,6 +387,38 @@ def test_training_job_tags(sm: SageMakerClient, trained: dict[str, Any]) -> None
     assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "automlops:run", "Value": "r-trained"}]
 
 
+@pytest.mark.parametrize(
+    ("tags", "says"),
+    [
+        (
+            [{"Key": "automlops:source", "Value": "s3://b/data/d/x (1).csv"}],
+            "'tags.1.member.value'",
+        ),
+        ([{"Key": "a*b", "Value": "v"}], "'tags.1.member.key' failed to satisfy constraint"),
+        ([{"Key": "k" * 129, "Value": "v"}], "length less than or equal to 128"),
+        ([{"Key": "k", "Value": "v" * 257}], "length less than or equal to 256"),
+        ([{"Key": "aws:owner", "Value": "v"}], "must not start with 'aws:'"),
+        ([{"Key": f"k{i}", "Value": "v"} for i in range(51)], "length less than or equal to 50"),
+    ],
+)
+def test_tags_aws_refuses_are_refused(
+    stack: Stack,
+    sm: SageMakerClient,
+    trained: dict[str, Any],
+    tags: list[dict[str, str]],
+    says: str,
+) -> None:
+    """What AWS refused in the field: a browser's `x (1).csv` in a tag value failed every job."""
+    request = {**training_request(stack, "r-tags", "job-r-tags"), "Tags": tags}
+    code, message, _ = error_of(lambda: sm.create_training_job(**request))
+    assert code == "ValidationException"
+    assert says in message
+    arn = trained["TrainingJobArn"]
+    code, message, _ = error_of(lambda: sm.add_tags(ResourceArn=arn, Tags=tags))
+    assert code == "ValidationException"
+    assert says in message
+
+
 def test_training_api_errors(stack: Stack, sm: SageMakerClient, trained: dict[str, Any]) -> None:
     code, message, response = error_of(lambda: sm.describe_training_job(TrainingJobName="nope"))
     assert (code, message) == ("ValidationException", "Requested resource not found.")

@@ -193,3 +193,30 @@ def test_a_deeply_nested_body_is_a_decode_error_not_a_crash(decoder: Decoder) ->
     assert guess_type(body) == "unknown"
     nested_type = '{"type": ' + "[" * 100_000 + "]" * 100_000 + "}"
     assert guess_type(nested_type) == "unknown"
+
+
+def test_the_pipelines_rule_takes_csv_and_csv_gz_in_any_case_and_says_why_not_the_rest() -> None:
+    from handlers import ROUTES as PIPELINE_ROUTES
+    from handlers import S3_RULES
+
+    pipeline = Decoder(build_route_table(PIPELINE_ROUTES), S3_RULES, {"raw": "r", "models": "m"})
+    taken = ["data/d/a.csv", "data/d/B.CSV", "data/d/c.Csv", "data/d/d.csv.gz", "data/d/E.CSV.GZ"]
+    decoded = pipeline.decode(s3_body(*(record("r", key) for key in taken)))
+    assert [job.message.key for job in decoded.jobs] == taken
+    left = pipeline.decode(s3_body(record("r", "data/d/notes.txt"), record("r", "other/x.csv")))
+    assert left.jobs == ()
+    assert left.dropped == (
+        "Records[0]: s3://r/data/d/notes.txt is not a .csv or .csv.gz (any letter case) object: "
+        "ignored",
+        "Records[1]: no rule for s3://r/other/x.csv",
+    )
+
+
+def test_notifications_announce_what_a_rule_cannot_filter_by_its_prefix_only() -> None:
+    from handlers import S3_RULES
+    from localcloud.stack import notification_filters
+
+    assert notification_filters(S3_RULES) == {
+        "raw": [{"prefix": "data/", "suffix": ""}],
+        "models": [{"prefix": "runs/", "suffix": "model.tar.gz"}],
+    }
