@@ -405,7 +405,7 @@ def test_tags_aws_refuses_are_refused(
     stack: Stack,
     sm: SageMakerClient,
     trained: dict[str, Any],
-    tags: list[dict[str, str]],
+    tags: list[Any],
     says: str,
 ) -> None:
     """What AWS refused in the field: a browser's `x (1).csv` in a tag value failed every job."""
