@@ -53,7 +53,7 @@ class Emulator:
             TrainingJobs(self.store, s3, runner),
             Models(self.store, s3),
             EndpointConfigs(self.store),
-            Endpoints(self.store, deployer),
+            Endpoints(self.store, deployer, self.faults),
             Tags(self.store),
         )
         self._app = App(table, Runtime(self.store, self.faults, account), self.faults)

@@ -9,7 +9,8 @@ from typing import Any
 
 from localcloud.sagemaker import listing
 from localcloud.sagemaker.deployer import Deployer
-from localcloud.sagemaker.errors import already_exists, not_found, validation
+from localcloud.sagemaker.errors import already_exists, limit_exceeded, not_found, validation
+from localcloud.sagemaker.faults import FaultState
 from localcloud.sagemaker.store import Deployment, Endpoint, Store
 from localcloud.sagemaker.validation import Problems, check_name, check_tags, required
 
@@ -19,9 +20,10 @@ IN_PROGRESS = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deletin
 
 
 class Endpoints:
-    def __init__(self, store: Store, deployer: Deployer) -> None:
+    def __init__(self, store: Store, deployer: Deployer, faults: FaultState) -> None:
         self._store = store
         self._deployer = deployer
+        self._faults = faults
 
     def create(self, body: Mapping[str, Any]) -> dict[str, Any]:
         _validate(body)
@@ -31,6 +33,7 @@ class Endpoints:
             if self._store.endpoints.find(name) is not None:
                 raise already_exists(LABEL, arn)
             self._require_config(config_name)
+            self._within_serverless_quota(config_name)
             now = time.time()
             endpoint = Endpoint(name, arn, config_name, created=now, modified=now, generation=1)
             self._store.endpoints.add(name, endpoint)
@@ -38,6 +41,19 @@ class Endpoints:
                 self._store.tags[arn] = {t["Key"]: t["Value"] for t in body["Tags"]}
             self._deployer.start(endpoint, config_name)
         return {"EndpointArn": arn}
+
+    def _within_serverless_quota(self, config_name: str) -> None:
+        if not self._is_serverless(config_name):
+            return
+        quota = self._faults.current.serverless_endpoint_quota
+        used = sum(1 for e in self._store.endpoints if self._is_serverless(e.config_name))
+        if used >= quota:
+            raise limit_exceeded("Number of serverless endpoints", quota, used, "Endpoints")
+
+    def _is_serverless(self, config_name: str) -> bool:
+        config = self._store.endpoint_configs.find(config_name)
+        variants = config.request.get("ProductionVariants", []) if config else []
+        return any("ServerlessConfig" in variant for variant in variants)
 
     def describe(self, body: Mapping[str, Any]) -> dict[str, Any]:
         with self._store.lock:

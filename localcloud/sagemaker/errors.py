@@ -28,6 +28,17 @@ def validation(message: str) -> ApiError:
     return ApiError("ValidationException", message)
 
 
+def limit_exceeded(limit: str, quota: int, used: int, unit: str) -> ApiError:
+    """An account quota, worded as SageMaker words them."""
+    return ApiError(
+        "ResourceLimitExceeded",
+        f"The account-level service limit '{limit}' is {quota} {unit}, with current utilization "
+        f"of {used} {unit} and a request delta of 1 {unit}. Please use AWS Service Quotas to "
+        "request an increase for this quota. If AWS Service Quotas is not available, contact "
+        "AWS support to request an increase for this quota.",
+    )
+
+
 def resource_in_use(message: str) -> ApiError:
     return ApiError("ResourceInUse", message)
 

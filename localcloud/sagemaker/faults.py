@@ -32,6 +32,9 @@ class Faults:
     invoke_latency_seconds: float = 0.0
     # extra time a job spends in SecondaryStatus Training (counts against MaxRuntimeInSeconds)
     training_seconds: float = 0.0
+    # The account's quota of serverless endpoints in the region (AWS's default; new accounts
+    # may get 10): one more is ResourceLimitExceeded.
+    serverless_endpoint_quota: int = 50
 
     def training_failure(self, job_name: str) -> str | None:
         reason = _match(self.training_failures, job_name)
@@ -54,6 +57,8 @@ class Faults:
                 updates[name] = _rules(name, value)
             elif name.endswith("_seconds"):
                 updates[name] = _seconds(name, value)
+            elif name.endswith("_quota"):
+                updates[name] = _count(name, value)
             else:
                 raise ValueError(f"unknown fault {name!r}")
         return dataclasses.replace(self, **updates)
@@ -84,6 +89,12 @@ def _seconds(name: str, value: Any) -> float:
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be a finite number >= 0")
     return float(value)
+
+
+def _count(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be a whole number >= 0")
+    return value
 
 
 class FaultState:

@@ -743,6 +743,29 @@ def test_serverless_config_limits(
     assert f"at 'productionVariants.1.member.serverlessConfig.{constraint}" in message
 
 
+def test_serverless_endpoints_beyond_the_account_quota_are_refused(
+    sm: SageMakerClient, emulator: Emulator, shared_model: str
+) -> None:
+    existing = len(sm.list_endpoints(MaxResults=100)["Endpoints"])  # all serverless here
+    emulator.set_faults(serverless_endpoint_quota=existing + 2)
+    create_config(sm, "config-quota", shared_model)
+    created = []
+    for index in range(2):
+        name = f"quota-{index}"
+        sm.create_endpoint(EndpointName=name, EndpointConfigName="config-quota")
+        created.append(name)
+    code, message, _ = error_of(
+        lambda: sm.create_endpoint(EndpointName="quota-2", EndpointConfigName="config-quota")
+    )
+    assert code == "ResourceLimitExceeded"
+    assert "'Number of serverless endpoints' is" in message
+    assert f"current utilization of {existing + 2} Endpoints" in message
+    sm.delete_endpoint(EndpointName=created.pop())  # a deleted one frees its place
+    sm.create_endpoint(EndpointName="quota-3", EndpointConfigName="config-quota")
+    for name in ("quota-0", "quota-3"):
+        sm.delete_endpoint(EndpointName=name)
+
+
 # ------------------------------------------------------------------------------ fault admin route
 
 
