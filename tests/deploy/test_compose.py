@@ -98,10 +98,25 @@ def test_sagemaker_emulator_command(compose: dict[str, Any]) -> None:
     assert "_emulator/health" in " ".join(emulator["healthcheck"]["test"])
 
 
-def test_localstack_serves_s3_sqs_and_logs(compose: dict[str, Any]) -> None:
+def test_every_service_the_worker_calls_is_served(compose: dict[str, Any]) -> None:
+    """The clients the composition root builds are the services the worker calls; each must be
+    LocalStack's or the emulator's in the compose stack (without CloudWatch there, evaluation's
+    PutMetricData failed and a compose run never finished)."""
+    from dataclasses import fields
+
+    from automlops.aws import SERVICES, AwsClients
+
+    assert {f.name.replace("_", "-") for f in fields(AwsClients)} == set(SERVICES)
     localstack = service(compose, "localstack")
     assert re.fullmatch(r"localstack/localstack:\d+\.\d+(\.\d+)?", localstack["image"])
-    assert set(localstack["environment"]["SERVICES"].split(",")) >= {"s3", "sqs", "logs"}
+    served = set(localstack["environment"]["SERVICES"].split(","))
+    env = worker_env(compose)
+    for name in SERVICES:
+        own = env.get("AWS_ENDPOINT_URL_" + name.upper().replace("-", "_"), "")
+        if own:
+            assert own.startswith("http://sagemaker:"), (name, own)
+        else:
+            assert name in served, f"{name}: the worker calls it, LocalStack does not serve it"
 
 
 def load_provision_script() -> ModuleType:
