@@ -39,6 +39,8 @@ locals {
     { name = "AUTOMLOPS_INGEST_QUEUE_URL", value = aws_sqs_queue.main["ingest"].url },
     { name = "AUTOMLOPS_STAGES_QUEUE_URL", value = aws_sqs_queue.main["stages"].url },
     { name = "AUTOMLOPS_SAGEMAKER_ROLE_ARN", value = aws_iam_role.sagemaker.arn },
+    # The worker's prefix has no trailing hyphen; the variable's (an ARN prefix) has.
+    { name = "AUTOMLOPS_SAGEMAKER_NAME_PREFIX", value = trimsuffix(var.sagemaker_name_prefix, "-") },
     # the consumer
     { name = "AUTOMLOPS_WORKER_THREADS", value = tostring(var.worker_threads) },
     { name = "AUTOMLOPS_HEARTBEAT_SECONDS", value = tostring(var.heartbeat_seconds) },

@@ -57,7 +57,8 @@ locals {
     "us-west-1"      = "746614075791"
     "us-west-2"      = "246618743249"
   }
-  xgboost_registry_account = coalesce(var.xgboost_registry_account_id, lookup(local.xgboost_registry_accounts, var.region, "unknown-region-set-xgboost_registry_account_id"))
+  # var.region's validation makes sure one of the two is there.
+  xgboost_registry_account = try(length(var.xgboost_registry_account_id) > 0, false) ? var.xgboost_registry_account_id : local.xgboost_registry_accounts[var.region]
 
   # SageMaker ARNs of what the worker creates: every name starts with the prefix (handlers/naming.py).
   sagemaker_arn = "arn:${local.partition}:sagemaker:${local.region}:${local.account_id}"

@@ -6,6 +6,12 @@ variable "region" {
   description = "AWS region for everything (SageMaker serverless inference must be offered there)."
   type        = string
   default     = "eu-west-1"
+
+  # Refers to a local and another variable: Terraform >= 1.9 (versions.tf asks for 1.10).
+  validation {
+    condition     = try(length(var.xgboost_registry_account_id) > 0, false) || contains(keys(local.xgboost_registry_accounts), var.region)
+    error_message = "There is no SageMaker XGBoost registry account known for this region: set xgboost_registry_account_id (and xgboost_image_uri), or pick a region of locals.tf's xgboost_registry_accounts."
+  }
 }
 
 variable "name_prefix" {
@@ -262,9 +268,14 @@ variable "ecr_keep_images" {
 # ---------------------------------------------------------------------------------------------
 
 variable "sagemaker_name_prefix" {
-  description = "Prefix of the SageMaker resources the worker creates (training jobs, models, endpoint configs, endpoints); the task role may touch only these."
+  description = "Prefix of the SageMaker resources the worker creates (training jobs, models, endpoint configs, endpoints), with its trailing hyphen; the task role may touch only these, and the worker names them so (AUTOMLOPS_SAGEMAKER_NAME_PREFIX)."
   type        = string
   default     = "aml-"
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,9}-$", var.sagemaker_name_prefix))
+    error_message = "sagemaker_name_prefix must be 1-10 letters, digits and inner hyphens, then a hyphen (e.g. \"aml-\")."
+  }
 }
 
 variable "xgboost_image_uri" {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from handlers.deps import Ctx
 from handlers.messages import EvaluateRequested, ModelTrained
-from handlers.naming import RunPaths, sagemaker_names
+from handlers.naming import RunPaths
 from handlers.sagemaker import tags
 from handlers.storage import s3_uri
 from service.errors import PermanentError
@@ -19,7 +19,7 @@ def handle(msg: ModelTrained, ctx: Ctx) -> list[Outgoing]:
     # Only runs this pipeline's preprocessing started have facts, and only the model their own
     # training job wrote is deployed: a stray or planted object is refused before any write.
     dataset = ctx.deps.runs.facts(run_id).dataset
-    names = sagemaker_names(dataset, run_id)
+    names = ctx.deps.names(dataset, run_id)
     expected = RunPaths(run_id).model_artifact(names.training_job)
     if msg.key != expected:
         raise PermanentError(

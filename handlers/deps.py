@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from handlers.naming import SageMakerNames, sagemaker_names
 from handlers.recipes_source import RecipeSource
 from handlers.runs import RunRepository
 from handlers.sagemaker import SageMakerGateway
@@ -49,6 +50,10 @@ class PipelineDeps:
     recipes: RecipeSource
     sagemaker: SageMakerGateway
     cloudwatch: CloudWatchClient
+
+    def names(self, dataset: str, run_id: str) -> SageMakerNames:
+        """The run's SageMaker names under this deployment's prefix."""
+        return sagemaker_names(dataset, run_id, self.settings.sagemaker_name_prefix)
 
     @classmethod
     def build(cls, settings: PipelineSettings, clients: PipelineClients) -> PipelineDeps:

@@ -27,7 +27,7 @@ from handlers.naming import RunPaths
 from handlers.runs import StageRecord
 from handlers.scoring import Scored, score_file
 from handlers.storage import scratch_dir
-from service.errors import DuplicateDelivery
+from service.errors import DuplicateDelivery, PermanentError
 from service.messages import Outgoing
 
 STAGE = "evaluate"
@@ -52,6 +52,11 @@ def evaluation_keys(run_id: str) -> dict[str, str]:
 
 
 def handle(msg: EvaluateRequested, ctx: Ctx) -> list[Outgoing]:
+    names = ctx.deps.names(msg.dataset, msg.run_id)
+    if msg.endpoint_name != names.endpoint:  # another deployment's prefix: never invoke it
+        raise PermanentError(
+            f"{msg.TYPE}: endpoint {msg.endpoint_name!r} is not this run's ({names.endpoint!r})"
+        )
     paths = RunPaths(msg.run_id)
     follow_up = Outgoing(
         ModelEvaluated(

@@ -23,9 +23,9 @@ from handlers.naming import (
     RunPaths,
     dataset_folder,
     is_run_id,
+    is_run_name,
     run_id_for_object,
     run_id_of_key,
-    sagemaker_names,
 )
 from service.errors import MessageDecodeError
 from service.messages import ObjectCreated, StageMessage, build_message
@@ -91,6 +91,10 @@ class RunMessage(StageMessage):
     def check(self) -> None:
         """Subclasses check their own fields (raising `self.invalid(...)`)."""
 
+    def expect_name(self, field: str, value: str, suffix: str) -> None:
+        if not is_run_name(value, self.dataset, self.run_id, suffix):
+            raise self.invalid(field, value, f"is not this run's ({suffix} of run {self.run_id})")
+
     def expect(self, field: str, value: str, derived: str) -> None:
         if value != derived:
             raise self.invalid(field, value, f"is not this run's ({derived!r})")
@@ -121,8 +125,7 @@ class TrainingWatch(RunMessage):
     job_name: str
 
     def check(self) -> None:
-        derived = sagemaker_names(self.dataset, self.run_id).training_job
-        self.expect("job_name", self.job_name, derived)
+        self.expect_name("job_name", self.job_name, "train")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,10 +135,13 @@ class EvaluateRequested(RunMessage):
     model_key: str  # in the models bucket
 
     def check(self) -> None:
-        names = sagemaker_names(self.dataset, self.run_id)
-        self.expect("endpoint_name", self.endpoint_name, names.endpoint)
-        model = RunPaths(self.run_id).model_artifact(names.training_job)
-        self.expect("model_key", self.model_key, model)
+        self.expect_name("endpoint_name", self.endpoint_name, "ep")
+        paths = RunPaths(self.run_id)
+        job = self.model_key.removeprefix(paths.model_prefix).split("/", 1)[0]
+        if not is_run_name(job, self.dataset, self.run_id, "train") or (
+            self.model_key != paths.model_artifact(job)
+        ):
+            raise self.invalid("model_key", self.model_key, "is not this run's model artifact")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,7 +151,5 @@ class ModelEvaluated(RunMessage):
     metrics_key: str  # in the reports bucket
 
     def check(self) -> None:
-        self.expect(
-            "endpoint_name", self.endpoint_name, sagemaker_names(self.dataset, self.run_id).endpoint
-        )
+        self.expect_name("endpoint_name", self.endpoint_name, "ep")
         self.expect("metrics_key", self.metrics_key, RunPaths(self.run_id).evaluation["metrics"])

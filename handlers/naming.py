@@ -23,7 +23,9 @@ RUN_ID_PATTERN = re.compile(r"^\d{8}-[0-9a-f]{10}$")
 DATASET_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 SAGEMAKER_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 SAGEMAKER_NAME_MAX = 63
-_NAME_PREFIX = "aml"
+DEFAULT_NAME_PREFIX = "aml"
+# At most 10 characters, so that no part of a run's names is ever cut (10 + 20 + 19 + "-train").
+NAME_PREFIX_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,9}$")
 _DATASET_IN_NAME_MAX = 20
 
 
@@ -162,8 +164,10 @@ class SageMakerNames:
     endpoint: str
 
     @classmethod
-    def for_run(cls, dataset: str, run_id: str) -> SageMakerNames:
-        base = f"{_NAME_PREFIX}-{dataset[:_DATASET_IN_NAME_MAX]}-{run_id}"
+    def for_run(
+        cls, dataset: str, run_id: str, prefix: str = DEFAULT_NAME_PREFIX
+    ) -> SageMakerNames:
+        base = f"{prefix}-{dataset[:_DATASET_IN_NAME_MAX]}-{run_id}"
         return cls(
             training_job=sagemaker_name(base, "train"),
             model=sagemaker_name(base, "model"),
@@ -172,15 +176,29 @@ class SageMakerNames:
         )
 
 
-def sagemaker_names(dataset: str, run_id: str) -> SageMakerNames:
-    return SageMakerNames.for_run(dataset, run_id)
+def sagemaker_names(dataset: str, run_id: str, prefix: str = DEFAULT_NAME_PREFIX) -> SageMakerNames:
+    return SageMakerNames.for_run(dataset, run_id, prefix)
+
+
+def is_run_name(name: str, dataset: str, run_id: str, suffix: str) -> bool:
+    """Whether `name` is the `suffix` resource of this run under some valid name prefix (a
+    message cannot know the deployment's prefix; the stage compares with its own)."""
+    pattern = (
+        r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,9}-"
+        + re.escape(dataset[:_DATASET_IN_NAME_MAX])
+        + "-"
+        + re.escape(run_id)
+        + "-"
+        + re.escape(suffix)
+    )
+    return re.fullmatch(pattern, name) is not None
 
 
 def sagemaker_name(base: str, suffix: str) -> str:
     """`<base>-<suffix>` made valid: other characters become `-`, the suffix always survives."""
     clean_suffix = _sanitize(suffix)[:20] or "x"
     room = SAGEMAKER_NAME_MAX - len(clean_suffix) - 1
-    clean_base = _sanitize(base)[:room].strip("-") or _NAME_PREFIX
+    clean_base = _sanitize(base)[:room].strip("-") or DEFAULT_NAME_PREFIX
     return f"{clean_base}-{clean_suffix}"
 
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from handlers.naming import NAME_PREFIX_PATTERN
 from service.config import PREFIX, in_range, read_settings
 
 SERVERLESS_MEMORY_SIZES = (1024, 2048, 3072, 4096, 5120, 6144)
@@ -27,6 +28,8 @@ class PipelineSettings:
     models_bucket: str
     reports_bucket: str
     sagemaker_role_arn: str
+    # Every SageMaker name starts `<prefix>-`: the prefix the task role's IAM policy allows.
+    sagemaker_name_prefix: str = "aml"
     metrics_namespace: str = "automlops"
     xgboost_image_uri: str = ""
     xgboost_version: str = "3.0-5"
@@ -65,6 +68,11 @@ class PipelineSettings:
             "invoke_payload_limit_bytes", self.invoke_payload_limit_bytes, 1024, 4_194_304
         )
         problems += in_range("training_watch_seconds", self.training_watch_seconds, 1, 900)
+        if not NAME_PREFIX_PATTERN.match(self.sagemaker_name_prefix):
+            problems.append(
+                f"{PREFIX}SAGEMAKER_NAME_PREFIX={self.sagemaker_name_prefix!r} must be 1-10 "
+                "letters, digits and inner hyphens (it starts every SageMaker name)"
+            )
         if not _ARN_ROLE.match(self.sagemaker_role_arn):
             problems.append(
                 f"{PREFIX}SAGEMAKER_ROLE_ARN={self.sagemaker_role_arn!r} is not an IAM role ARN "

@@ -11,7 +11,7 @@ from typing import Any
 from handlers import preprocess
 from handlers.deps import Ctx
 from handlers.messages import TrainingWatch, TrainRequested
-from handlers.naming import RunPaths, sagemaker_names
+from handlers.naming import RunPaths
 from handlers.recipe import Recipe
 from handlers.runs import StageRecord
 from handlers.sagemaker import tags
@@ -25,7 +25,7 @@ PARTS = ("train", "validation", "test")
 
 
 def handle(msg: TrainRequested, ctx: Ctx) -> list[Outgoing]:
-    job_name = sagemaker_names(msg.dataset, msg.run_id).training_job
+    job_name = ctx.deps.names(msg.dataset, msg.run_id).training_job
     gateway = ctx.deps.sagemaker
     with ctx.deps.runs.stage(msg, STAGE, ctx, after=(preprocess.STAGE,)) as record:
         if gateway.training_job(job_name) is None:

@@ -18,6 +18,9 @@ RUNNING = ("InProgress", "Stopping")
 
 
 def handle(msg: TrainingWatch, ctx: Ctx) -> list[Outgoing]:
+    expected = ctx.deps.names(msg.dataset, msg.run_id).training_job
+    if msg.job_name != expected:  # another deployment's prefix: never touch its job
+        raise PermanentError(f"{msg.TYPE}: job {msg.job_name!r} is not this run's ({expected!r})")
     with ctx.deps.runs.stage(msg, STAGE, ctx, after=(train.STAGE,)) as record:
         job = ctx.deps.sagemaker.describe_training_job(msg.job_name)
         status = job["TrainingJobStatus"]

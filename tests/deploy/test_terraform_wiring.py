@@ -95,6 +95,9 @@ def resolved(tf: Module, value: str) -> str:
     match = re.fullmatch(r"\$\{(?:tostring\()?var\.(\w+)\)?\}", value)
     if match:
         return str(tf.default(match.group(1)))
+    trimmed = re.fullmatch(r'\$\{trimsuffix\(var\.(\w+), "(.*)"\)\}', value)
+    if trimmed:
+        return str(tf.default(trimmed.group(1))).removesuffix(trimmed.group(2))
     return value
 
 
@@ -260,3 +263,30 @@ def test_sagemaker_name_prefix_matches_the_worker_naming(tf: Module) -> None:
     names = sagemaker_names("bank-marketing", "20261126-3f9a1c0b2e")
     for name in dataclasses.astuple(names):
         assert name.startswith(prefix), f"{name} would be outside the task role's {prefix}* ARNs"
+
+
+@pytest.mark.parametrize("prefix", ["aml-", "team7-", "x-"])
+def test_the_task_names_its_sagemaker_resources_with_the_prefix_iam_allows(
+    tf: Module, prefix: str
+) -> None:
+    """The variable scopes the task role's ARNs; the same value (less its hyphen) reaches the
+    worker, so another prefix is not AccessDenied on every CreateTrainingJob."""
+    value = environment(tf)["AUTOMLOPS_SAGEMAKER_NAME_PREFIX"]
+    assert value == '${trimsuffix(var.sagemaker_name_prefix, "-")}'
+    worker_prefix = prefix.removesuffix("-")
+    assert re.fullmatch(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,9}-$", prefix)  # the variable's rule
+    for name in dataclasses.astuple(
+        sagemaker_names("bank-marketing", "20261126-3f9a1c0b2e", worker_prefix)
+    ):
+        assert name.startswith(prefix)
+    assert setting_default("AUTOMLOPS_SAGEMAKER_NAME_PREFIX") == tf.default(
+        "sagemaker_name_prefix"
+    ).removesuffix("-")
+
+
+def test_a_region_without_a_known_xgboost_registry_fails_at_plan(tf: Module) -> None:
+    validations = tf.variables["region"]["validation"]
+    (validation,) = validations if isinstance(validations, list) else [validations]
+    assert "local.xgboost_registry_accounts" in validation["condition"]
+    assert "var.xgboost_registry_account_id" in validation["condition"]
+    assert "unknown-region" not in str(tf.locals["xgboost_registry_account"])

@@ -219,3 +219,15 @@ def test_a_version_id_alone_names_the_upload() -> None:
     one = uploaded(version_id="v1", sequencer="a", event_time="2026-11-26T10:00:00Z")
     assert one == uploaded(version_id="v1", sequencer="b", event_time="2026-11-26T10:00:01Z")
     assert one != uploaded(version_id="v2", sequencer="a", event_time="2026-11-26T10:00:00Z")
+
+
+def test_a_message_cannot_know_the_prefix_but_names_stay_the_runs_own() -> None:
+    from handlers.naming import is_run_name
+
+    run = "20261201-0123456789"
+    assert is_run_name(sagemaker_names("d", run).training_job, "d", run, "train")
+    assert is_run_name(sagemaker_names("d", run, "team7").endpoint, "d", run, "ep")
+    assert not is_run_name(sagemaker_names("d", run).endpoint, "d", run, "train")
+    assert not is_run_name(sagemaker_names("other", run).endpoint, "d", run, "ep")
+    assert not is_run_name("x" * 11 + f"-d-{run}-ep", "d", run, "ep")  # prefix too long
+    assert not is_run_name(f"evil/../-d-{run}-ep", "d", run, "ep")

@@ -21,6 +21,7 @@ from handlers.naming import RunPaths, sagemaker_names
 from handlers.recipe import packaged_recipe_bytes
 from handlers.runs import RunRepository
 from service.context import HandlerContext
+from service.errors import PermanentError
 from service.messages import StageMessage
 
 LOG = structlog.get_logger("test")
@@ -158,3 +159,29 @@ def test_concurrent_stages_of_one_run_all_land_without_failing(pipeline: Pipelin
         f"stage-{i}": "ok" for i in range(6)
     }
     assert all(document["stages"][f"stage-{i}"]["artifacts"] == {"index": str(i)} for i in range(6))
+
+
+def test_the_deployments_name_prefix_names_its_sagemaker_resources(pipeline: Pipeline) -> None:
+    """IAM scopes the task role to `<prefix>-*`: the worker must name everything so."""
+    from handlers import watch
+    from handlers.messages import TrainingWatch
+
+    event = upload_event(pipeline, "data/bank-marketing/prefixed.csv", synthetic_csv(300, seed=9))
+    context = pipeline.context(sagemaker_name_prefix="team7")
+    [request] = [o.message for o in preprocess.handle(event, context)]
+    assert isinstance(request, TrainRequested)
+    [watching] = [o.message for o in train.handle(request, context)]
+    assert isinstance(watching, TrainingWatch)
+    assert (
+        watching.job_name == sagemaker_names("bank-marketing", event.run_id, "team7").training_job
+    )
+    assert watching.job_name.startswith("team7-")
+    pipeline.clients.sagemaker.describe_training_job(TrainingJobName=watching.job_name)
+    # A watch of the default prefix's job is not this deployment's to look at.
+    other = TrainingWatch(
+        run_id=event.run_id,
+        dataset="bank-marketing",
+        job_name=sagemaker_names("bank-marketing", event.run_id).training_job,
+    )
+    with pytest.raises(PermanentError, match="is not this run's"):
+        watch.handle(other, context)
