@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from localcloud.sagemaker import listing
 from localcloud.sagemaker.errors import resource_in_use, validation
+from localcloud.sagemaker.model_rules import check_enum, check_map, check_max_length
 from localcloud.sagemaker.s3io import S3, S3Error, split_uri
 from localcloud.sagemaker.store import Store, TrainingJob
 from localcloud.sagemaker.training_runner import TrainingRunner
@@ -42,6 +44,8 @@ ECHOED = (
     "RetryStrategy",
 )
 NOT_FOUND = "Requested resource not found."
+# registry/repository[:tag] or registry/repository[@digest], as CreateTrainingJob documents.
+IMAGE_URI = re.compile(r"[^\s/:@]+(:\d+)?(/[^\s/:@]+)+(:[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})?")
 
 
 class TrainingJobs:
@@ -144,22 +148,49 @@ def _validate(body: Mapping[str, Any]) -> None:
     _validate_algorithm(
         problems, required(problems, body, "AlgorithmSpecification", "algorithmSpecification")
     )
+    check_map(problems, body.get("HyperParameters"), "hyperParameters", "HyperParameters")
+    resources = body.get("ResourceConfig") or {}
+    check_enum(
+        problems,
+        resources.get("InstanceType"),
+        "resourceConfig.instanceType",
+        "TrainingInstanceType",
+    )
     output = required(problems, body, "OutputDataConfig", "outputDataConfig") or {}
     path = required(problems, output, "S3OutputPath", "outputDataConfig.s3OutputPath")
     check_string(problems, path, "outputDataConfig.s3OutputPath", S3_URI_PATTERN, 1024)
     # Optional in the service model since serverless jobs, still needed for a container job.
     required(problems, body, "ResourceConfig", "resourceConfig")
     required(problems, body, "StoppingCondition", "stoppingCondition")
-    for index, channel in enumerate(body.get("InputDataConfig") or []):
+    channels = body.get("InputDataConfig") or []
+    for index, channel in enumerate(channels):
         _validate_channel(problems, index, channel)
+    names = [channel.get("ChannelName") for channel in channels]
+    repeated = sorted({str(n) for n in names if names.count(n) > 1})
     check_tags(problems, body.get("Tags"))
     problems.raise_if_any()
+    if repeated:
+        raise validation(f"Channel names must be unique: {', '.join(repeated)} appear twice.")
     _validate_supported(body)
 
 
 def _validate_algorithm(problems: Problems, spec: Mapping[str, Any] | None) -> None:
-    if spec is not None and not spec.get("TrainingImage") and not spec.get("AlgorithmName"):
+    if spec is None:
+        return
+    if not spec.get("TrainingImage") and not spec.get("AlgorithmName"):
         problems.add(None, "algorithmSpecification.trainingImage", "Member must not be null")
+    image = spec.get("TrainingImage")
+    check_max_length(problems, image, "algorithmSpecification.trainingImage", "AlgorithmImage")
+    if isinstance(image, str) and not IMAGE_URI.fullmatch(image):
+        problems.add(
+            image, "algorithmSpecification.trainingImage", "Member must be a registry path"
+        )
+    check_enum(
+        problems,
+        spec.get("TrainingInputMode"),
+        "algorithmSpecification.trainingInputMode",
+        "TrainingInputMode",
+    )
 
 
 def _validate_channel(problems: Problems, index: int, channel: Mapping[str, Any]) -> None:
@@ -171,6 +202,22 @@ def _validate_channel(problems: Problems, index: int, channel: Mapping[str, Any]
         64,
     )
     source = (channel.get("DataSource") or {}).get("S3DataSource") or {}
+
+    def path(member: str) -> str:
+        return member_path("inputDataConfig", index, member)
+
+    check_max_length(problems, channel.get("ContentType"), path("contentType"), "ContentType")
+    check_enum(problems, channel.get("InputMode"), path("inputMode"), "TrainingInputMode")
+    check_enum(problems, channel.get("CompressionType"), path("compressionType"), "CompressionType")
+    check_enum(
+        problems,
+        source.get("S3DataDistributionType"),
+        path("dataSource.s3DataSource.s3DataDistributionType"),
+        "S3DataDistribution",
+    )
+    check_enum(
+        problems, source.get("S3DataType"), path("dataSource.s3DataSource.s3DataType"), "S3DataType"
+    )
     uri_path = member_path("inputDataConfig", index, "dataSource.s3DataSource.s3Uri")
     check_string(
         problems, required(problems, source, "S3Uri", uri_path), uri_path, S3_URI_PATTERN, 1024

@@ -419,6 +419,68 @@ def test_tags_aws_refuses_are_refused(
     assert says in message
 
 
+def edited(request: dict[str, Any], change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    copy: dict[str, Any] = json.loads(json.dumps(request))
+    change(copy)
+    return copy
+
+
+def _channel(index: int, **fields: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda r: r["InputDataConfig"][index].update(fields)
+
+
+def _source(**fields: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda r: r["InputDataConfig"][0]["DataSource"]["S3DataSource"].update(fields)
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (
+            lambda r: r["AlgorithmSpecification"].update(TrainingInputMode="Stream"),
+            "at 'algorithmSpecification.trainingInputMode' failed to satisfy constraint: "
+            "Member must satisfy enum value set: [Pipe, File, FastFile]",
+        ),
+        (
+            lambda r: r["ResourceConfig"].update(InstanceType="ml.m5.huge"),
+            "at 'resourceConfig.instanceType' failed to satisfy constraint: Member must satisfy "
+            "enum value set",
+        ),
+        (
+            _source(S3DataDistributionType="Everywhere"),
+            "s3DataDistributionType' failed to satisfy constraint: Member must satisfy enum value "
+            "set: [FullyReplicated, ShardedByS3Key]",
+        ),
+        (_channel(0, CompressionType="Zip"), "compressionType"),
+        (_channel(0, ContentType="t" * 257), "length less than or equal to 256"),
+        (_channel(1, ChannelName="train"), "Channel names must be unique: train"),
+        (
+            lambda r: r.update(HyperParameters={f"k{i}": "1" for i in range(101)}),
+            "at 'hyperParameters' failed to satisfy constraint: Map must have length less than "
+            "or equal to 100",
+        ),
+        (
+            lambda r: r["HyperParameters"].update(eta="1" * 2501),
+            "length less than or equal to 2500",
+        ),
+        (
+            lambda r: r["AlgorithmSpecification"].update(TrainingImage="not an image"),
+            "at 'algorithmSpecification.trainingImage'",
+        ),
+    ],
+)
+def test_what_sagemaker_refuses_in_a_training_request_is_refused(
+    stack: Stack,
+    sm: SageMakerClient,
+    change: Callable[[dict[str, Any]], None],
+    says: str,
+) -> None:
+    request = edited(training_request(stack, "r-trained", "job-refused"), change)
+    code, message, _ = error_of(lambda: sm.create_training_job(**request))
+    assert code == "ValidationException"
+    assert says in message
+
+
 def test_training_api_errors(stack: Stack, sm: SageMakerClient, trained: dict[str, Any]) -> None:
     code, message, response = error_of(lambda: sm.describe_training_job(TrainingJobName="nope"))
     assert (code, message) == ("ValidationException", "Requested resource not found.")
