@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from localcloud.sagemaker.errors import ApiError
+
 DEFAULT_TRAINING_FAILURE = "AlgorithmError: injected failure"
 
 
@@ -35,6 +37,9 @@ class Faults:
     # The account's quota of serverless endpoints in the region (AWS's default; new accounts
     # may get 10): one more is ResourceLimitExceeded.
     serverless_endpoint_quota: int = 50
+    # operation (e.g. "DescribeEndpoint", "InvokeEndpoint") -> {"code", "status", "times"}: the
+    # next `times` calls (every call when 0) answer that AWS error instead: throttling, 5xx...
+    api_errors: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def training_failure(self, job_name: str) -> str | None:
         reason = _match(self.training_failures, job_name)
@@ -55,6 +60,8 @@ class Faults:
         for name, value in changes.items():
             if name.endswith("_failures"):
                 updates[name] = _rules(name, value)
+            elif name == "api_errors":
+                updates[name] = _api_errors(value)
             elif name.endswith("_seconds"):
                 updates[name] = _seconds(name, value)
             elif name.endswith("_quota"):
@@ -91,6 +98,25 @@ def _seconds(name: str, value: Any) -> float:
     return float(value)
 
 
+def _api_errors(value: Any) -> dict[str, dict[str, Any]]:
+    if not isinstance(value, Mapping):
+        raise ValueError("api_errors must be an object of operation -> {code, status, times}")
+    rules: dict[str, dict[str, Any]] = {}
+    for operation, rule in value.items():
+        if not isinstance(rule, Mapping) or not isinstance(rule.get("code"), str):
+            raise ValueError(f"api_errors.{operation} needs a code")
+        status, times = rule.get("status", 400), rule.get("times", 0)
+        if not isinstance(status, int) or not 400 <= status <= 599:
+            raise ValueError(f"api_errors.{operation}.status must be an HTTP error status")
+        rules[str(operation)] = {
+            "code": rule["code"],
+            "status": status,
+            "times": _count(f"api_errors.{operation}.times", times),
+            "message": str(rule.get("message") or f"{rule['code']} (injected)"),
+        }
+    return rules
+
+
 def _count(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{name} must be a whole number >= 0")
@@ -104,6 +130,7 @@ class FaultState:
         self._initial = initial
         self._current = initial
         self._lock = threading.Lock()
+        self._answered: dict[str, int] = {}  # injected API errors answered per operation
 
     @property
     def current(self) -> Faults:
@@ -113,9 +140,21 @@ class FaultState:
     def update(self, changes: Mapping[str, Any]) -> Faults:
         with self._lock:
             self._current = self._current.merged(changes)
+            self._answered.clear()
             return self._current
 
     def reset(self) -> Faults:
         with self._lock:
             self._current = self._initial
+            self._answered.clear()
             return self._current
+
+    def api_error(self, operation: str) -> ApiError | None:
+        """The injected error this call of `operation` answers, if one is due (counted)."""
+        with self._lock:
+            rule = self._current.api_errors.get(operation)
+            answered = self._answered.get(operation, 0)
+            if rule is None or (rule["times"] and answered >= rule["times"]):
+                return None
+            self._answered[operation] = answered + 1
+        return ApiError(rule["code"], rule["message"], rule["status"])

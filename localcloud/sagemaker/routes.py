@@ -67,6 +67,9 @@ class App:
         except ValueError as exc:
             return json_error(ApiError("SerializationException", str(exc)))
         try:
+            injected = self._faults.api_error(target.removeprefix(TARGET_PREFIX))
+            if injected is not None:
+                raise injected
             return json_response(operation(body))
         except ApiError as error:
             return json_error(error)
@@ -77,6 +80,9 @@ class App:
 
     def _invoke(self, endpoint_name: str, request: Request) -> Response:
         try:
+            injected = self._faults.api_error("InvokeEndpoint")
+            if injected is not None:
+                raise injected
             result = self._runtime.invoke(
                 endpoint_name,
                 request.body,

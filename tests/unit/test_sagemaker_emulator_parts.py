@@ -192,3 +192,29 @@ def test_fault_rules_and_merging() -> None:
     for bad, problem in cases:
         with pytest.raises(ValueError, match=problem):
             faults.merged(bad)
+
+
+def test_injected_api_errors_are_counted_and_then_stop() -> None:
+    from localcloud.sagemaker.faults import Faults, FaultState
+
+    state = FaultState(Faults())
+    state.update({"api_errors": {"DescribeEndpoint": {"code": "ThrottlingException", "times": 2}}})
+    first, second, third = (state.api_error("DescribeEndpoint") for _ in range(3))
+    assert first is not None
+    assert second is not None
+    assert (first.code, first.status) == ("ThrottlingException", 400)
+    assert third is None
+    assert state.api_error("DescribeTrainingJob") is None
+    state.update({"api_errors": {"InvokeEndpoint": {"code": "InternalFailure", "status": 500}}})
+    assert all(state.api_error("InvokeEndpoint") is not None for _ in range(5))  # every call
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [{"status": 400}, {"code": "X", "status": 200}, {"code": "X", "times": -1}, "Throttling"],
+)
+def test_a_malformed_api_error_rule_is_refused(rule: object) -> None:
+    from localcloud.sagemaker.faults import Faults
+
+    with pytest.raises(ValueError, match="api_errors"):
+        Faults().merged({"api_errors": {"DescribeEndpoint": rule}})
