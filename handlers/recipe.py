@@ -20,6 +20,7 @@ from fractions import Fraction
 from importlib import resources
 from typing import Any, Literal, cast
 
+from handlers import xgboost_params
 from service.errors import PermanentError
 
 UnknownPolicy = Literal["error", "other", "ignore"]
@@ -32,6 +33,9 @@ MEMBERSHIP_OPERATORS = frozenset({"in", "not_in"})
 OPERATORS = frozenset({"eq", "ne"}) | ORDERING_OPERATORS | MEMBERSHIP_OPERATORS
 
 DEFAULT_MAX_TEST_OVERLAP = 0.2
+# A binary target is scored by probabilities cut at the threshold: the objective must give them
+# (binary:logitraw gives margins, binary:hinge 0/1, multi:softprob a row per class).
+BINARY_OBJECTIVES = ("binary:logistic",)
 _NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 _CSV_UNSAFE = re.compile(r'[,"\r\n]')
 
@@ -342,6 +346,15 @@ class _RecipeReader:
                 raise self.fail(f"xgboost.{required}", "is required")
         if not str(table["num_round"]).isdigit() or int(table["num_round"]) < 1:
             raise self.fail("xgboost.num_round", "must be a positive whole number")
+        # What the training container would refuse, refused now, naming the key.
+        for name, problem in xgboost_params.problems(dict(pairs)):
+            raise self.fail(f"xgboost.{name}", problem)
+        if table["objective"] not in BINARY_OBJECTIVES:
+            raise self.fail(
+                "xgboost.objective",
+                f"{table['objective']!r} does not give the probabilities a binary target is "
+                f"scored by: use {' or '.join(BINARY_OBJECTIVES)}",
+            )
         return tuple(pairs)
 
     def threshold(self) -> float:

@@ -58,6 +58,7 @@ INTEGERS: dict[str, Interval] = {
     "num_class": Interval(2),
     "num_parallel_tree": AT_LEAST_1,
     "seed": Interval(-(2**31), 2**31 - 1, low_open=True, high_open=True),
+    "prob_buffer_row": Interval(1, low_open=True),
     "_kfold": Interval(2),
     "_num_cv_round": AT_LEAST_1,
 }
@@ -114,6 +115,7 @@ CHOICES: dict[str, list[str]] = {
     "predictor": ["auto", "cpu_predictor", "gpu_predictor"],
     "sampling_method": ["uniform", "gradient_based"],
     "aft_loss_distribution": ["normal", "logistic", "extreme"],
+    "single_precision_histogram": ["true", "false"],
     "deterministic_histogram": ["true", "false"],
     "save_model_on_termination": ["true", "false"],
     "use_dask_gpu_training": ["true", "false"],
@@ -137,7 +139,23 @@ CONTAINER_ONLY = (
     "_kfold",
     "_num_cv_round",
     "_tuning_objective_metric",
+    "prob_buffer_row",
+    "single_precision_histogram",
 )
+# The container's metrics (XGB_MAXIMIZE_METRICS + XGB_MINIMIZE_METRICS); those XGBoost does not
+# compute itself the container adds as custom metrics, which the emulator does not report.
+CONTAINER_METRICS = (
+    "accuracy", "auc", "aucpr", "balanced_accuracy", "f1", "f1_binary", "f1_macro", "map",
+    "ndcg", "precision", "r2", "recall", "precision_macro", "precision_micro", "recall_macro",
+    "recall_micro", "aft-nloglik", "cox-nloglik", "error", "gamma-deviance", "gamma-nloglik",
+    "interval-regression-accuracy", "logloss", "mae", "mape", "merror", "mlogloss", "mphe",
+    "mse", "poisson-nloglik", "rmse", "rmsle", "tweedie-nloglik",
+)  # fmt: skip
+XGBOOST_METRICS = frozenset(
+    {"auc", "aucpr", "map", "ndcg", "aft-nloglik", "cox-nloglik", "error", "gamma-deviance",
+     "gamma-nloglik", "interval-regression-accuracy", "logloss", "mae", "mape", "merror",
+     "mlogloss", "mphe", "poisson-nloglik", "rmse", "rmsle", "tweedie-nloglik"}
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -153,7 +171,13 @@ def parse(hyperparameters: Mapping[str, str]) -> TrainingConfig:
     if "num_round" not in values:
         raise client_error("Missing required hyperparameter: num_round")
     converted = {name: _convert(name, str(value)) for name, value in values.items()}
+    _check_dependencies(converted)
     params = {k: v for k, v in converted.items() if k not in CONTAINER_ONLY}
+    # Metrics XGBoost computes go to it; the container's own extra ones are not reported here.
+    metrics = params.pop("eval_metric", None) or []
+    native = [m for m in metrics if m.split("@")[0] in XGBOOST_METRICS]
+    if native:
+        params["eval_metric"] = native
     # The container leaves threading to XGBoost (all cores); the emulator shares a laptop or CI
     # runner with the worker, so it uses one thread unless told otherwise.
     params.setdefault("nthread", 1)
@@ -163,11 +187,53 @@ def parse(hyperparameters: Mapping[str, str]) -> TrainingConfig:
     )
 
 
+def _check_dependencies(values: Mapping[str, Any]) -> None:
+    """The container's cross-parameter rules, with its messages."""
+    objective = str(values.get("objective", "reg:squarederror"))
+    metrics = values.get("eval_metric") or []
+    if "auc" in metrics and not objective.startswith(("binary:", "rank:")):
+        raise client_error(
+            "Metric 'auc' can only be applied for classification and ranking problems."
+        )
+    if "aft-nloglik" in metrics and objective != "survival:aft":
+        raise client_error("Metric 'aft-nloglik' can only be applied for 'survival:aft' objective.")
+    if objective in ("multi:softmax", "multi:softprob") and "num_class" not in values:
+        raise client_error("Require input for parameter 'num_class' for multi-classification")
+    tree_method = values.get("tree_method")
+    if "monotone_constraints" in values and tree_method not in ("exact", "hist"):
+        raise client_error(
+            "monotone_constraints can be used only when the tree_method parameter is set to "
+            "either 'exact' or 'hist'."
+        )
+    if "interaction_constraints" in values and tree_method not in ("exact", "hist", "approx"):
+        raise client_error(
+            "interaction_constraints can be used only when the tree_method parameter is set to "
+            "either 'exact', 'hist' or 'approx'."
+        )
+
+
+def _metrics(name: str, text: str) -> list[str]:
+    metrics = [m.strip() for m in text.split(",")]
+    for metric in metrics:
+        base, at, _ = metric.partition("@")
+        if at and base.strip() not in ("error", "ndcg", "map"):
+            raise client_error(
+                f"Metric '{metric}' is not supported. Parameter 'eval_metric' with customized "
+                "threshold should be one of these options: 'error', 'ndcg', 'map'."
+            )
+        if not at and metric not in CONTAINER_METRICS:
+            raise client_error(
+                f"Hyperparameter {name}: {metric} is not in {list(CONTAINER_METRICS)}"
+            )
+    return metrics
+
+
 def _convert(name: str, value: str) -> Any:
     parsers: list[tuple[Callable[[str], bool], Callable[[str, str], Any]]] = [
         (INTEGERS.__contains__, _integer),
         (FLOATS.__contains__, _float),
         (CHOICES.__contains__, _choice),
+        ((lambda n: n == "eval_metric"), _metrics),
         (LISTS.__contains__, lambda _name, text: text.split(",")),
         (VERBATIM.__contains__, lambda _name, text: text),
     ]
