@@ -38,6 +38,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	bash deploy/checks/run.sh
+	bash deploy/checks/provider_schema.sh
 
 bench: install
 	$(BIN)/python benchmarks/bench_consumer.py

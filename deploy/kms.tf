@@ -47,6 +47,25 @@ data "aws_iam_policy_document" "kms" {
     }
   }
 
+  # With s3_event_delivery = "eventbridge", EventBridge's rules send S3's events to the queue.
+  dynamic "statement" {
+    for_each = var.s3_event_delivery == "eventbridge" ? [1] : []
+    content {
+      sid       = "EventBridgeSendsS3EventsToEncryptedQueue"
+      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      resources = ["*"]
+      principals {
+        type        = "Service"
+        identifiers = ["events.amazonaws.com"]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [local.account_id]
+      }
+    }
+  }
+
   # Alarms publish to the encrypted SNS topic.
   statement {
     sid       = "CloudWatchAlarmsPublishToEncryptedTopic"

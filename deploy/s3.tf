@@ -19,13 +19,15 @@ module "bucket" {
 }
 
 # New objects that start a stage: the ingest queue hears of them, with exactly the filters of
-# handlers.S3_RULES (local.notification_filters; the wiring test compares the two).
+# handlers.S3_RULES (local.notification_filters; the wiring test compares the two), directly or,
+# with s3_event_delivery = "eventbridge", through EventBridge rules (eventbridge.tf).
 resource "aws_s3_bucket_notification" "ingest" {
-  for_each = local.notification_filters
-  bucket   = module.bucket[each.key].id
+  for_each    = local.notification_filters
+  bucket      = module.bucket[each.key].id
+  eventbridge = var.s3_event_delivery == "eventbridge"
 
   dynamic "queue" {
-    for_each = each.value
+    for_each = var.s3_event_delivery == "direct" ? each.value : []
     content {
       id            = trimsuffix("ingest-${replace(trimsuffix(queue.value.prefix, "/"), "/", "-")}-${replace(queue.value.suffix, ".", "")}", "-")
       queue_arn     = aws_sqs_queue.main["ingest"].arn

@@ -70,6 +70,25 @@ data "aws_iam_policy_document" "ingest_queue" {
     }
   }
 
+  # With s3_event_delivery = "eventbridge": this deployment's rules forward S3's events.
+  dynamic "statement" {
+    for_each = length(aws_cloudwatch_event_rule.s3_objects) > 0 ? [1] : []
+    content {
+      sid       = "S3EventsFromOurEventBridgeRules"
+      actions   = ["sqs:SendMessage"]
+      resources = [aws_sqs_queue.main["ingest"].arn]
+      principals {
+        type        = "Service"
+        identifiers = ["events.amazonaws.com"]
+      }
+      condition {
+        test     = "ArnEquals"
+        variable = "aws:SourceArn"
+        values   = [for rule in aws_cloudwatch_event_rule.s3_objects : rule.arn]
+      }
+    }
+  }
+
   statement {
     sid       = "DenyInsecureTransport"
     effect    = "Deny"

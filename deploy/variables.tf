@@ -267,6 +267,17 @@ variable "ecr_keep_images" {
 # SageMaker
 # ---------------------------------------------------------------------------------------------
 
+variable "s3_event_delivery" {
+  description = "How the ingest queue hears of new objects: \"direct\" bucket notifications, or \"eventbridge\" (S3 sends to EventBridge, rules with the same filters forward to the queue; other consumers may subscribe too). The worker decodes both alike."
+  type        = string
+  default     = "direct"
+
+  validation {
+    condition     = contains(["direct", "eventbridge"], var.s3_event_delivery)
+    error_message = "s3_event_delivery must be \"direct\" or \"eventbridge\"."
+  }
+}
+
 variable "sagemaker_name_prefix" {
   description = "Prefix of the SageMaker resources the worker creates (training jobs, models, endpoint configs, endpoints), with its trailing hyphen; the task role may touch only these, and the worker names them so (AUTOMLOPS_SAGEMAKER_NAME_PREFIX)."
   type        = string

@@ -227,13 +227,30 @@ def test_notification_filters_equal_the_pipelines_s3_rules(tf: Module) -> None:
     assert tf.locals["notification_filters"] == expected
 
 
+def test_eventbridge_rules_forward_the_same_prefixes_to_the_ingest_queue(tf: Module) -> None:
+    rule = tf.resource("aws_cloudwatch_event_rule", "s3_objects")
+    assert rule["for_each"] == (
+        '${var.s3_event_delivery == "eventbridge" ? local.notification_filters : {}}'
+    )
+    pattern = str(rule["event_pattern"])
+    for needed in ('"aws.s3"', '"Object Created"', "module.bucket[each.key].id", "f.prefix"):
+        assert needed in pattern, needed
+    target = tf.resource("aws_cloudwatch_event_target", "s3_objects")
+    assert target["arn"] == '${aws_sqs_queue.main["ingest"].arn}'
+    (delivery,) = tf.variables["s3_event_delivery"]["validation"]
+    assert '["direct", "eventbridge"]' in delivery["condition"]
+    assert tf.default("s3_event_delivery") == "direct"
+
+
 def test_notifications_send_object_created_events_to_the_ingest_queue(tf: Module) -> None:
     notification = tf.resource("aws_s3_bucket_notification", "ingest")
     assert notification["for_each"] == "${local.notification_filters}"
     assert notification["bucket"] == "${module.bucket[each.key].id}"
+    assert notification["eventbridge"] == '${var.s3_event_delivery == "eventbridge"}'
     (dynamic,) = notification["dynamic"]
     queue = dynamic["queue"]
-    assert queue["for_each"] == "${each.value}"
+    # Direct notifications unless the deployment routes S3's events through EventBridge.
+    assert queue["for_each"] == '${var.s3_event_delivery == "direct" ? each.value : []}'
     (content,) = queue["content"]
     assert content["queue_arn"] == '${aws_sqs_queue.main["ingest"].arn}'
     assert content["events"] == ["s3:ObjectCreated:*"]
