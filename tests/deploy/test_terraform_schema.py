@@ -65,27 +65,27 @@ def test_the_schema_is_the_provider_we_pin(schema: Schema) -> None:
     assert "statement" in schema.data["aws_iam_policy_document"].blocks
 
 
-def test_every_resource_type_and_argument_exists(tf: Module, schema: Schema) -> None:
-    assert tf.resources, f"no resources read from {tf.directory}"
+def unknown(
+    blocks: dict[str, dict[str, Any]], known: dict[str, Block], schema: Schema, label: str
+) -> list[str]:
+    """What `blocks` (type -> name -> body) use that the schema does not have."""
     found: list[str] = []
-    for kind, named in tf.resources.items():
-        if kind not in schema.resources:
-            found.append(f"resource type {kind} does not exist")
+    for kind, named in blocks.items():
+        if kind not in known:
+            found.append(f"{label} {kind} does not exist")
             continue
         for name, body in named.items():
-            found += problems(body, schema.resources[kind], schema, f"{kind}.{name}")
-    assert found == []
+            found += problems(body, known[kind], schema, f"{label} {kind}.{name}")
+    return found
+
+
+def test_every_resource_type_and_argument_exists(tf: Module, schema: Schema) -> None:
+    assert tf.resources, f"no resources read from {tf.directory}"
+    assert unknown(tf.resources, schema.resources, schema, "resource") == []
 
 
 def test_every_data_source_and_argument_exists(tf: Module, schema: Schema) -> None:
-    found: list[str] = []
-    for kind, named in tf.data.items():
-        if kind not in schema.data:
-            found.append(f"data source {kind} does not exist")
-            continue
-        for name, body in named.items():
-            found += problems(body, schema.data[kind], schema, f"data.{kind}.{name}")
-    assert found == []
+    assert unknown(tf.data, schema.data, schema, "data source") == []
 
 
 def test_a_misspelt_argument_or_block_is_found(schema: Schema) -> None:
