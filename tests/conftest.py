@@ -20,6 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from localstack_server import MISSING as LOCALSTACK_MISSING
+from localstack_server import LocalStack
+from localstack_server import available as localstack_available
 from summaries import Summaries
 
 from automlops.aws import AwsClients, AwsTarget, build_clients
@@ -52,6 +55,26 @@ FAST_SETTINGS: dict[str, Any] = {
 
 
 # -- the embedded stack --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def localstack_server() -> Iterator[LocalStack]:
+    """One LocalStack for the session (the pipeline's second backend), if it is installed."""
+    if not localstack_available():
+        pytest.skip(LOCALSTACK_MISSING)
+    server = LocalStack()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module", params=["moto", "localstack"])
+def backend(request: pytest.FixtureRequest) -> LocalStack | None:
+    """The AWS a pipeline module runs on: each such module runs once on moto and once on
+    LocalStack (same test bodies); None means moto of the module's own."""
+    if request.param == "moto":
+        return None
+    server: LocalStack = request.getfixturevalue("localstack_server")
+    return server
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote_plus
 
 import structlog
+from localstack_server import LocalStack
 from summaries import Summaries
 
 from automlops.aws import AwsClients
@@ -34,7 +35,7 @@ from handlers.deps import PipelineDeps
 from handlers.runs import RunRepository
 from handlers.storage import Bucket
 from handlers.synthetic import generate
-from localcloud.stack import Stack, StackConfig, running_sagemaker, running_stack
+from localcloud.stack import Stack, StackConfig, provision, running_sagemaker, running_stack
 from service.config import PREFIX, check
 from service.context import HandlerContext
 from service.hooks import Hooks
@@ -375,15 +376,20 @@ def running_pipeline(
     *,
     worker: bool = True,
     faults: Mapping[str, Any] | None = None,
+    localstack: LocalStack | None = None,
     **overrides: Any,
 ) -> Iterator[Pipeline]:
-    """moto + the SageMaker emulator (+ the worker) on 127.0.0.1 until the block ends.
+    """moto (or, given one, a running LocalStack) + the SageMaker emulator (+ the worker) on
+    127.0.0.1 until the block ends.
 
     `faults` are the emulator's (e.g. training_failures); `overrides` are settings fields.
     """
     config = StackConfig(prefix=f"p{uuid.uuid4().hex[:8]}", visibility_timeout=10)
     emulator_faults = {"endpoint_delay_seconds": ENDPOINT_DELAY_SECONDS, **(faults or {})}
-    with running_stack(config) as stack, running_sagemaker(stack, **emulator_faults) as emulator:
+    with (
+        _aws(config, localstack) as stack,
+        running_sagemaker(stack, **emulator_faults) as emulator,
+    ):
         pipeline = Pipeline(stack, emulator, pipeline_config(stack, work_root, **overrides))
         try:
             if worker:
@@ -391,6 +397,25 @@ def running_pipeline(
             yield pipeline
         finally:
             pipeline.stop_worker()
+
+
+class _Shared:
+    """A server the test session owns: the stack built on it leaves it running."""
+
+    def stop(self) -> None:
+        return None
+
+
+@contextmanager
+def _aws(config: StackConfig, localstack: LocalStack | None) -> Iterator[Stack]:
+    """The stack's S3/SQS/CloudWatch/Logs: moto of its own, or the session's LocalStack,
+    provisioned as deploy/ declares (the same `provision()` docker/compose.yaml runs)."""
+    if localstack is None:
+        with running_stack(config) as stack:
+            yield stack
+        return
+    made = provision(localstack.endpoint_url, config)
+    yield Stack(localstack.endpoint_url, made.buckets, made.queue_urls, made.dlq_urls, _Shared())  # type: ignore[arg-type]
 
 
 @functools.cache

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from localstack_server import LocalStack
 from pipeline_harness import Pipeline, running_pipeline, synthetic_csv
 
 from handlers.evaluate import evaluation_keys
@@ -27,8 +28,10 @@ SERVICE: Any = {"Name": "Service", "Value": "automlops"}
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
-    with running_pipeline(tmp_path_factory.mktemp("e2e")) as running:
+def pipeline(
+    tmp_path_factory: pytest.TempPathFactory, backend: LocalStack | None
+) -> Iterator[Pipeline]:
+    with running_pipeline(tmp_path_factory.mktemp("e2e"), localstack=backend) as running:
         yield running
 
 

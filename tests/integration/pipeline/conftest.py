@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from localstack_server import LocalStack
 from pipeline_harness import Pipeline, running_pipeline
 
 
@@ -23,10 +24,14 @@ def pipeline_options() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def pipeline(
-    tmp_path_factory: pytest.TempPathFactory, pipeline_options: dict[str, Any]
+    tmp_path_factory: pytest.TempPathFactory,
+    pipeline_options: dict[str, Any],
+    backend: LocalStack | None,
 ) -> Iterator[Pipeline]:
-    """moto + the SageMaker emulator (+ the worker, polling every second) for the module."""
-    with running_pipeline(tmp_path_factory.mktemp("pipeline"), **pipeline_options) as running:
+    """moto or LocalStack + the SageMaker emulator (+ the worker, polling every second) for the
+    module; every module runs on both."""
+    work = tmp_path_factory.mktemp("pipeline")
+    with running_pipeline(work, localstack=backend, **pipeline_options) as running:
         yield running
 
 

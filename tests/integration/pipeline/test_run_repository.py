@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import pytest
 import structlog
+from localstack_server import LocalStack
 from pipeline_harness import Pipeline, synthetic_csv
 
 from handlers import preprocess, train
@@ -131,7 +132,14 @@ def test_a_manifest_changed_during_a_stage_is_re_read_and_the_stage_still_ends_o
     assert document["stages"]["first"]["artifacts"] == {"made": "yes"}
 
 
-def test_concurrent_stages_of_one_run_all_land_without_failing(pipeline: Pipeline) -> None:
+def test_concurrent_stages_of_one_run_all_land_without_failing(
+    pipeline: Pipeline, backend: LocalStack | None
+) -> None:
+    if backend is not None:
+        pytest.skip(
+            "LocalStack 4.9.2 applies conditional PutObject non-atomically (4-8 of 8 concurrent "
+            "If-None-Match creates succeed); S3 and moto serialize them"
+        )
     runs: RunRepository = pipeline.runs
     run_id = f"20261201-{uuid.uuid4().hex[:10]}"
     errors: list[BaseException] = []
