@@ -273,6 +273,18 @@ class Pipeline:
             time.sleep(0.2)
         raise AssertionError(f"no run of {key} ended within {timeout:.0f} s; manifests: {runs}")
 
+    def wait_until_quiet(self, run: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
+        """`run`'s manifest once nothing has changed it for 3 s. A run succeeds on the model's
+        S3 event; the training watch, a delayed message, may record its stage a moment later."""
+        stable, deadline = 0, time.monotonic() + timeout
+        while stable < 3 and time.monotonic() < deadline:
+            time.sleep(1)
+            now = self.manifest(run["run_id"])
+            stable = stable + 1 if now == run else 0
+            if now is not None:
+                run = now
+        return run
+
     def wait_for_runs(
         self, keys: list[str], timeout: float = RUN_TIMEOUT_SECONDS
     ) -> dict[str, dict[str, Any]]:

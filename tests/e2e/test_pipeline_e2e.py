@@ -39,7 +39,7 @@ def pipeline(
 def synthetic_run(pipeline: Pipeline) -> dict[str, Any]:
     key = f"data/{DATASET}/synthetic-{SYNTHETIC_ROWS}.csv"
     pipeline.upload(key, synthetic_csv(SYNTHETIC_ROWS, seed=7))
-    return pipeline.wait_for_run(key)
+    return pipeline.wait_until_quiet(pipeline.wait_for_run(key))
 
 
 def metrics_of(pipeline: Pipeline, run: dict[str, Any]) -> dict[str, Any]:

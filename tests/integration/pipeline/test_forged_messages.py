@@ -38,11 +38,12 @@ def evaluated(run_id: str, dataset: str = DATASET, **changes: str) -> dict[str, 
 
 @pytest.fixture(scope="module")
 def finished(pipeline: Pipeline) -> dict[str, Any]:
+    """A succeeded run whose own messages are all settled."""
     key = f"data/{DATASET}/a-real-run.csv"
     pipeline.upload(key, synthetic_csv(300, seed=31))
     run = pipeline.wait_for_run(key)
     assert run["status"] == "succeeded", run
-    return run
+    return pipeline.wait_until_quiet(run)
 
 
 def dead_reason(pipeline: Pipeline, body: str) -> str:
