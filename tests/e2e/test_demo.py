@@ -6,8 +6,20 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _json_line(line: str) -> dict[str, Any] | None:
+    """An EMF document on a line of its own (threads may share a line with other output)."""
+    if not line.startswith("{") or '"_aws"' not in line:
+        return None
+    try:
+        doc = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return doc if isinstance(doc, dict) else None
 
 
 def test_local_demo_prints_the_metrics_and_copies_the_report(tmp_path: Path) -> None:
@@ -34,6 +46,6 @@ def test_local_demo_prints_the_metrics_and_copies_the_report(tmp_path: Path) -> 
     assert f"copied to {run_folder}" in result.stdout
     # The demo runs the worker exactly as `automlops worker` composes it, observers included:
     # each stage's EMF metric line is there, with the stage named as in the manifest.
-    emf = [json.loads(line) for line in result.stdout.splitlines() if '"_aws"' in line]
+    emf = [doc for line in result.stdout.splitlines() if (doc := _json_line(line))]
     stages = {doc["Stage"] for doc in emf if "StageDurationMs" in doc}
     assert {"preprocess", "train", "deploy", "evaluate"} <= stages
