@@ -8,7 +8,7 @@ from dataclasses import dataclass
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT_ID = "123456789012"
 
-KINDS = ("training-job", "model", "endpoint-config", "endpoint")
+KINDS = ("training-job", "model", "endpoint-config", "endpoint", "model-package-group")
 
 
 def key(name: str) -> str:

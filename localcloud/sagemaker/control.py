@@ -8,6 +8,7 @@ from typing import Any
 from localcloud.sagemaker.endpoint_configs import EndpointConfigs
 from localcloud.sagemaker.endpoints import Endpoints
 from localcloud.sagemaker.models import Models
+from localcloud.sagemaker.registry import Registry
 from localcloud.sagemaker.tags import Tags
 from localcloud.sagemaker.training_jobs import TrainingJobs
 
@@ -20,6 +21,7 @@ def operations(
     configs: EndpointConfigs,
     endpoints: Endpoints,
     tags: Tags,
+    registry: Registry,
 ) -> dict[str, Operation]:
     return {
         "CreateTrainingJob": training.create,
@@ -39,6 +41,14 @@ def operations(
         "UpdateEndpoint": endpoints.update,
         "DeleteEndpoint": endpoints.delete,
         "ListEndpoints": endpoints.list,
+        "CreateModelPackageGroup": registry.create_group,
+        "DescribeModelPackageGroup": registry.describe_group,
+        "ListModelPackageGroups": registry.list_groups,
+        "CreateModelPackage": registry.create_package,
+        "DescribeModelPackage": registry.describe_package,
+        "ListModelPackages": registry.list_packages,
+        "UpdateModelPackage": registry.update_package,
+        "DeleteModelPackage": registry.delete_package,
         "AddTags": tags.add,
         "ListTags": tags.list,
         "DeleteTags": tags.delete,

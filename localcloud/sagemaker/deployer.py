@@ -58,8 +58,9 @@ class Deployer:
     def _deploy(self, endpoint: Endpoint, config_name: str, generation: int) -> None:
         if not self._workers.sleep(self._faults.current.endpoint_delay_seconds):
             return
+        updating = endpoint.status == "Updating"
         try:
-            deployment, failure = self._build(endpoint.name, config_name), None
+            deployment, failure = self._build(endpoint.name, config_name, updating), None
         except DeployFailure as error:
             deployment, failure = None, error.reason
         with self._store.lock:
@@ -72,7 +73,7 @@ class Deployer:
             "endpoint %s %s%s", endpoint.name, endpoint.status, f": {failure}" if failure else ""
         )
 
-    def _build(self, endpoint_name: str, config_name: str) -> Deployment:
+    def _build(self, endpoint_name: str, config_name: str, updating: bool) -> Deployment:
         with self._store.lock:
             config = self._store.endpoint_configs.find(config_name)
             variant = dict(config.request["ProductionVariants"][0]) if config else None
@@ -83,7 +84,10 @@ class Deployer:
                 f"The endpoint configuration or model of {config_name} no longer exists."
             )
         variant_name = str(variant["VariantName"])
-        injected = self._faults.current.endpoint_failure(endpoint_name)
+        faults = self._faults.current
+        injected = faults.endpoint_failure(endpoint_name)
+        if injected is None and updating:
+            injected = faults.update_failure(endpoint_name)
         if injected is not None:
             raise DeployFailure(injected) if injected else ping_failure(variant_name)
         container = containers(model_request)[0]

@@ -13,6 +13,7 @@ from localcloud.sagemaker.endpoint_configs import EndpointConfigs
 from localcloud.sagemaker.endpoints import Endpoints
 from localcloud.sagemaker.faults import Faults, FaultState
 from localcloud.sagemaker.models import Models
+from localcloud.sagemaker.registry import Registry
 from localcloud.sagemaker.routes import App
 from localcloud.sagemaker.runtime import Runtime
 from localcloud.sagemaker.s3io import S3
@@ -55,6 +56,7 @@ class Emulator:
             EndpointConfigs(self.store),
             Endpoints(self.store, deployer, self.faults),
             Tags(self.store),
+            Registry(self.store),
         )
         self._app = App(table, Runtime(self.store, self.faults, account), self.faults)
         self._address = (host, port)

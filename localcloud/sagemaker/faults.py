@@ -26,6 +26,9 @@ class Faults:
     training_failures: Mapping[str, str] = field(default_factory=dict)
     # endpoint-name substring -> FailureReason ("" = the real "did not pass the ping health check")
     endpoint_failures: Mapping[str, str] = field(default_factory=dict)
+    # endpoint-name substring -> FailureReason of every UpdateEndpoint of it ("" = the ping
+    # health check): the update rolls back and the endpoint keeps serving what it served
+    update_failures: Mapping[str, str] = field(default_factory=dict)
     # endpoint-name substring -> message of a ModelError (500 from the container) on every invoke
     invoke_failures: Mapping[str, str] = field(default_factory=dict)
     # Creating/Updating -> InService (or Failed) after this long
@@ -47,6 +50,9 @@ class Faults:
 
     def endpoint_failure(self, endpoint_name: str) -> str | None:
         return _match(self.endpoint_failures, endpoint_name)
+
+    def update_failure(self, endpoint_name: str) -> str | None:
+        return _match(self.update_failures, endpoint_name)
 
     def invoke_failure(self, endpoint_name: str) -> str | None:
         return _match(self.invoke_failures, endpoint_name)

@@ -85,6 +85,33 @@ class Endpoint:
     generation: int = 0
 
 
+@dataclass
+class ModelPackage:
+    """One version of a model package group."""
+
+    group: str
+    version: int
+    arn: str
+    request: dict[str, Any]
+    created: float
+    modified: float
+    approval: str
+    approval_description: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ModelPackageGroup:
+    name: str
+    arn: str
+    request: dict[str, Any]
+    created: float
+    versions: list[ModelPackage] = field(default_factory=list)
+    last_version: int = 0
+    # ClientToken -> the version it created: CreateModelPackage sent twice makes one version.
+    tokens: dict[str, ModelPackage] = field(default_factory=dict)
+
+
 T = TypeVar("T")
 
 
@@ -115,6 +142,7 @@ class Store:
         self.models: Table[Model] = Table()
         self.endpoint_configs: Table[EndpointConfig] = Table()
         self.endpoints: Table[Endpoint] = Table()
+        self.model_package_groups: Table[ModelPackageGroup] = Table()
         self.tags: dict[str, dict[str, str]] = {}
 
     def arn(self, kind: str, name: str) -> str:
@@ -130,5 +158,6 @@ class Store:
             "model": self.models,
             "endpoint-config": self.endpoint_configs,
             "endpoint": self.endpoints,
+            "model-package-group": self.model_package_groups,
         }
         return tables[kind].find(name) is not None

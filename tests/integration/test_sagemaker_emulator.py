@@ -883,3 +883,151 @@ def test_standalone_server_for_compose(stack: Stack) -> None:
             process.wait()
         assert process.stderr is not None
         process.stderr.close()
+
+
+def test_injected_update_failure_rolls_back_to_the_old_model(
+    sm: SageMakerClient,
+    runtime: SageMakerRuntimeClient,
+    emulator: Emulator,
+    trained: dict[str, Any],
+) -> None:
+    deploy(sm, "ep-upfail", trained["ModelArtifacts"]["S3ModelArtifacts"])
+    create_config(sm, "config-ep-upfail-2", "model-ep-upfail", serverless=False)
+    emulator.set_faults(update_failures={"ep-upfail": "injected update failure"})
+
+    sm.update_endpoint(EndpointName="ep-upfail", EndpointConfigName="config-ep-upfail-2")
+    assert sm.describe_endpoint(EndpointName="ep-upfail")["EndpointStatus"] == "Updating"
+    settled = settled_endpoint(sm, "ep-upfail")
+    assert (settled["EndpointStatus"], settled["EndpointConfigName"]) == (
+        "InService",
+        "config-ep-upfail",
+    )
+    assert settled["FailureReason"] == "injected update failure"
+    served = runtime.invoke_endpoint(
+        EndpointName="ep-upfail", Body=b"0,0,0,0,0", ContentType="text/csv"
+    )
+    assert served["InvokedProductionVariant"] == "AllTraffic"  # still the old variant
+
+
+# --------------------------------------------------------------------------------------- registry
+
+
+def test_model_package_versions_count_from_one_per_group(sm: SageMakerClient) -> None:
+    group = sm.create_model_package_group(
+        ModelPackageGroupName="grp-a", ModelPackageGroupDescription="versions of a"
+    )["ModelPackageGroupArn"]
+    assert group == f"{ARN_PREFIX}:model-package-group/grp-a"
+    code, message, _ = error_of(
+        lambda: sm.create_model_package_group(ModelPackageGroupName="grp-a")
+    )
+    assert (code, message) == (
+        "ValidationException",
+        f"Model Package Group already exists: {group}",
+    )
+    spec: Any = {
+        "Containers": [{"Image": IMAGE, "ModelDataUrl": "s3://b/runs/r1/model.tar.gz"}],
+        "SupportedContentTypes": ["text/csv"],
+        "SupportedResponseMIMETypes": ["text/csv"],
+    }
+    arns = [
+        sm.create_model_package(
+            ModelPackageGroupName="grp-a",
+            ModelPackageDescription=f"run r{n}",
+            InferenceSpecification=spec,
+            CustomerMetadataProperties={"run_id": f"r{n}"},
+            **({"ModelApprovalStatus": "Approved"} if n == 2 else {}),
+        )["ModelPackageArn"]
+        for n in (1, 2, 3)
+    ]
+    assert arns == [f"{ARN_PREFIX}:model-package/grp-a/{n}" for n in (1, 2, 3)]
+    described = sm.describe_model_package(ModelPackageName="grp-a/2")
+    assert described["ModelPackageVersion"] == 2
+    assert described["ModelApprovalStatus"] == "Approved"
+    assert described["CustomerMetadataProperties"] == {"run_id": "r2"}
+    assert described["InferenceSpecification"]["Containers"][0]["ModelDataUrl"].endswith(
+        "r1/model.tar.gz"
+    )
+    default = sm.describe_model_package(ModelPackageName=arns[0])
+    assert default["ModelApprovalStatus"] == "PendingManualApproval"
+
+    sm.update_model_package(
+        ModelPackageArn=arns[0], ModelApprovalStatus="Rejected", ApprovalDescription="worse"
+    )
+    rejected = sm.describe_model_package(ModelPackageName="grp-a/1")
+    assert (rejected["ModelApprovalStatus"], rejected["ApprovalDescription"]) == (
+        "Rejected",
+        "worse",
+    )
+
+    code, message, _ = error_of(lambda: sm.describe_model_package(ModelPackageName="grp-a/9"))
+    assert (code, message) == (
+        "ValidationException",
+        f"ModelPackage {ARN_PREFIX}:model-package/grp-a/9 does not exist.",
+    )
+    code, message, _ = error_of(
+        lambda: sm.create_model_package(
+            ModelPackageGroupName="grp-none", InferenceSpecification=spec
+        )
+    )
+    assert message == f"ModelPackageGroup {ARN_PREFIX}:model-package-group/grp-none does not exist."
+
+
+def test_model_package_client_token_makes_one_version(sm: SageMakerClient) -> None:
+    sm.create_model_package_group(ModelPackageGroupName="grp-token")
+    first, again = (
+        sm.create_model_package(ModelPackageGroupName="grp-token", ClientToken="run-1")
+        for _ in range(2)
+    )
+    assert first["ModelPackageArn"] == again["ModelPackageArn"]
+    listed = sm.list_model_packages(ModelPackageGroupName="grp-token")["ModelPackageSummaryList"]
+    assert len(listed) == 1
+
+
+def test_list_model_packages_pages_sorts_and_filters(sm: SageMakerClient) -> None:
+    sm.create_model_package_group(ModelPackageGroupName="grp-list")
+    for n in range(1, 13):
+        sm.create_model_package(
+            ModelPackageGroupName="grp-list",
+            ModelApprovalStatus="Approved" if n % 3 == 0 else "Rejected",
+        )
+    paginator = sm.get_paginator("list_model_packages")
+    pages = list(
+        paginator.paginate(ModelPackageGroupName="grp-list", PaginationConfig={"PageSize": 5})
+    )
+    assert [len(p["ModelPackageSummaryList"]) for p in pages] == [5, 5, 2]
+    versions = [s["ModelPackageVersion"] for p in pages for s in p["ModelPackageSummaryList"]]
+    assert versions == list(range(1, 13))  # ascending creation by default
+    newest = sm.list_model_packages(
+        ModelPackageGroupName="grp-list",
+        SortBy="CreationTime",
+        SortOrder="Descending",
+        MaxResults=2,
+    )["ModelPackageSummaryList"]
+    assert [s["ModelPackageVersion"] for s in newest] == [12, 11]
+    approved = sm.list_model_packages(
+        ModelPackageGroupName="grp-list", ModelApprovalStatus="Approved", MaxResults=100
+    )["ModelPackageSummaryList"]
+    assert [s["ModelPackageVersion"] for s in approved] == [3, 6, 9, 12]
+    code, message, _ = error_of(
+        lambda: sm.list_model_packages(ModelPackageGroupName="grp-list", MaxResults=101)
+    )
+    assert code == "ValidationException" and "less than or equal to 100" in message
+
+
+def test_what_the_registry_refuses(sm: SageMakerClient) -> None:
+    sm.create_model_package_group(ModelPackageGroupName="grp-bad")
+    cases: list[dict[str, Any]] = [
+        {"ModelApprovalStatus": "Maybe"},
+        {"ClientToken": "has_underscore"},
+        {"ModelPackageDescription": "two\nlines"},
+        {"CustomerMetadataProperties": {"run id!": "x"}},
+        {"CustomerMetadataProperties": {"k": "v" * 257}},
+    ]
+    for fields in cases:
+        code, _, _ = error_of(
+            lambda fields=fields: sm.create_model_package(ModelPackageGroupName="grp-bad", **fields)
+        )
+        assert code == "ValidationException", fields
+    assert sm.list_model_packages(ModelPackageGroupName="grp-bad")["ModelPackageSummaryList"] == []
+    code, _, _ = error_of(lambda: sm.create_model_package_group(ModelPackageGroupName="bad_name"))
+    assert code == "ValidationException"
