@@ -1011,7 +1011,8 @@ def test_list_model_packages_pages_sorts_and_filters(sm: SageMakerClient) -> Non
     code, message, _ = error_of(
         lambda: sm.list_model_packages(ModelPackageGroupName="grp-list", MaxResults=101)
     )
-    assert code == "ValidationException" and "less than or equal to 100" in message
+    assert code == "ValidationException"
+    assert "less than or equal to 100" in message
 
 
 def test_what_the_registry_refuses(sm: SageMakerClient) -> None:
