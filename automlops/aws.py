@@ -23,9 +23,10 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sagemaker import SageMakerClient
     from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
+    from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
 
-SERVICES = ("s3", "sqs", "sagemaker", "sagemaker-runtime", "cloudwatch")
+SERVICES = ("s3", "sqs", "sagemaker", "sagemaker-runtime", "cloudwatch", "sns")
 # InvokeEndpoint may take 60 s on a serverless endpoint (DESIGN.md §5).
 INVOKE_READ_TIMEOUT_SECONDS = 70
 
@@ -105,6 +106,7 @@ class AwsClients:
     sagemaker: SageMakerClient
     sagemaker_runtime: SageMakerRuntimeClient
     cloudwatch: CloudWatchClient
+    sns: SNSClient
 
 
 def build_clients(
@@ -137,4 +139,5 @@ def build_clients(
         sagemaker=client("sagemaker"),
         sagemaker_runtime=client("sagemaker-runtime", invoke_config),
         cloudwatch=client("cloudwatch"),
+        sns=client("sns"),
     )

@@ -85,6 +85,7 @@ def pipeline_deps(settings: PipelineSettings, clients: AwsClients) -> PipelineDe
         sagemaker=clients.sagemaker,
         sagemaker_runtime=clients.sagemaker_runtime,
         cloudwatch=clients.cloudwatch,
+        sns=clients.sns,
     )
     return PipelineDeps.build(settings, pipeline_clients)
 

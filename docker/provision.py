@@ -48,7 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     made = provision(args.endpoint_url, config, region=args.region)
     json.dump(
-        {"buckets": made.buckets, "queue_urls": made.queue_urls, "dlq_urls": made.dlq_urls},
+        {
+            "buckets": made.buckets,
+            "queue_urls": made.queue_urls,
+            "dlq_urls": made.dlq_urls,
+            "decisions_topic_arn": made.decisions_topic_arn,
+        },
         sys.stdout,
         indent=2,
     )

@@ -8,11 +8,14 @@ with each stage's name as the run manifest records it. Handlers receive `Pipelin
 
 from __future__ import annotations
 
-from handlers import deploy, evaluate, finish, preprocess, train, watch
+from handlers import cleanup, deploy, evaluate, preprocess, promote, train, watch
 from handlers.messages import (
     DataUploaded,
+    EndpointCleanup,
     EvaluateRequested,
+    ModelApprove,
     ModelEvaluated,
+    ModelRollback,
     ModelTrained,
     TrainingWatch,
     TrainRequested,
@@ -40,5 +43,8 @@ ROUTES = (
     Route(TrainingWatch, watch.handle, watch.STAGE),
     Route(ModelTrained, deploy.handle, deploy.STAGE),
     Route(EvaluateRequested, evaluate.handle, evaluate.STAGE),
-    Route(ModelEvaluated, finish.handle, finish.STAGE),
+    Route(ModelEvaluated, promote.handle_evaluated, promote.STAGE),
+    Route(ModelApprove, promote.handle_approve, promote.STAGE),
+    Route(ModelRollback, promote.handle_rollback, promote.STAGE),
+    Route(EndpointCleanup, cleanup.handle, cleanup.STAGE),
 )

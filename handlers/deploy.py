@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from handlers.deps import Ctx
+from handlers.manifest import TERMINAL
 from handlers.messages import EvaluateRequested, ModelTrained
 from handlers.naming import RunPaths
 from handlers.sagemaker import tags
 from handlers.storage import s3_uri
-from service.errors import PermanentError
+from service.errors import DuplicateDelivery, PermanentError
 from service.messages import Outgoing
 
 STAGE = "deploy"
@@ -26,6 +27,11 @@ def handle(msg: ModelTrained, ctx: Ctx) -> list[Outgoing]:
             f"{s3_uri(msg.bucket, msg.key)} is not the model run {run_id}'s training job writes "
             f"({expected}): not deployed"
         )
+    ended = (ctx.deps.runs.load(run_id) or {}).get("status")
+    if ended in TERMINAL:
+        # A late redelivery of the model's S3 event: the run was decided and cleaned up, and
+        # deploying again would leave an endpoint nobody deletes.
+        raise DuplicateDelivery(f"run {run_id} has {ended}: its model is not deployed again")
     # No `after`: S3 may announce the model before the train stage has recorded its end.
     with ctx.deps.runs.stage(msg, STAGE, ctx) as record:
         gateway = ctx.deps.sagemaker

@@ -9,8 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from handlers.naming import SageMakerNames, sagemaker_names
+from handlers.champions import ChampionStore
+from handlers.decisions import DecisionPublisher
+from handlers.naming import DatasetNames, SageMakerNames, sagemaker_names
 from handlers.recipes_source import RecipeSource
+from handlers.registry import ModelRegistry
 from handlers.runs import RunRepository
 from handlers.sagemaker import SageMakerGateway
 from handlers.settings import PipelineSettings
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sagemaker import SageMakerClient
     from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
+    from mypy_boto3_sns import SNSClient
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class PipelineClients:
     sagemaker: SageMakerClient
     sagemaker_runtime: SageMakerRuntimeClient
     cloudwatch: CloudWatchClient
+    sns: SNSClient | None = None  # only needed with a decisions topic
 
 
 @dataclass(frozen=True)
@@ -50,10 +55,17 @@ class PipelineDeps:
     recipes: RecipeSource
     sagemaker: SageMakerGateway
     cloudwatch: CloudWatchClient
+    registry: ModelRegistry
+    champions: ChampionStore
+    decisions: DecisionPublisher
 
     def names(self, dataset: str, run_id: str) -> SageMakerNames:
         """The run's SageMaker names under this deployment's prefix."""
         return sagemaker_names(dataset, run_id, self.settings.sagemaker_name_prefix)
+
+    def dataset_names(self, dataset: str) -> DatasetNames:
+        """The dataset's model package group and live endpoint under this prefix."""
+        return DatasetNames.for_dataset(dataset, self.settings.sagemaker_name_prefix)
 
     @classmethod
     def build(cls, settings: PipelineSettings, clients: PipelineClients) -> PipelineDeps:
@@ -70,6 +82,9 @@ class PipelineDeps:
             recipes=RecipeSource(buckets.raw, settings.recipes_prefix),
             sagemaker=SageMakerGateway(clients.sagemaker, clients.sagemaker_runtime, settings),
             cloudwatch=clients.cloudwatch,
+            registry=ModelRegistry(clients.sagemaker, buckets.reports),
+            champions=ChampionStore(buckets.reports),
+            decisions=DecisionPublisher(clients.sns, settings.decisions_topic_arn),
         )
 
 

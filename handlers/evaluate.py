@@ -77,7 +77,7 @@ def handle(msg: EvaluateRequested, ctx: Ctx) -> list[Outgoing]:
     with ctx.deps.runs.stage(msg, STAGE, ctx, after=(deploy.STAGE,)) as record:
         ctx.deps.sagemaker.wait_in_service(msg.endpoint_name)
         recipe = ctx.deps.runs.facts(msg.run_id).recipe.load()
-        scored = _score_test_set(msg, ctx, paths)
+        scored = score_test_set(ctx, msg.run_id, msg.endpoint_name)
         metrics = compute_metrics(scored.labels, scored.scores, recipe.threshold)
         _publish(ctx, msg, paths, metrics, _run_facts(msg, ctx, scored, paths), record)
         ctx.log.info(
@@ -126,14 +126,15 @@ def _publish(
     _write_report(ctx, paths.evaluation, metrics, run_facts)
 
 
-def _score_test_set(msg: EvaluateRequested, ctx: Ctx, paths: RunPaths) -> Scored:
+def score_test_set(ctx: Ctx, run_id: str, endpoint: str) -> Scored:
+    """The run's test rows scored by `endpoint` (its own, or the live one serving the champion)."""
     settings = ctx.deps.settings
 
     def invoke(body: bytes) -> list[float]:
-        return parse_scores(ctx.deps.sagemaker.invoke_csv(msg.endpoint_name, body))
+        return parse_scores(ctx.deps.sagemaker.invoke_csv(endpoint, body))
 
     with scratch_dir(settings.work_dir) as scratch:
-        test = ctx.deps.buckets.curated.download(paths.test, scratch / "test.csv")
+        test = ctx.deps.buckets.curated.download(RunPaths(run_id).test, scratch / "test.csv")
         return score_file(
             test, invoke, settings.invoke_payload_limit_bytes, settings.endpoint_max_concurrency
         )

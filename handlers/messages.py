@@ -153,3 +153,41 @@ class ModelEvaluated(RunMessage):
     def check(self) -> None:
         self.expect_name("endpoint_name", self.endpoint_name, "ep")
         self.expect("metrics_key", self.metrics_key, RunPaths(self.run_id).evaluation["metrics"])
+
+
+VERSION_MAX = 999_999_999  # a model package version is at most 9 digits
+
+
+@dataclass(frozen=True, kw_only=True)
+class VersionMessage(RunMessage):
+    """An operator's request about one registered version of a dataset (the run made it)."""
+
+    version: int
+    requested_by: str = "operator"
+
+    def check(self) -> None:
+        if not 1 <= self.version <= VERSION_MAX:
+            raise self.invalid("version", self.version, "is not a model package version")
+        if not self.requested_by.isprintable() or len(self.requested_by) > 64:
+            raise self.invalid("requested_by", self.requested_by, "must be printable, ≤ 64 chars")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelApprove(VersionMessage):
+    """`automlops approve DATASET VERSION`: promote a version that awaits approval."""
+
+    TYPE: ClassVar[str] = "model.approve"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelRollback(VersionMessage):
+    """`automlops rollback DATASET [--to VERSION]`: serve an earlier approved version again."""
+
+    TYPE: ClassVar[str] = "model.rollback"
+
+
+@dataclass(frozen=True, kw_only=True)
+class EndpointCleanup(RunMessage):
+    """After a decision: delete the run's own endpoint and what is beyond `keep_versions`."""
+
+    TYPE: ClassVar[str] = "endpoint.cleanup"

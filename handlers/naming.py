@@ -145,6 +145,17 @@ class RunPaths:
         return f"{self.prefix}claims/evaluate.json"
 
     @property
+    def registration(self) -> str:  # reports: the registry version this run registered
+        return f"{self.prefix}registry.json"
+
+    @property
+    def decision(self) -> str:  # reports: the gate's decision; its presence marks it made
+        return f"{self.prefix}evaluation/decision.json"
+
+    def champion_scores(self, version: int) -> str:  # reports: a champion scored on our rows
+        return f"{self.prefix}evaluation/champion-v{version}.json"
+
+    @property
     def evaluation(self) -> dict[str, str]:  # reports: metrics.json marks the evaluation done
         folder = f"{self.prefix}evaluation/"
         return {
@@ -174,6 +185,39 @@ class SageMakerNames:
             endpoint_config=sagemaker_name(base, "epc"),
             endpoint=sagemaker_name(base, "ep"),
         )
+
+
+@dataclass(frozen=True)
+class DatasetNames:
+    """A dataset's lifecycle names (DESIGN.md §3): its model package group and live endpoint."""
+
+    model_package_group: str
+    live_endpoint: str
+    run_name_prefix: str  # every run resource of the dataset starts with it
+
+    @classmethod
+    def for_dataset(cls, dataset: str, prefix: str = DEFAULT_NAME_PREFIX) -> DatasetNames:
+        return cls(
+            model_package_group=_whole_or_hashed(f"{prefix}-{dataset}", ""),
+            live_endpoint=_whole_or_hashed(f"{prefix}-{dataset}", "live"),
+            run_name_prefix=f"{prefix}-{dataset[:_DATASET_IN_NAME_MAX]}-",
+        )
+
+
+def _whole_or_hashed(base: str, suffix: str) -> str:
+    """`<base>-<suffix>` when it fits in 63 characters; else the base cut short with a digest of
+    the whole base, so two long dataset names never share a name."""
+    tail = f"-{suffix}" if suffix else ""
+    if len(base) + len(tail) <= SAGEMAKER_NAME_MAX:
+        return base + tail
+    digest = hashlib.sha256(base.encode()).hexdigest()[:8]
+    room = SAGEMAKER_NAME_MAX - len(tail) - len(digest) - 1
+    return f"{base[:room].rstrip('-')}-{digest}{tail}"
+
+
+def champion_key(dataset: str) -> str:
+    """Reports bucket: the pointer to a dataset's champion (the one place it is kept)."""
+    return f"datasets/{dataset}/champion.json"
 
 
 def sagemaker_names(dataset: str, run_id: str, prefix: str = DEFAULT_NAME_PREFIX) -> SageMakerNames:

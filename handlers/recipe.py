@@ -15,12 +15,13 @@ import math
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from importlib import resources
 from typing import Any, Literal, cast
 
 from handlers import xgboost_params
+from handlers.promotion_rules import Promotion, read_promotion
 from service.errors import PermanentError
 
 UnknownPolicy = Literal["error", "other", "ignore"]
@@ -43,7 +44,7 @@ Scalar = str | float
 
 _SECTIONS = (
     "name", "description", "target", "columns", "categorical", "derived", "split", "xgboost",
-    "evaluation",
+    "evaluation", "promotion",
 )  # fmt: skip
 _SECTION_FIELDS: dict[str, tuple[str, ...]] = {
     "target": ("column", "positive", "values"),
@@ -125,6 +126,7 @@ class Recipe:
     split: SplitSpec
     hyperparameters: tuple[tuple[str, str], ...]  # as SageMaker's CreateTrainingJob wants them
     threshold: float
+    promotion: Promotion = field(default_factory=Promotion)
 
     @classmethod
     def load_packaged(cls, name: str) -> Recipe:
@@ -210,6 +212,7 @@ class _RecipeReader:
             split=self.split(),
             hyperparameters=self.hyperparameters(),
             threshold=self.threshold(),
+            promotion=read_promotion(self.document.get("promotion"), self.fail),
         )
         self.check_columns(recipe)
         return recipe

@@ -16,6 +16,7 @@ from handlers.images import xgboost_image_uri
 from handlers.naming import TAG_KEY_MAX, TAG_VALUE_MAX, tag_text
 from handlers.settings import PipelineSettings
 from handlers.storage import error_code
+from service.errors import RetryableError
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
@@ -71,6 +72,20 @@ def create_once(create: Callable[[], Any]) -> bool:
             return False
         raise
     return True
+
+
+def _deleted(delete: Callable[[], object]) -> bool:
+    try:
+        delete()
+    except ClientError as exc:
+        if is_not_found(exc):
+            return False
+        raise
+    return True
+
+
+def _message_of(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Message", "")) or error_code(exc)
 
 
 def tags(**values: str) -> list[TagTypeDef]:
@@ -130,6 +145,9 @@ class SageMakerGateway:
             ),
         )
 
+    def has_model(self, name: str) -> bool:
+        return describe_or_none(lambda: self._sm.describe_model(ModelName=name)) is not None
+
     def ensure_serverless_config(
         self, name: str, model: str, variant: str, run_tags: list[TagTypeDef]
     ) -> bool:
@@ -149,12 +167,49 @@ class SageMakerGateway:
         )
 
     def ensure_endpoint(self, name: str, config: str, run_tags: list[TagTypeDef]) -> bool:
-        return ensure(
-            lambda: self._sm.describe_endpoint(EndpointName=name),
-            lambda: self._sm.create_endpoint(
-                EndpointName=name, EndpointConfigName=config, Tags=run_tags
-            ),
-        )
+        """Create the endpoint unless it exists. The account's quota of serverless endpoints
+        being used up is waited out (clean-up after each decision frees one), not a failure."""
+        try:
+            return ensure(
+                lambda: self._sm.describe_endpoint(EndpointName=name),
+                lambda: self._sm.create_endpoint(
+                    EndpointName=name, EndpointConfigName=config, Tags=run_tags
+                ),
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ResourceLimitExceeded":
+                raise
+            raise RetryableError(
+                f"endpoint {name} cannot be created yet: {_message_of(exc)} (trying again as "
+                "other runs' endpoints are deleted after their decisions)"
+            ) from exc
+
+    def endpoint(self, name: str) -> dict[str, Any] | None:
+        found = describe_or_none(lambda: self._sm.describe_endpoint(EndpointName=name))
+        return None if found is None else dict(found)  # type: ignore[call-overload]
+
+    def endpoint_names(self, prefix: str) -> list[str]:
+        """Every endpoint whose name starts with `prefix`."""
+        paginator = self._sm.get_paginator("list_endpoints")
+        return [
+            summary["EndpointName"]
+            for page in paginator.paginate(NameContains=prefix.rstrip("-"))
+            for summary in page["Endpoints"]
+            if summary["EndpointName"].startswith(prefix)
+        ]
+
+    def update_endpoint(self, name: str, config: str) -> None:
+        self._sm.update_endpoint(EndpointName=name, EndpointConfigName=config)
+
+    def delete_endpoint(self, name: str) -> bool:
+        """True when it was there (deleting what is already gone is done, not an error)."""
+        return _deleted(lambda: self._sm.delete_endpoint(EndpointName=name))
+
+    def delete_endpoint_config(self, name: str) -> bool:
+        return _deleted(lambda: self._sm.delete_endpoint_config(EndpointConfigName=name))
+
+    def delete_model(self, name: str) -> bool:
+        return _deleted(lambda: self._sm.delete_model(ModelName=name))
 
     def wait_in_service(self, endpoint: str) -> None:
         wait_in_service(self._sm, endpoint, self._settings.endpoint_wait_seconds)

@@ -41,6 +41,8 @@ class PipelineSettings:
     endpoint_wait_seconds: int = 300
     invoke_payload_limit_bytes: int = 4_000_000
     recipes_prefix: str = "recipes/"
+    # Where each promotion decision is published; empty: logged and recorded, not published.
+    decisions_topic_arn: str = ""
     work_dir: Path = Path("/tmp/automlops/work")  # noqa: S108 - a declared tmpfs volume in the container
 
     @classmethod

@@ -7,7 +7,7 @@ from typing import Any
 from handlers.naming import RUNS_PREFIX
 from handlers.runs import RunRepository
 
-STAGE_ORDER = ("preprocess", "train", "training", "deploy", "evaluate")
+STAGE_ORDER = ("preprocess", "train", "training", "deploy", "evaluate", "promote", "cleanup")
 
 
 def list_runs(runs: RunRepository, limit: int = 20) -> list[dict[str, Any]]:
@@ -32,6 +32,12 @@ def describe_run(document: dict[str, Any]) -> str:
         lines.append(f"source    s3://{source['bucket']}/{source['key']}")
     if document.get("error"):
         lines.append(f"error     {document['error']}")
+    decision = document.get("decision")
+    if decision:
+        lines.append(
+            f"decision  {decision.get('decision')} (version {decision.get('version')}; live: "
+            f"version {decision.get('live_version') or 'none'}): {decision.get('reason')}"
+        )
     lines.append("")
     lines.append(f"{'stage':<11}{'outcome':<10}{'tries':<7}{'started':<31}ended")
     for name, entry in _ordered(document.get("stages", {})):

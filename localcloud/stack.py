@@ -50,6 +50,7 @@ class Stack:
     queue_urls: dict[str, str]
     dlq_urls: dict[str, str]
     server: ThreadedMotoServer
+    decisions_topic_arn: str = ""
     sagemaker_endpoint_url: str | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -74,6 +75,8 @@ class Stack:
         env.update(
             {f"AUTOMLOPS_{role.upper()}_QUEUE_URL": url for role, url in self.queue_urls.items()}
         )
+        if self.decisions_topic_arn:
+            env["AUTOMLOPS_DECISIONS_TOPIC_ARN"] = self.decisions_topic_arn
         if self.sagemaker_endpoint_url:
             env["AWS_ENDPOINT_URL_SAGEMAKER"] = self.sagemaker_endpoint_url
             env["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = self.sagemaker_endpoint_url
@@ -103,6 +106,7 @@ class Provisioned:
     buckets: dict[str, str]
     queue_urls: dict[str, str]
     dlq_urls: dict[str, str]
+    decisions_topic_arn: str
 
 
 def provision(
@@ -138,7 +142,11 @@ def provision(
             sqs, f"{config.prefix}-{role}", config
         )
     _configure_notifications(s3, sqs, buckets, queue_urls["ingest"], rules)
-    return Provisioned(buckets, queue_urls, dlq_urls)
+    # Where promotion decisions are published (deploy/ subscribes the alarm e-mail to it).
+    topic = session.client("sns", endpoint_url=endpoint_url).create_topic(
+        Name=f"{config.prefix}-decisions"
+    )["TopicArn"]
+    return Provisioned(buckets, queue_urls, dlq_urls, topic)
 
 
 def start_stack(
@@ -151,7 +159,9 @@ def start_stack(
     except BaseException:
         server.stop()  # the stack never reaches its caller, so nobody else would stop moto
         raise
-    return Stack(endpoint_url, made.buckets, made.queue_urls, made.dlq_urls, server)
+    return Stack(
+        endpoint_url, made.buckets, made.queue_urls, made.dlq_urls, server, made.decisions_topic_arn
+    )
 
 
 @contextmanager

@@ -41,7 +41,7 @@ class LocalStack:
             "OVERRIDE_IN_DOCKER": "0",
             "GATEWAY_SERVER": "hypercorn",
             "GATEWAY_LISTEN": f"127.0.0.1:{port}",
-            "SERVICES": "s3,sqs,cloudwatch,logs",
+            "SERVICES": "s3,sqs,cloudwatch,logs,sns",
             "LOCALSTACK_VOLUME_DIR": self._data.name,
             "SKIP_SSL_CERT_DOWNLOAD": "1",
             "DISABLE_EVENTS": "1",

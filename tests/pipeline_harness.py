@@ -427,7 +427,14 @@ def _aws(config: StackConfig, localstack: LocalStack | None) -> Iterator[Stack]:
             yield stack
         return
     made = provision(localstack.endpoint_url, config)
-    yield Stack(localstack.endpoint_url, made.buckets, made.queue_urls, made.dlq_urls, _Shared())  # type: ignore[arg-type]
+    yield Stack(
+        localstack.endpoint_url,
+        made.buckets,
+        made.queue_urls,
+        made.dlq_urls,
+        _Shared(),  # type: ignore[arg-type]
+        made.decisions_topic_arn,
+    )
 
 
 @functools.cache

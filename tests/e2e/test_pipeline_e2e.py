@@ -14,13 +14,13 @@ from localstack_server import LocalStack
 from pipeline_harness import Pipeline, running_pipeline, synthetic_csv
 
 from handlers.evaluate import evaluation_keys
-from handlers.naming import sagemaker_names
+from handlers.naming import DatasetNames, sagemaker_names
 
 pytestmark = pytest.mark.e2e
 
 DATASET = "bank-marketing"
 SYNTHETIC_ROWS = 3000
-STAGES = ("preprocess", "train", "training", "deploy", "evaluate")
+STAGES = ("preprocess", "train", "training", "deploy", "evaluate", "promote", "cleanup")
 # The UCI sample (bank-additional.csv, `;`-separated, quoted), when the machine has it.
 REAL_SAMPLE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "bank-additional.csv"
 
@@ -74,12 +74,17 @@ def test_synthetic_upload_gets_a_report_well_above_chance(
     assert pipeline.read_bytes("reports", keys["confusion_matrix"]).startswith(b"\x89PNG")
 
 
-def test_synthetic_upload_leaves_a_serving_endpoint(
+def test_synthetic_upload_is_promoted_to_the_live_endpoint_and_its_own_is_deleted(
     pipeline: Pipeline, synthetic_run: dict[str, Any]
 ) -> None:
     names = sagemaker_names(DATASET, synthetic_run["run_id"])
+    live = DatasetNames.for_dataset(DATASET).live_endpoint
     sm = pipeline.clients.sagemaker
-    assert sm.describe_endpoint(EndpointName=names.endpoint)["EndpointStatus"] == "InService"
+    assert synthetic_run["decision"]["decision"] == "promoted"
+    described = sm.describe_endpoint(EndpointName=live)
+    assert described["EndpointStatus"] == "InService"
+    assert described["EndpointConfigName"] == names.endpoint_config
+    assert [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]] == [live]
     job = sm.describe_training_job(TrainingJobName=names.training_job)
     assert job["TrainingJobStatus"] == "Completed"
 

@@ -18,7 +18,7 @@ import pytest
 from pipeline_harness import Pipeline, event_keys, synthetic_csv
 
 from handlers import preprocess
-from handlers.naming import sagemaker_names
+from handlers.naming import DatasetNames, sagemaker_names
 from localcloud.stack import REGION
 
 DATASET = "bank-marketing"
@@ -138,10 +138,17 @@ def test_duplicate_deliveries_start_one_training_job(
 def test_duplicate_deliveries_deploy_one_endpoint(
     pipeline: Pipeline, deliveries: Deliveries
 ) -> None:
+    """One model; after the decision the run's own endpoint (made once) is gone, and the live
+    endpoint exists if the version was promoted (its model stays while it serves)."""
     sm = pipeline.clients.sagemaker
     names = sagemaker_names(DATASET, deliveries.run["run_id"])
-    assert [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]] == [names.endpoint]
-    assert [m["ModelName"] for m in sm.list_models()["Models"]] == [names.model]
+    promoted = deliveries.run["decision"]["decision"] == "promoted"
+    live = [DatasetNames.for_dataset(DATASET).live_endpoint] if promoted else []
+    assert [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]] == live
+    assert [m["ModelName"] for m in sm.list_models()["Models"]] == (
+        [names.model] if promoted else []
+    )
+    assert deliveries.run["stages"]["deploy"]["attempts"] == 1
 
 
 def test_duplicate_deliveries_write_one_report(pipeline: Pipeline, deliveries: Deliveries) -> None:
@@ -198,30 +205,33 @@ def model_notification(pipeline: Pipeline, key: str) -> str:
 
 @pytest.fixture(scope="module")
 def model_redeliveries(pipeline: Pipeline, deliveries: Deliveries) -> list[dict[str, Any]]:
-    """The worker's summaries of the run's stage messages once two more model.trained
-    notifications, sent at once, went through deploy, evaluate and finish again."""
+    """The worker's summaries of the run's messages once two more model.trained
+    notifications, sent at once after the run ended, were settled."""
     run_id = deliveries.run["run_id"]
     (model_key,) = [k for k in pipeline.keys("models", f"runs/{run_id}/") if k.endswith(".tar.gz")]
     send_at_once(pipeline, model_notification(pipeline, model_key), COPIES)
 
     def finished(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [
-            s for s in items if s["message_type"] == "model.evaluated" and s["run_id"] == run_id
-        ]
+        return [s for s in items if s["message_type"] == "model.trained" and s["run_id"] == run_id]
 
     settled = pipeline.settled.wait_for(lambda items: len(finished(items)) == 1 + COPIES)
     return [s for s in settled if s["run_id"] == run_id]
 
 
 def test_a_redelivered_model_deploys_nothing_new(
-    pipeline: Pipeline, model_redeliveries: list[dict[str, Any]]
+    pipeline: Pipeline, deliveries: Deliveries, model_redeliveries: list[dict[str, Any]]
 ) -> None:
+    """The run was decided and cleaned up: a late model event deploys nothing again (only the
+    live endpoint and the model it serves remain, if the version was promoted)."""
     sm = pipeline.clients.sagemaker
-    assert len(sm.list_models()["Models"]) == 1
-    assert len(sm.list_endpoint_configs()["EndpointConfigs"]) == 1
-    assert len(sm.list_endpoints()["Endpoints"]) == 1
+    run = pipeline.manifest(deliveries.run["run_id"])
+    assert run is not None
+    serving = 1 if run["decision"]["decision"] == "promoted" else 0
+    assert len(sm.list_models()["Models"]) == serving
+    assert len(sm.list_endpoint_configs()["EndpointConfigs"]) == serving
+    assert len(sm.list_endpoints()["Endpoints"]) == serving
     deploys = [s for s in model_redeliveries if s["message_type"] == "model.trained"]
-    assert [s["outcome"] for s in deploys] == ["ok"] * (1 + COPIES)
+    assert [s["outcome"] for s in deploys] == ["ok"] + ["duplicate"] * COPIES
 
 
 def test_a_redelivered_model_is_not_scored_again(

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pipeline_harness import Pipeline, synthetic_csv
 
-from handlers import finish, preprocess
+from handlers import preprocess, promote
 from handlers.messages import DataUploaded, ModelEvaluated
 from handlers.naming import RunPaths, sagemaker_names
 from service.errors import RetryableError
@@ -124,7 +124,7 @@ def test_a_stage_message_that_comes_before_its_run_is_ready_waits(pipeline: Pipe
     preprocess.handle(uploaded, pipeline.context())
     message = ModelEvaluated(run_id=uploaded.run_id, **evaluated(uploaded.run_id))
     with pytest.raises(RetryableError, match="is early \\(evaluate is not started\\)"):
-        finish.handle(message, pipeline.context())
+        promote.handle_evaluated(message, pipeline.context())
     document = pipeline.manifest(uploaded.run_id)
     assert document is not None
     assert document["status"] == "running"

@@ -24,10 +24,11 @@ from botocore.exceptions import EndpointConnectionError
 from pipeline_harness import CallLog, Pipeline, synthetic_csv
 
 from automlops.aws import AwsClients
-from handlers import claims, deploy, evaluate, finish, preprocess, status, train, watch
+from handlers import claims, cleanup, deploy, evaluate, preprocess, promote, status, train, watch
 from handlers.evaluate import evaluation_keys
 from handlers.messages import (
     DataUploaded,
+    EndpointCleanup,
     EvaluateRequested,
     ModelEvaluated,
     ModelTrained,
@@ -657,19 +658,25 @@ def test_evaluate_retried_after_cloudwatch_failed_still_puts_the_metrics(
 def finished(pipeline: Pipeline, evaluated: Evaluated) -> dict[str, Any]:
     message = only(evaluated.outgoing).message
     assert isinstance(message, ModelEvaluated)
-    assert finish.handle(message, pipeline.context()) == []
+    (cleaning,) = promote.handle_evaluated(message, pipeline.context())
+    assert isinstance(cleaning.message, EndpointCleanup)
+    assert cleanup.handle(cleaning.message, pipeline.context()) == []
     document = pipeline.manifest(message.run_id)
     assert document is not None
     return document
 
 
-def test_finish_marks_the_run_succeeded(finished: dict[str, Any]) -> None:
+def test_the_first_version_is_promoted_and_clean_up_ends_the_run(
+    finished: dict[str, Any],
+) -> None:
     assert finished["status"] == "succeeded"
     assert "finished_at" in finished
     assert "current_stage" not in finished
     assert {name: stage["outcome"] for name, stage in finished["stages"].items()} == dict.fromkeys(
-        ("preprocess", "train", "training", "deploy", "evaluate"), "ok"
+        ("preprocess", "train", "training", "deploy", "evaluate", "promote", "cleanup"), "ok"
     )
+    assert finished["decision"]["decision"] == "promoted"
+    assert finished["decision"]["version"] == finished["decision"]["live_version"]
 
 
 def test_status_describes_a_run_stage_by_stage(finished: dict[str, Any]) -> None:

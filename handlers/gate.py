@@ -1,0 +1,102 @@
+"""The promotion gate: may a challenger replace the champion? A pure function of the numbers.
+
+The challenger must reach every floor of its recipe's `[promotion]` table, then beat the champion
+(scored on the challenger's own test rows) on the promotion metric by more than
+`min_improvement`; a tie never promotes. The first version of a dataset only has to reach the
+floors. In manual mode a challenger that passes waits for an operator instead. Every verdict
+carries a reason naming the metric and both values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from handlers.promotion_rules import HIGHER_IS_BETTER, Promotion
+
+Decision = Literal["promoted", "rejected", "pending-approval", "rolled-back", "promotion-failed"]
+Scores = Mapping[str, float | None]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    decision: Decision
+    reason: str
+
+    @property
+    def promotes(self) -> bool:
+        return self.decision == "promoted"
+
+
+@dataclass(frozen=True)
+class Champion:
+    version: int
+    scores: Scores  # on the challenger's test rows
+
+
+def decide(
+    rules: Promotion, challenger: Scores, champion: Champion | None, comparable: bool = True
+) -> Verdict:
+    """`comparable` is False when the champion was trained on other features (a changed
+    recipe): its scores cannot be had on these rows, so a person decides."""
+    missed = _missed_floors(rules, challenger)
+    if missed:
+        return Verdict("rejected", "; ".join(missed))
+    metric, value = rules.metric, challenger.get(rules.metric)
+    if value is None:
+        return Verdict("rejected", f"{metric} is undefined on the test rows (one class only)")
+    if champion is None:
+        return _passing(rules, f"the first version of the dataset; {_floors_met(rules)}")
+    if not comparable:
+        return Verdict(
+            "pending-approval",
+            f"version {champion.version} (the champion) was trained on other features (the "
+            "recipe changed), so it cannot be scored on these rows: an operator decides",
+        )
+    return _compared(rules, value, champion)
+
+
+def _compared(rules: Promotion, value: float, champion: Champion) -> Verdict:
+    metric = rules.metric
+    theirs = champion.scores.get(metric)
+    if theirs is None:
+        return _passing(rules, f"the champion's {metric} is undefined on these rows")
+    gain = value - theirs if rules.higher_is_better else theirs - value
+    needed = f"more than {rules.min_improvement:.4f}"
+    ours_vs_theirs = (
+        f"{metric} {value:.4f} vs {theirs:.4f} for the champion (version {champion.version}) "
+        "on the same test rows"
+    )
+    if gain > rules.min_improvement:
+        return _passing(rules, f"{ours_vs_theirs}: better by {gain:.4f}, {needed} needed")
+    return Verdict("rejected", f"{ours_vs_theirs}: not better by {needed}")
+
+
+def _passing(rules: Promotion, reason: str) -> Verdict:
+    if rules.mode == "manual":
+        return Verdict(
+            "pending-approval", f"{reason}; manual mode: awaiting an operator's approval"
+        )
+    return Verdict("promoted", reason)
+
+
+def _missed_floors(rules: Promotion, scores: Scores) -> list[str]:
+    missed = []
+    for metric, floor in rules.floors.items():
+        value = scores.get(metric)
+        if value is None:
+            missed.append(
+                f"{metric} is undefined on the test rows, so its floor {floor:g} is not met"
+            )
+        elif HIGHER_IS_BETTER[metric] and value < floor:
+            missed.append(f"{metric} {value:.4f} is below the floor {floor:g}")
+        elif not HIGHER_IS_BETTER[metric] and value > floor:
+            missed.append(f"{metric} {value:.4f} is above the ceiling {floor:g}")
+    return missed
+
+
+def _floors_met(rules: Promotion) -> str:
+    if not rules.floors:
+        return "no floors to reach"
+    return "reaches " + ", ".join(f"{m} {f:g}" for m, f in rules.floors.items())
