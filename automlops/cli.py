@@ -19,6 +19,7 @@ from service.health import check_from_env
 
 if TYPE_CHECKING:
     from automlops.compose import App, Config
+    from automlops.operator import Operator, Sent
 
 EXIT_OK = 0
 EXIT_UNHEALTHY = 1
@@ -62,11 +63,46 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("run_id", nargs="?", help="a run id; without it, the recent runs")
     status.add_argument("--json", action="store_true", help="print the manifest as JSON")
     status.set_defaults(command=cmd_status)
+    _add_model_commands(commands)
     health = commands.add_parser(
         "healthcheck", help="exit 0 while the worker's poll loop is alive (container check)"
     )
     health.set_defaults(command=cmd_healthcheck)
     return parser
+
+
+def _add_model_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    models = commands.add_parser(
+        "models",
+        help="show a dataset's registered versions and which one the live endpoint serves",
+        description="Reads the model registry and AUTOMLOPS_REPORTS_BUCKET.",
+    )
+    models.add_argument("dataset")
+    models.add_argument("--json", action="store_true", help="print the versions as JSON")
+    models.set_defaults(command=cmd_models)
+    wait_help = "wait up to this many seconds for the worker's decision and print it"
+    approve = commands.add_parser(
+        "approve",
+        help="promote a version awaiting approval (manual mode) onto the live endpoint",
+        description="Sends model.approve to AUTOMLOPS_STAGES_QUEUE_URL; the worker promotes.",
+    )
+    approve.add_argument("dataset")
+    approve.add_argument("version", type=int)
+    approve.add_argument("--wait", type=float, default=0, metavar="SECONDS", help=wait_help)
+    approve.set_defaults(command=cmd_approve)
+    rollback = commands.add_parser(
+        "rollback",
+        help="serve an earlier approved version on the live endpoint again",
+        description=(
+            "Sends model.rollback to AUTOMLOPS_STAGES_QUEUE_URL; without --to, the newest "
+            "approved version older than the live one. The version rolled back from is "
+            "marked Rejected in the registry."
+        ),
+    )
+    rollback.add_argument("dataset")
+    rollback.add_argument("--to", type=int, metavar="VERSION", help="the version to serve")
+    rollback.add_argument("--wait", type=float, default=0, metavar="SECONDS", help=wait_help)
+    rollback.set_defaults(command=cmd_rollback)
 
 
 def _add_local(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -193,6 +229,64 @@ def cmd_status(args: argparse.Namespace) -> int:
         return EXIT_UNHEALTHY
     print(json.dumps(document, indent=2) if args.json else status.describe_run(document))
     return EXIT_OK
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    import json
+
+    from automlops.operator import Operator, OperatorConfig, Refused
+    from handlers.catalog import render
+
+    try:
+        operator = Operator(OperatorConfig.from_env(os.environ, sending=False))
+        view = operator.catalog(args.dataset)
+    except ConfigurationError as exc:
+        return configuration_error(exc)
+    except Refused as exc:
+        print(f"automlops: {exc}", file=sys.stderr)
+        return EXIT_UNHEALTHY
+    if args.json:
+        document = {
+            "dataset": view.dataset,
+            "live_endpoint": view.names.live_endpoint,
+            "live_version": view.live_version,
+            "versions": [row.to_dict() for row in view.rows],
+        }
+        print(json.dumps(document, indent=2))
+    else:
+        print(render(view))
+    return EXIT_OK
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    return _send_request(args, lambda operator: operator.approve(args.dataset, args.version))
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    return _send_request(args, lambda operator: operator.rollback(args.dataset, args.to))
+
+
+def _send_request(args: argparse.Namespace, send: Callable[[Operator], Sent]) -> int:
+    from automlops.operator import Operator, OperatorConfig, Refused
+
+    try:
+        operator = Operator(OperatorConfig.from_env(os.environ, sending=True))
+        sent = send(operator)
+    except ConfigurationError as exc:
+        return configuration_error(exc)
+    except Refused as exc:
+        print(f"automlops: {exc}", file=sys.stderr)
+        return EXIT_UNHEALTHY
+    message = sent.message
+    print(f"sent {message.TYPE} for version {message.version} of {message.dataset}")
+    if args.wait <= 0:
+        return EXIT_OK
+    entry = operator.wait_for(sent, args.wait)
+    if entry is None:
+        print(f"automlops: no decision within {args.wait:g} s", file=sys.stderr)
+        return EXIT_UNHEALTHY
+    print(f"{entry['decision']}: version {entry['version']} ({entry['at']})")
+    return EXIT_OK if entry["decision"] in ("promoted", "rolled-back") else EXIT_UNHEALTHY
 
 
 def cmd_local(args: argparse.Namespace) -> int:

@@ -40,28 +40,33 @@ def decide(
 ) -> Verdict:
     """`comparable` is False when the champion was trained on other features (a changed
     recipe): its scores cannot be had on these rows, so a person decides."""
-    missed = _missed_floors(rules, challenger)
-    if missed:
-        return Verdict("rejected", "; ".join(missed))
     metric, value = rules.metric, challenger.get(rules.metric)
+    compared = _compared(rules, value, champion) if champion and comparable else None
+    missed = _missed_floors(rules, challenger)
     if value is None:
-        return Verdict("rejected", f"{metric} is undefined on the test rows (one class only)")
+        missed.append(f"{metric} is undefined on the test rows (one class only)")
+    if missed:  # the comparison too, when there is one: the reason names both numbers
+        return Verdict("rejected", "; ".join(missed + ([compared[1]] if compared else [])))
     if champion is None:
         return _passing(rules, f"the first version of the dataset; {_floors_met(rules)}")
-    if not comparable:
+    if compared is None:
         return Verdict(
             "pending-approval",
             f"version {champion.version} (the champion) was trained on other features (the "
             "recipe changed), so it cannot be scored on these rows: an operator decides",
         )
-    return _compared(rules, value, champion)
+    better, reason = compared
+    return _passing(rules, reason) if better else Verdict("rejected", reason)
 
 
-def _compared(rules: Promotion, value: float, champion: Champion) -> Verdict:
+def _compared(rules: Promotion, value: float | None, champion: Champion) -> tuple[bool, str]:
+    """Whether the challenger beats the champion by more than `min_improvement`, and why."""
     metric = rules.metric
     theirs = champion.scores.get(metric)
     if theirs is None:
-        return _passing(rules, f"the champion's {metric} is undefined on these rows")
+        return True, f"the champion's {metric} is undefined on these rows"
+    if value is None:
+        return False, f"the champion's {metric} is {theirs:.4f} on these rows"
     gain = value - theirs if rules.higher_is_better else theirs - value
     needed = f"more than {rules.min_improvement:.4f}"
     ours_vs_theirs = (
@@ -69,8 +74,8 @@ def _compared(rules: Promotion, value: float, champion: Champion) -> Verdict:
         "on the same test rows"
     )
     if gain > rules.min_improvement:
-        return _passing(rules, f"{ours_vs_theirs}: better by {gain:.4f}, {needed} needed")
-    return Verdict("rejected", f"{ours_vs_theirs}: not better by {needed}")
+        return True, f"{ours_vs_theirs}: better by {gain:.4f}, {needed} needed"
+    return False, f"{ours_vs_theirs}: not better by {needed}"
 
 
 def _passing(rules: Promotion, reason: str) -> Verdict:

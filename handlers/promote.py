@@ -17,6 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from tenacity import (
+    RetryError,
+    Retrying,
+    retry_if_result,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+
 from handlers import evaluate, live
 from handlers.champions import Pointer, Served, Transition
 from handlers.decisions import DecisionRecord, announce, decided, write_decision
@@ -39,7 +47,6 @@ from service.errors import PermanentError, RetryableError
 from service.messages import Outgoing
 
 STAGE = "promote"
-BUSY_DELAY_SECONDS = 15
 DECIDE_ATTEMPTS = 5
 
 
@@ -121,9 +128,8 @@ def _candidate(ctx: Ctx, msg: ModelEvaluated) -> Candidate:
 
 def _gate(ctx: Ctx, candidate: Candidate) -> tuple[Ending, dict[str, Any] | None]:
     """Decide against the champion of the moment; again if it changed meanwhile."""
-    champions = ctx.deps.champions
     for _ in range(DECIDE_ATTEMPTS):
-        pointer = champions.read(candidate.dataset)
+        pointer = _settled_pointer(ctx, candidate.dataset, candidate.run_id)
         transition = pointer.transition
         if transition is not None and transition.target.run_id == candidate.run_id:
             return _conclude(ctx, pointer), transition.context.get("champion")  # a redelivery
@@ -203,7 +209,6 @@ def _champion_metrics(
         raise RetryableError(
             f"{live_name} does not serve the champion (version {served.version}) right now; "
             "scoring it later",
-            delay=BUSY_DELAY_SECONDS,
         )
     ctx.deps.sagemaker.wait_in_service(live_name)
     scored = evaluate.score_test_set(ctx, candidate.run_id, live_name)
@@ -231,7 +236,7 @@ def _operator(msg: VersionMessage, ctx: Ctx, action: str) -> list[Outgoing]:
     follow_up = [Outgoing(EndpointCleanup(run_id=msg.run_id, dataset=msg.dataset))]
     ctx.deps.runs.require(msg, after=())
     target = _operator_target(ctx, msg)
-    pointer = ctx.deps.champions.read(msg.dataset)
+    pointer = _settled_pointer(ctx, msg.dataset, msg.run_id)
     transition = pointer.transition
     if transition is None or transition.target.version != msg.version:
         if transition is not None:
@@ -393,11 +398,29 @@ def _history(served: Served, decision: str, action: str) -> dict[str, Any]:
     }
 
 
+def _settled_pointer(ctx: Ctx, dataset: str, run_id: str) -> Pointer:
+    """The pointer once no other version is being moved onto the live endpoint: waited for
+    (bounded, like an endpoint) since a transition takes as long as an endpoint update; past
+    the bound the message is tried again later."""
+    retrying = Retrying(
+        stop=stop_after_delay(ctx.deps.settings.endpoint_wait_seconds),
+        wait=wait_exponential_jitter(multiplier=0.2, max=15, jitter=0.2),
+        retry=retry_if_result(
+            lambda p: p.transition is not None and p.transition.target.run_id != run_id
+        ),
+    )
+    try:
+        pointer: Pointer = retrying(ctx.deps.champions.read, dataset)
+    except RetryError as exc:
+        raise _busy(exc.last_attempt.result()) from None
+    return pointer
+
+
 def _busy(pointer: Pointer) -> RetryableError:
     transition = pointer.transition
     assert transition is not None
     return RetryableError(
         f"{pointer.dataset}: version {transition.target.version} is being moved onto the live "
         f"endpoint ({transition.action}, since {transition.started_at}); deciding after it",
-        delay=BUSY_DELAY_SECONDS,
+        delay=60,
     )

@@ -171,6 +171,9 @@ class ModelRegistry:
         status = described.get("ModelApprovalStatus", PENDING)
         return Version(number, str(described["ModelPackageArn"]), status, run_id)
 
+    def describe(self, version: Version) -> dict[str, Any]:
+        return dict(self._sm.describe_model_package(ModelPackageName=version.arn))
+
     def model_data_url(self, package_arn: str) -> str:
         """Where a version's model is (to deploy it again after clean-up deleted its model)."""
         described = self._sm.describe_model_package(ModelPackageName=package_arn)

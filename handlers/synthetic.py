@@ -87,22 +87,28 @@ def generate(
     seed: int = 0,
     separator: str = ",",
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    signal: float = 1.0,
+    shuffle_labels: bool = False,
 ) -> int:
     """Write a header and `rows` rows to `sink`, chunk by chunk; returns the number of positives.
 
-    The output depends only on (rows, seed, chunk_rows).
+    `signal` scales every effect on the outcome (above 1: easier to learn); `shuffle_labels`
+    permutes `y` within each chunk, so nothing is learnable (a version that must be rejected).
+    The output depends only on the arguments.
     """
     rng = np.random.default_rng(seed)
     sink.write((separator.join(COLUMNS) + "\n").encode())
     positives = 0
     for start in range(0, rows, chunk_rows):
-        frame = synthetic_frame(rng, min(chunk_rows, rows - start))
+        frame = synthetic_frame(rng, min(chunk_rows, rows - start), signal)
+        if shuffle_labels:
+            frame["y"] = rng.permutation(frame["y"].to_numpy())
         positives += int((frame["y"] == "yes").sum())
         sink.write(frame.to_csv(index=False, header=False, sep=separator).encode())
     return positives
 
 
-def synthetic_frame(rng: np.random.Generator, rows: int) -> pd.DataFrame:
+def synthetic_frame(rng: np.random.Generator, rows: int, signal: float = 1.0) -> pd.DataFrame:
     """`rows` rows in the real column order."""
     columns: dict[str, np.ndarray] = {
         name: _draw(rng, CATEGORY_FREQUENCIES[name], rows) for name in CATEGORY_FREQUENCIES
@@ -114,7 +120,7 @@ def synthetic_frame(rng: np.random.Generator, rows: int) -> pd.DataFrame:
     economy = ECONOMY[rng.choice(len(ECONOMY), rows, p=ECONOMY_WEIGHTS / ECONOMY_WEIGHTS.sum())]
     for position, name in enumerate(COLUMNS[15:20]):
         columns[name] = economy[:, position]
-    probability = _positive_probability(columns)
+    probability = _positive_probability(columns, signal)
     columns["y"] = np.where(rng.random(rows) < probability, "yes", "no")
     return pd.DataFrame({name: columns[name] for name in COLUMNS})
 
@@ -136,16 +142,17 @@ def _previous_contacts(rng: np.random.Generator, rows: int) -> dict[str, np.ndar
     return {"pdays": pdays, "previous": previous, "poutcome": poutcome}
 
 
-def _positive_probability(columns: dict[str, np.ndarray]) -> np.ndarray:
+def _positive_probability(columns: dict[str, np.ndarray], signal: float = 1.0) -> np.ndarray:
+    # Each effect times `signal`: exactly the effect itself at 1, so the default rows never change.
     log_odds = np.full(len(columns["age"]), INTERCEPT)
     for month, effect in MONTH_EFFECT.items():
-        log_odds += effect * (columns["month"] == month)
+        log_odds += signal * effect * (columns["month"] == month)
     for outcome, effect in POUTCOME_EFFECT.items():
-        log_odds += effect * (columns["poutcome"] == outcome)
-    log_odds += CELLULAR_EFFECT * (columns["contact"] == "cellular")
-    log_odds += AGE_EFFECT * ((columns["age"] < 25) | (columns["age"] > 60))
-    log_odds += PREVIOUS_EFFECT * columns["previous"]
-    log_odds += CAMPAIGN_EFFECT * columns["campaign"]
+        log_odds += signal * effect * (columns["poutcome"] == outcome)
+    log_odds += signal * CELLULAR_EFFECT * (columns["contact"] == "cellular")
+    log_odds += signal * AGE_EFFECT * ((columns["age"] < 25) | (columns["age"] > 60))
+    log_odds += signal * PREVIOUS_EFFECT * columns["previous"]
+    log_odds += signal * CAMPAIGN_EFFECT * columns["campaign"]
     probability: np.ndarray = 1 / (1 + np.exp(-log_odds))
     return probability
 
@@ -159,11 +166,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="CSV file to write")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--separator", choices=[",", ";"], default=",")
+    parser.add_argument(
+        "--signal", type=float, default=1.0, help="scale of every effect on y (default 1)"
+    )
+    parser.add_argument(
+        "--shuffle-labels", action="store_true", help="permute y: nothing left to learn"
+    )
     args = parser.parse_args(argv)
     if args.rows < 0:
         parser.error("--rows must not be negative")
     with args.out.open("wb") as sink:
-        positives = generate(sink, args.rows, seed=args.seed, separator=args.separator)
+        positives = generate(
+            sink,
+            args.rows,
+            seed=args.seed,
+            separator=args.separator,
+            signal=args.signal,
+            shuffle_labels=args.shuffle_labels,
+        )
     share = positives / args.rows if args.rows else 0.0
     print(f"wrote {args.rows} rows ({share:.1%} positive) to {args.out}", file=sys.stderr)
     return 0

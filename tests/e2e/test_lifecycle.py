@@ -1,0 +1,192 @@
+"""End to end: every upload is a challenger that must earn the live endpoint.
+
+Through the real worker, moto (or LocalStack) and the SageMaker emulator over HTTP: A is
+promoted and served; B (labels shuffled) is rejected with both numbers in the reason while A
+keeps serving; C (more rows, a stronger signal) is promoted; `automlops rollback` serves A again.
+"Serves X" is checked by invoking the live endpoint and comparing its scores with X's own model
+on the same rows. The operator commands run in their own process, as a user runs them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from lifecycle_helpers import (
+    DecisionInbox,
+    Rows,
+    cli,
+    decision,
+    endpoint_names,
+    pointer,
+    serves,
+    rows_of,
+    versions,
+)
+from localstack_server import LocalStack
+from pipeline_harness import Pipeline, running_pipeline
+
+from handlers.naming import DatasetNames
+from handlers.synthetic import generate
+
+pytestmark = pytest.mark.e2e
+
+DATASET = "bank-marketing"
+LIVE = DatasetNames.for_dataset(DATASET).live_endpoint
+
+
+def csv(rows: int, seed: int, **options: Any) -> bytes:
+    import io
+
+    sink = io.BytesIO()
+    generate(sink, rows, seed=seed, **options)
+    return sink.getvalue()
+
+
+@dataclass(frozen=True)
+class Version:
+    run: dict[str, Any]
+    rows: Rows
+
+    @property
+    def run_id(self) -> str:
+        return str(self.run["run_id"])
+
+
+@pytest.fixture(scope="module")
+def pipeline(
+    tmp_path_factory: pytest.TempPathFactory, backend: LocalStack | None
+) -> Iterator[Pipeline]:
+    with running_pipeline(tmp_path_factory.mktemp("lifecycle"), localstack=backend) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def inbox(pipeline: Pipeline) -> DecisionInbox:
+    return DecisionInbox(pipeline, f"decisions-{uuid.uuid4().hex[:8]}")
+
+
+def upload(pipeline: Pipeline, name: str, body: bytes) -> Version:
+    key = f"data/{DATASET}/{name}.csv"
+    pipeline.upload(key, body)
+    run = pipeline.wait_until_quiet(pipeline.wait_for_run(key))
+    return Version(run, rows_of(pipeline, run["run_id"]))
+
+
+@pytest.fixture(scope="module")
+def version_a(pipeline: Pipeline, inbox: DecisionInbox) -> Version:
+    return upload(pipeline, "a", csv(2000, seed=21))
+
+
+@pytest.fixture(scope="module")
+def version_b(pipeline: Pipeline, version_a: Version) -> Version:
+    return upload(pipeline, "b-shuffled", csv(2000, seed=22, shuffle_labels=True))
+
+
+@pytest.fixture(scope="module")
+def version_c(pipeline: Pipeline, version_b: Version) -> Version:
+    return upload(pipeline, "c-stronger", csv(6000, seed=23, signal=2.0))
+
+
+@pytest.fixture(scope="module")
+def rolled_back(pipeline: Pipeline, version_c: Version) -> Any:
+    return cli(pipeline, "rollback", DATASET, "--wait", "60")
+
+
+def test_the_first_version_is_promoted_and_served(
+    pipeline: Pipeline, inbox: DecisionInbox, version_a: Version
+) -> None:
+    assert version_a.run["status"] == "succeeded", version_a.run
+    made = decision(pipeline, version_a.run_id)
+    assert (made["decision"], made["version"], made["live_version"]) == ("promoted", 1, 1)
+    assert made["reason"].startswith("the first version of the dataset")
+    assert serves(pipeline, DATASET, version_a.run_id, version_a.rows)
+    published = inbox.wait_for(version_a.run_id, "promoted")
+    assert published["challenger"]["roc_auc"] == made["challenger"]["roc_auc"]
+    (registered,) = versions(pipeline, DATASET)
+    assert registered["ModelApprovalStatus"] == "Approved"
+    assert registered["CustomerMetadataProperties"]["run_id"] == version_a.run_id
+    assert registered["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"].endswith(
+        f"runs/{version_a.run_id}/evaluation/metrics.json"
+    )
+
+
+def test_a_worse_version_is_rejected_naming_the_metric_and_both_values(
+    pipeline: Pipeline, inbox: DecisionInbox, version_a: Version, version_b: Version
+) -> None:
+    made = decision(pipeline, version_b.run_id)
+    assert made["decision"] == "rejected"
+    ours, theirs = made["challenger"]["roc_auc"], made["champion"]["metrics"]["roc_auc"]
+    assert theirs > ours
+    assert f"roc_auc {ours:.4f} vs {theirs:.4f} for the champion (version 1)" in made["reason"]
+    # Still A on the live endpoint; B's own endpoint is gone, so is its model.
+    assert serves(pipeline, DATASET, version_a.run_id, version_b.rows)
+    assert endpoint_names(pipeline) == [LIVE]
+    rejected = versions(pipeline, DATASET)[1]
+    assert (rejected["ModelApprovalStatus"], rejected["ApprovalDescription"]) == (
+        "Rejected",
+        made["reason"],
+    )
+    assert inbox.wait_for(version_b.run_id, "rejected")["reason"] == made["reason"]
+    assert version_b.run["decision"]["decision"] == "rejected"
+    assert version_b.run["status"] == "succeeded"  # the run did its work; the version lost
+
+
+def test_a_better_version_is_promoted_and_served(
+    pipeline: Pipeline, version_a: Version, version_c: Version
+) -> None:
+    made = decision(pipeline, version_c.run_id)
+    assert made["decision"] == "promoted", made["reason"]
+    assert made["champion"]["version"] == 1
+    assert made["challenger"]["roc_auc"] > made["champion"]["metrics"]["roc_auc"]
+    assert serves(pipeline, DATASET, version_c.run_id, version_c.rows)
+    assert not serves(pipeline, DATASET, version_a.run_id, version_c.rows)
+    assert endpoint_names(pipeline) == [LIVE]
+    assert made["seconds_since_evaluation"] is not None
+
+
+def test_rollback_serves_the_previous_approved_version_again(
+    pipeline: Pipeline, version_a: Version, version_c: Version, rolled_back: Any
+) -> None:
+    assert rolled_back.returncode == 0, rolled_back.stderr
+    assert "rolled-back: version 1" in rolled_back.stdout
+    assert serves(pipeline, DATASET, version_a.run_id, version_c.rows)
+    statuses = [v["ModelApprovalStatus"] for v in versions(pipeline, DATASET)]
+    assert statuses == ["Approved", "Rejected", "Rejected"]  # C was rolled back from
+    assert pointer(pipeline, DATASET)["champion"]["run_id"] == version_a.run_id
+    run_a = pipeline.manifest(version_a.run_id)
+    assert run_a is not None
+    assert [d["decision"] for d in run_a["decisions"]] == ["promoted", "rolled-back"]
+    assert endpoint_names(pipeline) == [LIVE]
+
+
+def test_models_lists_the_versions_and_which_one_is_live(
+    pipeline: Pipeline, version_a: Version, version_c: Version, rolled_back: Any
+) -> None:
+    shown = cli(pipeline, "models", DATASET)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert f"live      {LIVE} serves version 1" in lines
+    (live_line,) = [line for line in lines if line.startswith("* ")]
+    assert live_line.split()[1:4] == [
+        "1",
+        "Approved",
+        f"roc_auc={decision(pipeline, version_a.run_id)['challenger']['roc_auc']:.4f}",
+    ]
+    assert version_c.run_id in shown.stdout
+
+
+def test_operator_requests_the_worker_would_refuse_are_refused_by_the_cli(
+    pipeline: Pipeline, rolled_back: Any
+) -> None:
+    approved = cli(pipeline, "approve", DATASET, "1")
+    assert approved.returncode == 1
+    assert "is Approved: only a version awaiting approval" in approved.stderr
+    missing = cli(pipeline, "rollback", DATASET, "--to", "9")
+    assert (missing.returncode, missing.stderr.strip()) == (
+        1,
+        f"automlops: {DATASET} has no version 9",
+    )
