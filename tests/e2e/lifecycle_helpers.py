@@ -93,10 +93,10 @@ def cli(pipeline: Pipeline, *args: str) -> subprocess.CompletedProcess[str]:
     """`automlops ARGS` in its own process, with the environment a worker of this stack has."""
     env = {
         "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", "/tmp"),  # noqa: S108 - a fallback for getpass
+        "HOME": os.environ.get("HOME", "/tmp"),
         **pipeline.stack.env,
     }
-    return subprocess.run(  # noqa: S603 - our own interpreter and module
+    return subprocess.run(
         [sys.executable, "-m", "automlops", *args],
         env=env,
         capture_output=True,

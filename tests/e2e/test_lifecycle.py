@@ -22,8 +22,8 @@ from lifecycle_helpers import (
     decision,
     endpoint_names,
     pointer,
-    serves,
     rows_of,
+    serves,
     versions,
 )
 from localstack_server import LocalStack
