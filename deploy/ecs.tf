@@ -41,6 +41,7 @@ locals {
     { name = "AUTOMLOPS_SAGEMAKER_ROLE_ARN", value = aws_iam_role.sagemaker.arn },
     # The worker's prefix has no trailing hyphen; the variable's (an ARN prefix) has.
     { name = "AUTOMLOPS_SAGEMAKER_NAME_PREFIX", value = trimsuffix(var.sagemaker_name_prefix, "-") },
+    { name = "AUTOMLOPS_DECISIONS_TOPIC_ARN", value = aws_sns_topic.decisions.arn },
     # the consumer
     { name = "AUTOMLOPS_WORKER_THREADS", value = tostring(var.worker_threads) },
     { name = "AUTOMLOPS_HEARTBEAT_SECONDS", value = tostring(var.heartbeat_seconds) },

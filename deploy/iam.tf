@@ -2,6 +2,8 @@
 # resource, each with its reason next to it (the wiring test keeps that list closed):
 #   ecr:GetAuthorizationToken  - registry-wide login token
 #   cloudwatch:PutMetricData   - metrics have no ARN; scoped by the cloudwatch:namespace condition
+#   sagemaker:ListEndpoints    - a List action has no resource (clean-up finds failed runs' endpoints)
+#   sagemaker:ListModelPackages - likewise (clean-up and `automlops models` read the versions)
 
 # --- ECS task execution role: what ECS itself needs to start the task ------------------------
 
@@ -173,6 +175,30 @@ data "aws_iam_policy_document" "task" {
       "sagemaker:ListTags",
     ]
     resources = local.sagemaker_resource_arns
+  }
+
+  statement {
+    sid = "RegisterVersionsOfThisPipeline"
+    actions = [
+      "sagemaker:CreateModelPackageGroup",
+      "sagemaker:DescribeModelPackageGroup",
+      "sagemaker:CreateModelPackage",
+      "sagemaker:DescribeModelPackage",
+      "sagemaker:UpdateModelPackage",
+    ]
+    resources = local.model_registry_arns
+  }
+
+  statement {
+    sid       = "ListActionsHaveNoResource"
+    actions   = ["sagemaker:ListEndpoints", "sagemaker:ListModelPackages"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "PublishDecisions"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.decisions.arn]
   }
 
   statement {

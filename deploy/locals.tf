@@ -68,6 +68,15 @@ locals {
     "${local.sagemaker_arn}:endpoint-config/${var.sagemaker_name_prefix}*",
     "${local.sagemaker_arn}:endpoint/${var.sagemaker_name_prefix}*",
   ]
+  # The registry: one model package group per dataset, `<prefix><dataset>`, and its versions
+  # (`model-package/<group>/<n>`).
+  model_registry_arns = [
+    "${local.sagemaker_arn}:model-package-group/${var.sagemaker_name_prefix}*",
+    "${local.sagemaker_arn}:model-package/${var.sagemaker_name_prefix}*",
+  ]
+  # What clients call: one stable endpoint per dataset (DESIGN.md §3, handlers/naming.py).
+  live_endpoints       = { for d in var.datasets : d => "${var.sagemaker_name_prefix}${d}-live" }
+  model_package_groups = { for d in var.datasets : d => "${var.sagemaker_name_prefix}${d}" }
 
   log_group_name = "/ecs/${local.name}/worker"
   cluster_name   = local.name

@@ -195,29 +195,100 @@ resource "aws_cloudwatch_metric_alarm" "ingest_backlog_age" {
   ok_actions          = local.alarm_actions
 }
 
-# Endpoints come and go with runs (their names are not known here), so the alarms aggregate over
-# every endpoint with a CloudWatch Metrics Insights query instead of one alarm per endpoint.
-# SEARCH() expressions cannot back an alarm; a Metrics Insights query can. The sum covers every
-# SageMaker endpoint of the account and region (the dashboard's SEARCH narrows to this
-# pipeline's prefix).
+# Clients call each dataset's live endpoint (a run's own endpoint lives only until its decision),
+# so the alarms watch the live endpoints by name: errors and the model's latency.
+locals {
+  live_endpoint_alarms = merge([
+    for dataset, endpoint in local.live_endpoints : {
+      for metric in ["Invocation4XXErrors", "Invocation5XXErrors"] :
+      "${dataset}-${lower(replace(metric, "Invocation", ""))}" => { endpoint = endpoint, metric = metric }
+    }
+  ]...)
+}
+
 resource "aws_cloudwatch_metric_alarm" "endpoint_errors" {
-  for_each            = toset(["Invocation4XXErrors", "Invocation5XXErrors"])
-  alarm_name          = "${local.name}-endpoint-${lower(replace(each.key, "Invocation", ""))}"
-  alarm_description   = "SageMaker endpoints returned ${each.key} in the last 5 minutes. README: 'Endpoint errors'."
+  for_each            = local.live_endpoint_alarms
+  alarm_name          = "${local.name}-live-${each.key}"
+  alarm_description   = "${each.value.endpoint} returned ${each.value.metric} in the last 5 minutes. README: 'Endpoint errors'."
+  namespace           = "AWS/SageMaker"
+  metric_name         = each.value.metric
+  dimensions          = { EndpointName = each.value.endpoint, VariantName = "AllTraffic" }
+  statistic           = "Sum"
+  period              = 300
   comparison_operator = "GreaterThanThreshold"
   threshold           = var.endpoint_error_threshold
   evaluation_periods  = 1
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
+}
 
-  metric_query {
-    id          = "errors"
-    label       = "${each.key} over all endpoints"
-    expression  = "SELECT SUM(${each.key}) FROM SCHEMA(\"AWS/SageMaker\", EndpointName, VariantName)"
-    period      = 300
-    return_data = true
+# ModelLatency is in microseconds.
+resource "aws_cloudwatch_metric_alarm" "endpoint_latency" {
+  for_each            = local.live_endpoints
+  alarm_name          = "${local.name}-live-${each.key}-latency"
+  alarm_description   = "${each.value}'s p90 model latency exceeded ${var.endpoint_latency_threshold_ms} ms over 5 minutes. README: 'Endpoint latency'."
+  namespace           = "AWS/SageMaker"
+  metric_name         = "ModelLatency"
+  dimensions          = { EndpointName = each.value, VariantName = "AllTraffic" }
+  extended_statistic  = "p90"
+  period              = 300
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.endpoint_latency_threshold_ms * 1000
+  evaluation_periods  = 1
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+# --- promotion decisions ------------------------------------------------------------------------
+
+# Each decision (promoted, rejected, pending-approval, rolled-back, promotion-failed) is published
+# here with both metric sets and the reason; the alarm e-mail is subscribed (filter on the
+# `decision` message attribute to get only some).
+resource "aws_sns_topic" "decisions" {
+  name              = "${local.name}-decisions"
+  kms_master_key_id = aws_kms_key.main.arn
+}
+
+data "aws_iam_policy_document" "decisions_topic" {
+  statement {
+    sid     = "AccountManagesTheTopic"
+    actions = ["sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:Subscribe", "sns:ListSubscriptionsByTopic", "sns:Publish"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+    resources = [aws_sns_topic.decisions.arn]
   }
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.decisions.arn]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "decisions" {
+  arn    = aws_sns_topic.decisions.arn
+  policy = data.aws_iam_policy_document.decisions_topic.json
+}
+
+resource "aws_sns_topic_subscription" "decisions_email" {
+  count     = var.alarm_email == null ? 0 : 1
+  topic_arn = aws_sns_topic.decisions.arn
+  protocol  = "email"
+  endpoint  = var.alarm_email
 }
 
 # --- saved Logs Insights queries (CloudWatch console: Logs Insights -> Saved queries) ----------

@@ -45,6 +45,21 @@ output "alarm_topic_arn" {
   value = aws_sns_topic.alarms.arn
 }
 
+output "decisions_topic_arn" {
+  description = "Every promotion decision is published here (subscribe to follow them)."
+  value       = aws_sns_topic.decisions.arn
+}
+
+output "live_endpoints" {
+  description = "What clients call, by dataset: the endpoint serving that dataset's champion."
+  value       = local.live_endpoints
+}
+
+output "model_package_groups" {
+  description = "The model registry's group of each dataset (SageMaker Studio: Models > Registered models)."
+  value       = local.model_package_groups
+}
+
 output "dashboard_url" {
   value = "https://${local.region}.console.aws.amazon.com/cloudwatch/home?region=${local.region}#dashboards/dashboard/${aws_cloudwatch_dashboard.main.dashboard_name}"
 }

@@ -427,9 +427,28 @@ variable "poll_stall_minutes" {
 }
 
 variable "endpoint_error_threshold" {
-  description = "Alarm when the account's serverless endpoints return more 4XX or 5XX errors than this within 5 minutes."
+  description = "Alarm when a dataset's live endpoint returns more 4XX or 5XX errors than this within 5 minutes."
   type        = number
   default     = 0
+}
+
+variable "endpoint_latency_threshold_ms" {
+  description = "Alarm when a live endpoint's p90 model latency exceeds this many milliseconds over 5 minutes."
+  type        = number
+  default     = 1000
+}
+
+variable "datasets" {
+  description = "The datasets (folders under data/) whose live endpoints get alarms and appear in the outputs. Other datasets work too; they are only not alarmed."
+  type        = list(string)
+  default     = ["bank-marketing"]
+
+  validation {
+    # So that `<prefix><dataset>-live` fits SageMaker's 63 characters without being shortened
+    # (handlers/naming.py shortens longer ones with a digest; the alarms need the exact name).
+    condition     = alltrue([for d in var.datasets : can(regex("^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$", d)) && length(d) <= 47])
+    error_message = "Each dataset must be lower-case letters, digits and inner hyphens, at most 47 characters."
+  }
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ statement visible to these tests, including `dynamic "statement"` ones.
 """
 
 from __future__ import annotations
-
+import re
 from typing import Any
 
 import pytest
@@ -15,6 +15,8 @@ from tfconfig import DEPLOY, Module, all_modules, load, statements
 STAR_RESOURCE_ALLOWED = {
     "ecr:GetAuthorizationToken": "the registry login token is registry-wide",
     "cloudwatch:PutMetricData": "metrics have no ARN (a cloudwatch:namespace condition scopes it)",
+    "sagemaker:ListEndpoints": "a List action has no resource type",
+    "sagemaker:ListModelPackages": "a List action has no resource type",
 }
 # Documents that are resource policies of a KMS key, where "*" means "this key".
 KEY_POLICIES = {"kms"}
@@ -178,3 +180,41 @@ def test_ci_roles_trust_only_the_repository(tf: Module) -> None:
     subjects = conditions(deploy)["${local.github_oidc}:sub"]["values"]
     assert "repo:${var.github_repository}:ref:refs/heads/${var.github_branch}" in subjects
     assert "repo:${var.github_repository}:environment:${var.github_environment}" in subjects
+
+
+def sagemaker_operations_the_worker_calls() -> set[str]:
+    """Every `self._sm.<operation>(` in handlers/ (the SageMaker gateway and the registry), as
+    the IAM action it needs; paginators count as their List operation."""
+    called: set[str] = set()
+    for path in (DEPLOY.parent / "handlers").glob("*.py"):
+        text = path.read_text()
+        called |= set(re.findall(r"self\._sm\.(\w+)\(", text))
+        called |= set(re.findall(r'self\._sm\.get_paginator\("(\w+)"\)', text))
+    called.discard("get_paginator")
+    return {"sagemaker:" + "".join(part.title() for part in op.split("_")) for op in called}
+
+
+def test_every_sagemaker_call_of_the_worker_is_allowed(tf: Module) -> None:
+    allowed = {a for s in task_statements(tf).values() for a in s["actions"]}
+    calls = sagemaker_operations_the_worker_calls()
+    assert {"sagemaker:CreateModelPackage", "sagemaker:UpdateEndpoint"} <= calls  # it found them
+    assert calls - allowed == set()
+
+
+def test_the_registry_is_limited_to_the_name_prefix(tf: Module) -> None:
+    statement = task_statements(tf)["RegisterVersionsOfThisPipeline"]
+    assert statement["resources"] == "${local.model_registry_arns}"
+    arns = tf.locals["model_registry_arns"]
+    assert {arn.split(":")[-1].split("/")[0] for arn in arns} == {
+        "model-package-group",
+        "model-package",
+    }
+    assert all(arn.endswith("/${var.sagemaker_name_prefix}*") for arn in arns)
+
+
+def test_decisions_are_published_to_the_decisions_topic_only(tf: Module) -> None:
+    statement = task_statements(tf)["PublishDecisions"]
+    assert (statement["actions"], statement["resources"]) == (
+        ["sns:Publish"],
+        ["${aws_sns_topic.decisions.arn}"],
+    )

@@ -15,7 +15,7 @@ from tfconfig import DEPLOY, Module, load, parse
 from automlops.compose import Config, required_settings, setting_default, setting_names
 from handlers import S3_RULES
 from handlers.images import XGBOOST_REGISTRIES
-from handlers.naming import sagemaker_names
+from handlers.naming import DatasetNames, sagemaker_names
 from localcloud.stack import BUCKET_ROLES, QUEUE_ROLES, notification_filters
 from service.config import PREFIX
 
@@ -87,6 +87,7 @@ PLACEHOLDERS = {
     "_BUCKET": "automlops-prod-bucket-123456789012-eu-west-1",
     "_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/automlops-prod-queue",
     "_ROLE_ARN": "arn:aws:iam::123456789012:role/automlops-prod-sagemaker",
+    "_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:automlops-prod-decisions",
 }
 
 
@@ -307,3 +308,21 @@ def test_a_region_without_a_known_xgboost_registry_fails_at_plan(tf: Module) -> 
     assert "local.xgboost_registry_accounts" in validation["condition"]
     assert "var.xgboost_registry_account_id" in validation["condition"]
     assert "unknown-region" not in str(tf.locals["xgboost_registry_account"])
+
+
+@pytest.mark.parametrize("dataset", ["bank-marketing", "d" * 47])
+def test_live_endpoints_and_groups_are_named_as_the_worker_names_them(
+    tf: Module, dataset: str
+) -> None:
+    """Terraform's alarms name the live endpoints; the worker creates them (handlers/naming.py):
+    for every dataset the variable accepts, with the longest prefix, the names agree."""
+    assert tf.locals["live_endpoints"] == (
+        '${{for d in var.datasets : d => "${var.sagemaker_name_prefix}${d}-live"}}'
+    )
+    assert tf.locals["model_package_groups"] == (
+        '${{for d in var.datasets : d => "${var.sagemaker_name_prefix}${d}"}}'
+    )
+    for prefix in ("aml-", "abcdefghij-"):
+        names = DatasetNames.for_dataset(dataset, prefix.removesuffix("-"))
+        assert names.live_endpoint == f"{prefix}{dataset}-live"
+        assert names.model_package_group == f"{prefix}{dataset}"

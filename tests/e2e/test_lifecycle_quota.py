@@ -63,7 +63,9 @@ def test_sixty_runs_never_hit_the_endpoint_quota_and_leave_one_endpoint(
     live = DatasetNames.for_dataset(DATASET).live_endpoint
     assert endpoint_names(pipeline) == [live]
     sm = pipeline.clients.sagemaker
-    models = [m["ModelName"] for p in sm.get_paginator("list_models").paginate() for m in p["Models"]]
+    models = [
+        m["ModelName"] for p in sm.get_paginator("list_models").paginate() for m in p["Models"]
+    ]
     configs = [
         c["EndpointConfigName"]
         for p in sm.get_paginator("list_endpoint_configs").paginate()
