@@ -5,6 +5,7 @@ statement visible to these tests, including `dynamic "statement"` ones.
 """
 
 from __future__ import annotations
+
 import re
 from typing import Any
 
