@@ -1,9 +1,10 @@
-"""`make demo`: one dataset through the whole pipeline on the embedded AWS.
+"""`make demo`: the lifecycle of one dataset on the embedded AWS.
 
 Starts moto and the SageMaker emulator, runs the real worker (the same composition as
-`automlops worker`, observers included) on a thread of this process, uploads a CSV to the raw
-bucket, follows the run's manifest until it ends, prints the metrics and copies the report to a
-local folder.
+`automlops worker`, observers included) on a thread of this process, uploads two versions of
+synthetic data (or your CSV, once), follows each run's manifest until it ends, prints the
+metrics, each version's decision, the live endpoint and `automlops models`, and copies the
+reports to a local folder.
 """
 
 from __future__ import annotations
@@ -18,17 +19,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
+
 from automlops.compose import App, compose
 from automlops.local import embedded_aws, stack_config, write_env_file
 from handlers import status
+from handlers.catalog import catalog, render
+from handlers.champions import ChampionStore
 from handlers.evaluate import evaluation_keys
+from handlers.naming import DatasetNames, RunPaths
+from handlers.registry import ModelRegistry
 from handlers.runs import RunRepository
 from handlers.storage import Bucket
 from handlers.synthetic import generate
-from localcloud.stack import Stack
+from localcloud.stack import CREDENTIALS, REGION, Stack
 from service.logs import configure_logging
 
 DATASET = "bank-marketing"
+SECOND_SIGNAL = 2.0
+METRICS_SHOWN = (
+    "roc_auc", "pr_auc", "accuracy", "precision", "recall", "f1", "specificity", "log_loss",
+)  # fmt: skip
 TERMINAL = ("succeeded", "failed")
 # Faster than AWS, same flow: the emulator's endpoint takes 2 s to come up, watches look often.
 DEMO_ENV = {
@@ -60,11 +71,15 @@ def run_demo(options: DemoOptions) -> int:
             "AUTOMLOPS_HEALTH_FILE": f"{scratch}/health",
             "AUTOMLOPS_WORK_DIR": f"{scratch}/work",
         }
+        documents = []
         with running_worker(stack, overrides):
-            key = _upload(stack, options, scratch)
-            document = _follow_run(stack, key, options.timeout_seconds)
-        # The worker is quiet now, so the run's summary is the last thing on the screen.
-        return _conclude(stack, document, options.out_dir)
+            for path, name in _versions(options, scratch):
+                key = _upload(stack, path, name)
+                documents.append(_follow_run(stack, key, options.timeout_seconds))
+                if documents[-1]["status"] != "succeeded":
+                    break
+        # The worker is quiet now, so the runs' summary is the last thing on the screen.
+        return _conclude(stack, documents, options.out_dir)
 
 
 @contextmanager
@@ -88,18 +103,27 @@ def _runs(stack: Stack) -> RunRepository:
     return RunRepository(Bucket(stack.client("s3"), stack.buckets["reports"]))
 
 
-def _upload(stack: Stack, options: DemoOptions, scratch: Path) -> str:
-    if options.data is None:
-        path = scratch / "synthetic.csv"
+def _versions(options: DemoOptions, scratch: Path) -> list[tuple[Path, str]]:
+    """Your file, once; or two synthetic versions: the second with twice the rows and a
+    stronger signal, a challenger that should earn the live endpoint."""
+    if options.data is not None:
+        return [(options.data, options.data.name)]
+    made = []
+    for version, (rows, seed, signal) in enumerate(
+        ((options.rows, 7, 1.0), (options.rows * 2, 8, SECOND_SIGNAL)), start=1
+    ):
+        path = scratch / f"synthetic-v{version}.csv"
         with path.open("wb") as sink:
-            generate(sink, options.rows, seed=7)
-        name = f"synthetic-{options.rows}.csv"
-        _say(f"generated {options.rows:,} synthetic bank-marketing rows")
-    else:
-        path, name = options.data, options.data.name
+            generate(sink, rows, seed=seed, signal=signal)
+        _say(f"generated version {version}: {rows:,} synthetic rows (signal x{signal:g})")
+        made.append((path, f"synthetic-v{version}-{rows}.csv"))
+    return made
+
+
+def _upload(stack: Stack, path: Path, name: str) -> str:
     key = f"data/{DATASET}/{name}"
     stack.client("s3").upload_file(str(path), stack.buckets["raw"], key)
-    _say(f"uploaded {path} to s3://{stack.buckets['raw']}/{key}")
+    _say(f"uploaded {path.name} to s3://{stack.buckets['raw']}/{key}")
     return key
 
 
@@ -132,36 +156,54 @@ def _report_progress(document: dict[str, Any], seen: dict[str, str]) -> None:
         seen[stage] = outcome
 
 
-def _conclude(stack: Stack, document: dict[str, Any], out_dir: Path) -> int:
-    run_id = document["run_id"]
+def _conclude(stack: Stack, documents: list[dict[str, Any]], out_dir: Path) -> int:
+    for document in documents:
+        print()
+        print(status.describe_run(document))
+        if document["status"] != "succeeded":
+            _say(f"run {document['run_id']} failed: {document.get('error')}")
+            return 1
+        _print_metrics(stack, document["run_id"], out_dir)
     print()
-    print(status.describe_run(document))
-    if document["status"] != "succeeded":
-        _say(f"run {run_id} failed: {document.get('error')}")
-        return 1
+    for document in documents:
+        decision = document.get("decision") or {}
+        _say(
+            f"run {document['run_id']}: version {decision.get('version')} "
+            f"{decision.get('decision')}: {decision.get('reason')}"
+        )
+    print()
+    print(_models(stack))
+    return 0
+
+
+def _print_metrics(stack: Stack, run_id: str, out_dir: Path) -> None:
     s3, bucket = stack.client("s3"), stack.buckets["reports"]
     target = out_dir / run_id
     target.mkdir(parents=True, exist_ok=True)
-    for key in evaluation_keys(run_id).values():
+    for key in (*evaluation_keys(run_id).values(), RunPaths(run_id).decision):
         s3.download_file(bucket, key, str(target / Path(key).name))
     metrics = json.loads((target / "metrics.json").read_text())["metrics"]
-    print()
-    _say("metrics on the held-out test set:")
-    for name in (
-        "roc_auc",
-        "pr_auc",
-        "accuracy",
-        "precision",
-        "recall",
-        "f1",
-        "specificity",
-        "log_loss",
-    ):
+    _say(f"run {run_id}: metrics on its held-out test set:")
+    for name in METRICS_SHOWN:
         value = metrics.get(name)
         print(f"  {name:<12} {'undefined' if value is None else f'{value:.4f}'}")
     print(f"  confusion    {metrics['confusion_matrix']}  ([[TN, FP], [FN, TP]])")
     _say(f"report: s3://{bucket}/runs/{run_id}/evaluation/ (copied to {target}/)")
-    return 0
+
+
+def _models(stack: Stack) -> str:
+    """What `automlops models bank-marketing` prints."""
+    reports = Bucket(stack.client("s3"), stack.buckets["reports"])
+    session = boto3.Session(
+        aws_access_key_id=CREDENTIALS["aws_access_key_id"],
+        aws_secret_access_key=CREDENTIALS["aws_secret_access_key"],
+        region_name=REGION,
+    )
+    sagemaker = session.client("sagemaker", endpoint_url=stack.sagemaker_endpoint_url)
+    registry = ModelRegistry(sagemaker, reports)
+    names = DatasetNames.for_dataset(DATASET)
+    view = catalog(DATASET, names, registry, ChampionStore(reports))
+    return f"$ automlops models {DATASET}\n{render(view)}"
 
 
 def _say(text: str) -> None:

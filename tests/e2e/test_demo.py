@@ -33,19 +33,29 @@ def test_local_demo_prints_the_metrics_and_copies_the_report(tmp_path: Path) -> 
         check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "status    succeeded" in result.stdout
+    assert result.stdout.count("status    succeeded") == 2  # two versions of the data
     assert "roc_auc" in result.stdout
-    (run_folder,) = out.iterdir()
-    assert {p.name for p in run_folder.iterdir()} == {
-        "metrics.json",
-        "report.md",
-        "confusion_matrix.png",
-    }
-    metrics = json.loads((run_folder / "metrics.json").read_text())["metrics"]
-    assert metrics["count"] == 200  # the 10 % test part of 2,000 rows
-    assert f"copied to {run_folder}" in result.stdout
+    folders = sorted(out.iterdir(), key=lambda p: p.stat().st_mtime)
+    assert len(folders) == 2
+    for run_folder in folders:
+        assert {p.name for p in run_folder.iterdir()} == {
+            "metrics.json",
+            "report.md",
+            "confusion_matrix.png",
+            "decision.json",
+        }
+        assert f"copied to {run_folder}" in result.stdout
+    counts = [json.loads((f / "metrics.json").read_text())["metrics"]["count"] for f in folders]
+    assert sorted(counts) == [200, 400]  # the 10 % test parts of 2,000 and 4,000 rows
+    # Both decisions, the live endpoint and `automlops models` are printed.
+    decisions = [json.loads((f / "decision.json").read_text()) for f in folders]
+    for made in decisions:
+        assert f"version {made['version']} {made['decision']}: {made['reason']}" in result.stdout
+    live_version = decisions[-1]["live_version"]
+    assert f"live      aml-bank-marketing-live serves version {live_version}" in result.stdout
+    assert "$ automlops models bank-marketing" in result.stdout
     # The demo runs the worker exactly as `automlops worker` composes it, observers included:
     # each stage's EMF metric line is there, with the stage named as in the manifest.
     emf = [doc for line in result.stdout.splitlines() if (doc := _json_line(line))]
     stages = {doc["Stage"] for doc in emf if "StageDurationMs" in doc}
-    assert {"preprocess", "train", "deploy", "evaluate"} <= stages
+    assert {"preprocess", "train", "deploy", "evaluate", "promote", "cleanup"} <= stages
