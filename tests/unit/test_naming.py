@@ -11,6 +11,7 @@ import pytest
 from handlers.naming import (
     SAGEMAKER_NAME_MAX,
     SAGEMAKER_NAME_PATTERN,
+    DatasetNames,
     RunPaths,
     SageMakerNames,
     dataset_of_key,
@@ -231,3 +232,22 @@ def test_a_message_cannot_know_the_prefix_but_names_stay_the_runs_own() -> None:
     assert not is_run_name(sagemaker_names("other", run).endpoint, "d", run, "ep")
     assert not is_run_name("x" * 11 + f"-d-{run}-ep", "d", run, "ep")  # prefix too long
     assert not is_run_name(f"evil/../-d-{run}-ep", "d", run, "ep")
+
+
+def test_a_datasets_lifecycle_names() -> None:
+    names = DatasetNames.for_dataset("bank-marketing")
+    assert names.model_package_group == "aml-bank-marketing"
+    assert names.live_endpoint == "aml-bank-marketing-live"
+    assert names.run_name_prefix == "aml-bank-marketing-"
+
+
+def test_long_dataset_names_are_shortened_with_a_digest_and_stay_apart() -> None:
+    first = DatasetNames.for_dataset("d" * 60 + "-one", "team7")
+    second = DatasetNames.for_dataset("d" * 60 + "-two", "team7")
+    for names in (first, second):
+        for name in (names.model_package_group, names.live_endpoint):
+            assert len(name) <= 63
+            assert SAGEMAKER_NAME_PATTERN.match(name), name
+        assert names.live_endpoint.endswith("-live")
+    assert first.live_endpoint != second.live_endpoint
+    assert first.model_package_group != second.model_package_group
