@@ -107,7 +107,7 @@ def test_a_used_up_endpoint_quota_is_waited_out_not_a_failure(
     names = sagemaker_names(DATASET, promoted["run_id"])
     pipeline.emulator.set_faults(serverless_endpoint_quota=1)  # the live endpoint uses it
     try:
-        with pytest.raises(RetryableError, match="cannot be created yet: .*'Number of serverless"):
+        with pytest.raises(RetryableError, match=r"cannot be created yet: .*'Number of serverless"):
             pipeline.context().deps.sagemaker.ensure_endpoint(
                 "aml-bank-marketing-20261201-0000000000-ep", names.endpoint_config, tags()
             )
