@@ -26,7 +26,7 @@ SETTLING = ("Creating", "Updating", "SystemUpdating", "RollingBack")
 
 
 def wait_in_service(
-    sagemaker: SageMakerClient, endpoint: str, bound_seconds: float, first_wait: float = 1.0
+    sagemaker: SageMakerClient, endpoint: str, bound_seconds: float, first_wait: float = 0.25
 ) -> None:
     retrying = Retrying(
         stop=stop_after_delay(bound_seconds),

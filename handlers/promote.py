@@ -43,7 +43,7 @@ from handlers.naming import RunPaths
 from handlers.recipe import Recipe
 from handlers.registry import PENDING, Registration, Version
 from handlers.storage import s3_uri
-from service.errors import PermanentError, RetryableError
+from service.errors import HandlerError, PermanentError, RetryableError, is_permanent
 from service.messages import Outgoing
 
 STAGE = "promote"
@@ -300,7 +300,47 @@ def _start(
 
 def _conclude(ctx: Ctx, pointer: Pointer) -> Ending:
     """Switch the live endpoint to the transition's target and record how it went. Safe to
-    repeat: a redelivery carries on from what the pointer and the endpoint say."""
+    repeat: a redelivery carries on from what the pointer and the endpoint say. A failure that
+    ends the message (permanent, or on its last attempt) ends the transition too, so the
+    dataset's later decisions are not left waiting for it."""
+    try:
+        return _switch(ctx, pointer)
+    except Exception as exc:
+        if is_permanent(exc) or ctx.last_attempt:
+            _abandon(ctx, pointer, exc)
+        raise
+
+
+def _abandon(ctx: Ctx, pointer: Pointer, cause: Exception) -> None:
+    """End a transition whose message gives up: whatever the live endpoint serves now is the
+    champion (the previous one, unless the switch had already happened)."""
+    reason = cause.reason if isinstance(cause, HandlerError) else f"{type(cause).__name__}: {cause}"
+    try:
+        current = ctx.deps.champions.read(pointer.dataset)
+        transition = current.transition
+        if transition is None or pointer.transition is None:
+            return
+        if transition.target.run_id != pointer.transition.target.run_id:
+            return
+        target = transition.target
+        live_name = ctx.deps.dataset_names(pointer.dataset).live_endpoint
+        described = ctx.deps.sagemaker.endpoint(live_name) or {}
+        serving = described.get("EndpointStatus") == "InService" and (
+            described.get("EndpointConfigName") == target.endpoint_config
+        )
+        switched = live.Switched(serving, f"the promotion gave up: {reason}")
+        ending = _registry_after(ctx, transition, switched, reason)
+        final = target if serving else transition.previous
+        entry = _history(target, ending.decision, transition.action)
+        ctx.deps.champions.write(current, current.with_champion(final, entry))
+        ctx.log.error(
+            "promotion.abandoned", dataset=pointer.dataset, version=target.version, error=reason
+        )
+    except Exception as failure:  # the original error is what the message reports
+        ctx.log.error("promotion.abandon_failed", dataset=pointer.dataset, error=repr(failure))
+
+
+def _switch(ctx: Ctx, pointer: Pointer) -> Ending:
     transition = pointer.transition
     assert transition is not None
     deps = ctx.deps

@@ -127,3 +127,35 @@ def test_two_challengers_racing_make_one_champion_and_a_consistent_registry(
     )
     assert described["EndpointConfigName"] == champion["endpoint_config"]
     assert serves(pipeline, dataset, champion["run_id"], rows_of(pipeline, made[1]["run_id"]))
+
+
+def test_a_promotion_that_gives_up_does_not_block_the_datasets_later_decisions(
+    pipeline: Pipeline,
+) -> None:
+    dataset = "bank-denied"
+    operator_recipe(pipeline, dataset, AUTO)
+    first = run_of(pipeline, f"data/{dataset}/first.csv", csv(2000, seed=61))
+    assert decision(pipeline, first["run_id"])["decision"] == "promoted"
+    denied = {"UpdateEndpoint": {"code": "AccessDeniedException", "status": 400}}
+    pipeline.emulator.set_faults(api_errors=denied)
+    try:
+        second = run_of(pipeline, f"data/{dataset}/denied.csv", csv(6000, seed=62, signal=2.0))
+    finally:
+        pipeline.emulator.set_faults(api_errors={})
+    assert (second["status"], second["failed_stage"]) == ("failed", "promote")
+    assert "AccessDeniedException" in second["error"]
+    after = pointer(pipeline, dataset)
+    assert after["transition"] is None  # given up: nothing waits for it
+    assert after["champion"]["run_id"] == first["run_id"]
+    assert [v["ModelApprovalStatus"] for v in versions(pipeline, dataset)] == [
+        "Approved",
+        "PendingManualApproval",
+    ]
+
+    third = run_of(pipeline, f"data/{dataset}/third.csv", csv(6000, seed=63, signal=2.0))
+    assert decision(pipeline, third["run_id"])["decision"] == "promoted"
+    assert serves(pipeline, dataset, third["run_id"], rows_of(pipeline, third["run_id"]))
+    # The failed run's own endpoint went with the next clean-up.
+    assert [n for n in endpoint_names(pipeline) if "bank-denied" in n] == [
+        DatasetNames.for_dataset(dataset).live_endpoint
+    ]
