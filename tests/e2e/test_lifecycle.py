@@ -131,6 +131,12 @@ def test_a_worse_version_is_rejected_naming_the_metric_and_both_values(
         made["reason"],
     )
     assert inbox.wait_for(version_b.run_id, "rejected")["reason"] == made["reason"]
+    # The report shows both side by side, with the decision and its reason.
+    report = pipeline.read_bytes("reports", f"runs/{version_b.run_id}/evaluation/report.md")
+    text = report.decode()
+    assert "## Decision: rejected (gate, " in text
+    assert made["reason"] in text
+    assert f"| roc_auc (gate) | {ours:.4f} | {theirs:.4f} |" in text
     assert version_b.run["decision"]["decision"] == "rejected"
     assert version_b.run["status"] == "succeeded"  # the run did its work; the version lost
 

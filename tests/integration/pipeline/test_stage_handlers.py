@@ -684,6 +684,9 @@ def test_status_describes_a_run_stage_by_stage(finished: dict[str, Any]) -> None
     lines = text.splitlines()
     assert lines[0] == f"run       {finished['run_id']}"
     assert "status    succeeded" in lines
+    assert any(
+        line.startswith("decision  promoted (version 1; live: version 1): ") for line in lines
+    )
     assert f"source    s3://{finished['source']['bucket']}/{finished['source']['key']}" in lines
     rows = [line.split() for line in lines]  # stage, outcome, tries, started, ended
     assert [row[0] for row in rows if len(row) == 5 and row[1] == "ok"] == list(status.STAGE_ORDER)
