@@ -85,6 +85,7 @@ def handle_evaluated(msg: ModelEvaluated, ctx: Ctx) -> list[Outgoing]:
         document = _announce(ctx, candidate.served, candidate.dataset, ending, "gate", compared)
         record.artifacts["decision"] = ctx.deps.buckets.reports.uri(RunPaths(msg.run_id).decision)
         record.stats = {"decision": ending.decision, "version": candidate.version.number}
+        ctx.notes["decision"] = ending.decision
     runs.update(msg, decided(document))
     write_decision(ctx.deps.buckets.reports, document)
     return follow_up
@@ -247,6 +248,7 @@ def _operator(msg: VersionMessage, ctx: Ctx, action: str) -> list[Outgoing]:
         _check_allowed(action, target, msg)
         pointer, transition = _start(ctx, pointer, action, target, msg)
     ending = _conclude(ctx, pointer)
+    ctx.notes["decision"] = ending.decision
     document = _announce(
         ctx, transition.target, msg.dataset, ending, action, None, msg.requested_by
     )

@@ -7,8 +7,8 @@ it once; every handler call receives the same one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, TypeVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from structlog.typing import FilteringBoundLogger
@@ -27,3 +27,6 @@ class HandlerContext(Generic[D]):
     # This is the last receive the queue allows: a failure now is the message's end (the
     # handler records it as final; the runtime dead-letters it with the reason).
     last_attempt: bool = False
+    # Fields the handler adds to the message's one summary line (e.g. `decision`), so what the
+    # message decided is on the line operators query; the runtime's own keys always win.
+    notes: dict[str, Any] = field(default_factory=dict)

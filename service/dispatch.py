@@ -6,8 +6,8 @@ follow-up is always sent before its input can disappear.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -40,6 +40,7 @@ class Processed:
     verdict: Verdict
     identity: Identity
     followups: int
+    notes: Mapping[str, Any] = field(default_factory=dict)  # the handlers' summary fields
 
 
 class Dispatcher:
@@ -80,26 +81,27 @@ class Dispatcher:
         for reason in decoded.dropped:
             # An object we were told of and will not process: worth an operator's look.
             log.warning("message.record_dropped", reason=reason)
-        failures, outgoing = self._run_jobs(decoded, received)
+        notes: dict[str, Any] = {}
+        failures, outgoing = self._run_jobs(decoded, received, notes)
         sent, send_failure = self._send_followups(outgoing)
         if send_failure:
             failures.append(send_failure)
         verdict = decide(failures, len(decoded.jobs), received.receive_count, self._backoff, last)
-        return Processed(verdict, identity, sent)
+        return Processed(verdict, identity, sent, notes)
 
     def _is_last(self, received: Received) -> bool:
         limit = self._max_receives(received.queue)
         return 0 < limit <= received.receive_count
 
     def _run_jobs(
-        self, decoded: Decoded, received: Received
+        self, decoded: Decoded, received: Received, notes: dict[str, Any]
     ) -> tuple[list[Failure], list[Outgoing]]:
         """Every job runs even if an earlier one failed: records of one message are independent."""
         failures: list[Failure] = []
         outgoing: list[Outgoing] = []
         for job in decoded.jobs:
             try:
-                outgoing += self._run_job(job, received)
+                outgoing += self._run_job(job, received, notes)
             except HandlerError as exc:
                 failures.append(classify(exc))
             except Exception as exc:
@@ -108,13 +110,14 @@ class Dispatcher:
                 failures.append(classify(exc))
         return failures, outgoing
 
-    def _run_job(self, job: Job, received: Received) -> list[Outgoing]:
+    def _run_job(self, job: Job, received: Received, notes: dict[str, Any]) -> list[Outgoing]:
         ctx = HandlerContext(
             deps=self._deps,
             log=structlog.get_logger("handler").bind(handler_type=job.message.TYPE),
             message_id=received.message_id,
             receive_count=received.receive_count,
             last_attempt=self._is_last(received),
+            notes=notes,
         )
         result = job.route.handler(job.message, ctx)
         if result is None:  # "nothing to send" written as a bare return

@@ -148,4 +148,6 @@ def _summary(
         summary["retry_delay_s"] = verdict.retry_delay
     if settle_error:
         summary["settle_error"] = settle_error
+    for key, value in (processed.notes if processed else {}).items():
+        summary.setdefault(key, value)
     return summary

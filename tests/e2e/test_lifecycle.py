@@ -104,6 +104,17 @@ def test_the_first_version_is_promoted_and_served(
     assert (made["decision"], made["version"], made["live_version"]) == ("promoted", 1, 1)
     assert made["reason"].startswith("the first version of the dataset")
     assert serves(pipeline, DATASET, version_a.run_id, version_a.rows)
+
+    # The message's one summary line carries the decision too.
+    def gated(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            s
+            for s in items
+            if s["message_type"] == "model.evaluated" and s["run_id"] == version_a.run_id
+        ]
+
+    (summary,) = gated(pipeline.settled.wait_for(lambda items: bool(gated(items))))
+    assert (summary["outcome"], summary["decision"]) == ("ok", "promoted")
     published = inbox.wait_for(version_a.run_id, "promoted")
     assert published["challenger"]["roc_auc"] == made["challenger"]["roc_auc"]
     (registered,) = versions(pipeline, DATASET)
