@@ -18,6 +18,7 @@ import structlog
 from service.inflight import Entry, InFlight, State
 from service.transport import BatchFailure, Transport
 
+RECEIPT_GONE = "ReceiptHandleIsInvalid"
 log = structlog.get_logger("service.visibility")
 
 
@@ -77,9 +78,12 @@ class Visibility:
                 changes = [(e.received.receipt_handle, self._extension) for e in queued]
                 failures = self._transport.change_visibility_batch(url, changes)
                 for failure in failures:
-                    log.warning(
+                    entry = queued[failure.index]
+                    # A delete that completed while this beat was under way: nothing is wrong.
+                    deleted = entry.state is State.SETTLING and failure.code == RECEIPT_GONE
+                    (log.debug if deleted else log.warning)(
                         "heartbeat.extend_failed",
-                        message_id=queued[failure.index].received.message_id,
+                        message_id=entry.received.message_id,
                         code=failure.code,
                         reason=failure.message,
                     )
