@@ -7,6 +7,8 @@ resource "aws_sns_topic" "alarms" {
 }
 
 data "aws_iam_policy_document" "alarms_topic" {
+  source_policy_documents = [data.aws_iam_policy_document.topic_common["alarms"].json]
+
   statement {
     sid       = "OwnAlarmsPublish"
     actions   = ["sns:Publish"]
@@ -26,6 +28,12 @@ data "aws_iam_policy_document" "alarms_topic" {
       values   = [local.account_id]
     }
   }
+}
+
+# What both topics' policies say: the account manages the topic; nothing is published over
+# plain HTTP.
+data "aws_iam_policy_document" "topic_common" {
+  for_each = { alarms = aws_sns_topic.alarms.arn, decisions = aws_sns_topic.decisions.arn }
 
   statement {
     sid     = "AccountManagesTheTopic"
@@ -34,14 +42,14 @@ data "aws_iam_policy_document" "alarms_topic" {
       type        = "AWS"
       identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
     }
-    resources = [aws_sns_topic.alarms.arn]
+    resources = [each.value]
   }
 
   statement {
     sid       = "DenyInsecureTransport"
     effect    = "Deny"
     actions   = ["sns:Publish"]
-    resources = [aws_sns_topic.alarms.arn]
+    resources = [each.value]
     principals {
       type        = "*"
       identifiers = ["*"]
@@ -251,37 +259,9 @@ resource "aws_sns_topic" "decisions" {
   kms_master_key_id = aws_kms_key.main.arn
 }
 
-data "aws_iam_policy_document" "decisions_topic" {
-  statement {
-    sid     = "AccountManagesTheTopic"
-    actions = ["sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:Subscribe", "sns:ListSubscriptionsByTopic", "sns:Publish"]
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
-    }
-    resources = [aws_sns_topic.decisions.arn]
-  }
-
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["sns:Publish"]
-    resources = [aws_sns_topic.decisions.arn]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
 resource "aws_sns_topic_policy" "decisions" {
   arn    = aws_sns_topic.decisions.arn
-  policy = data.aws_iam_policy_document.decisions_topic.json
+  policy = data.aws_iam_policy_document.topic_common["decisions"].json
 }
 
 resource "aws_sns_topic_subscription" "decisions_email" {
