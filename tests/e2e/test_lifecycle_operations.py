@@ -112,16 +112,24 @@ def test_two_challengers_racing_make_one_champion_and_a_consistent_registry(
     for key, seed in zip(keys, (51, 52), strict=True):
         pipeline.upload(key, csv(2000, seed=seed))
     runs = [pipeline.wait_until_quiet(run) for run in pipeline.wait_for_runs(keys).values()]
-    made = sorted((decision(pipeline, r["run_id"]) for r in runs), key=lambda d: d["decided_at"])
-    # Without one decision at a time both would be "the first version"; the later one was
-    # compared with the champion the earlier one became (or with none, if it was rejected).
-    first_versions = [d for d in made if d["reason"].startswith("the first version")]
-    assert len(first_versions) == 1
-    assert first_versions[0] is made[0]
-    assert made[1]["champion"]["version"] == made[0]["version"]
+    made = [decision(pipeline, r["run_id"]) for r in runs]
+    # Without one decision at a time both would be "the first version"; the other one was
+    # compared with the champion the first became (or with none, if the first was rejected).
+    (first,) = [d for d in made if d["reason"].startswith("the first version")]
+    (other,) = [d for d in made if d is not first]
+    if first["decision"] == "promoted":
+        assert other["champion"]["version"] == first["version"]
+    # The pointer's history is the order the decisions were made in; its champion is the last
+    # version promoted, approved in the registry and served by the live endpoint.
+    history = pointer(pipeline, dataset)["history"]
+    assert [h["run_id"] for h in history] == [first["run_id"], other["run_id"]]
+    promoted = [h for h in history if h["decision"] == "promoted"]
     champion = pointer(pipeline, dataset)["champion"]
-    approved = [v for v in versions(pipeline, dataset) if v["ModelApprovalStatus"] == "Approved"]
-    assert champion["version"] == max(v["ModelPackageVersion"] for v in approved)
+    assert champion["version"] == promoted[-1]["version"]
+    statuses = {
+        v["ModelPackageVersion"]: v["ModelApprovalStatus"] for v in versions(pipeline, dataset)
+    }
+    assert statuses[champion["version"]] == "Approved"
     described = pipeline.clients.sagemaker.describe_endpoint(
         EndpointName=DatasetNames.for_dataset(dataset).live_endpoint
     )
