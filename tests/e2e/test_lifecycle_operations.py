@@ -167,3 +167,30 @@ def test_a_promotion_that_gives_up_does_not_block_the_datasets_later_decisions(
     assert [n for n in endpoint_names(pipeline) if "bank-denied" in n] == [
         DatasetNames.for_dataset(dataset).live_endpoint
     ]
+
+
+def test_a_promotion_interrupted_after_it_began_is_carried_on_by_the_retry(
+    pipeline: Pipeline,
+) -> None:
+    """UpdateEndpoint throttled past the SDK's own 6 attempts: the message is retried later, finds
+    its transition in the champion pointer and carries it on (no second decision)."""
+    dataset = "bank-resume"
+    operator_recipe(pipeline, dataset, AUTO)
+    first = run_of(pipeline, f"data/{dataset}/first.csv", csv(2000, seed=71))
+    assert decision(pipeline, first["run_id"])["decision"] == "promoted"
+    throttled = {"UpdateEndpoint": {"code": "ThrottlingException", "status": 400, "times": 6}}
+    pipeline.emulator.set_faults(api_errors=throttled)
+    try:
+        second = run_of(pipeline, f"data/{dataset}/better.csv", csv(6000, seed=72, signal=2.0))
+    finally:
+        pipeline.emulator.set_faults(api_errors={})
+    assert decision(pipeline, second["run_id"])["decision"] == "promoted"
+    gated = [
+        s["outcome"]
+        for s in pipeline.settled.items
+        if s["message_type"] == "model.evaluated" and s["run_id"] == second["run_id"]
+    ]
+    assert gated == ["retry", "ok"]
+    history = pointer(pipeline, dataset)["history"]
+    assert [h["run_id"] for h in history] == [first["run_id"], second["run_id"]]
+    assert serves(pipeline, dataset, second["run_id"], rows_of(pipeline, second["run_id"]))
