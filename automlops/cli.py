@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="print the manifest as JSON")
     status.set_defaults(command=cmd_status)
     _add_model_commands(commands)
+    _add_recipe_commands(commands)
     health = commands.add_parser(
         "healthcheck", help="exit 0 while the worker's poll loop is alive (container check)"
     )
@@ -103,6 +104,34 @@ def _add_model_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     rollback.add_argument("--to", type=int, metavar="VERSION", help="the version to serve")
     rollback.add_argument("--wait", type=float, default=0, metavar="SECONDS", help=wait_help)
     rollback.set_defaults(command=cmd_rollback)
+
+
+def _add_recipe_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    recipe = commands.add_parser(
+        "recipe", help="draft a recipe from a CSV file, or check one (and a file against it)"
+    )
+    actions = recipe.add_subparsers(required=True, metavar="ACTION")
+    draft = actions.add_parser(
+        "draft",
+        help="infer a recipe from a CSV file (read once, as a stream)",
+        description=(
+            "Reads FILE once and writes a commented recipe that passes validation: numeric and "
+            "categorical columns with sorted vocabularies; identifiers, constant columns and "
+            "numeric columns with empty cells dropped, each with the reason."
+        ),
+    )
+    draft.add_argument("file", type=Path, metavar="FILE.csv")
+    draft.add_argument("--target", help="the target column (default: guessed)")
+    draft.add_argument("--dataset", help="the dataset name (default: from the file name)")
+    draft.add_argument("--out", type=Path, help="write here (default: print)")
+    draft.set_defaults(command=cmd_recipe_draft)
+    check = actions.add_parser(
+        "check",
+        help="validate a recipe, and optionally a CSV file against it, as the worker would",
+    )
+    check.add_argument("path", type=Path, metavar="RECIPE.toml")
+    check.add_argument("--data", type=Path, metavar="FILE.csv", help="a file to check too")
+    check.set_defaults(command=cmd_recipe_check)
 
 
 def _add_local(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -287,6 +316,39 @@ def _send_request(args: argparse.Namespace, send: Callable[[Operator], Sent]) ->
         return EXIT_UNHEALTHY
     print(f"{entry['decision']}: version {entry['version']} ({entry['at']})")
     return EXIT_OK if entry["decision"] in ("promoted", "rolled-back") else EXIT_UNHEALTHY
+
+
+def cmd_recipe_draft(args: argparse.Namespace) -> int:
+    from handlers.preprocess import opened
+    from handlers.recipe_draft import dataset_name, draft_recipe
+    from service.errors import PermanentError
+
+    dataset = args.dataset or dataset_name(args.file.name)
+    try:
+        with opened(args.file, str(args.file)) as source:  # plain or gzip, as uploads
+            made = draft_recipe(source, file=str(args.file), dataset=dataset, target=args.target)
+    except (OSError, PermanentError) as exc:
+        print(f"automlops: {exc}", file=sys.stderr)
+        return EXIT_UNHEALTHY
+    if args.out is None:
+        sys.stdout.write(made.text)
+    else:
+        args.out.write_text(made.text, encoding="utf-8")
+        print(f"wrote {args.out}: dataset {dataset}, target {made.recipe.target.column!r}")
+    return EXIT_OK
+
+
+def cmd_recipe_check(args: argparse.Namespace) -> int:
+    from handlers.recipe_check import check
+    from service.errors import PermanentError
+
+    try:
+        checked = check(args.path, args.data)
+    except (OSError, PermanentError) as exc:
+        print(f"automlops: {exc}", file=sys.stderr)
+        return EXIT_UNHEALTHY
+    print(checked.summary())
+    return EXIT_OK
 
 
 def cmd_local(args: argparse.Namespace) -> int:

@@ -61,7 +61,7 @@ def _transform(msg: DataUploaded, ctx: Ctx, found: Found, record: StageRecord) -
     with scratch_dir(ctx.deps.settings.work_dir) as scratch:
         source = ctx.deps.buckets.raw.download(msg.key, scratch / "raw")
         processed = scratch / "processed.csv"
-        with _opened(source, file) as reader, processed.open("wb") as sink:
+        with opened(source, file) as reader, processed.open("wb") as sink:
             stats = transform_csv(reader, sink, found.recipe, file=file)
         check_trainable(stats, found.recipe, file)
         curated.upload(processed, paths.processed, "text/csv")
@@ -76,7 +76,7 @@ def _transform(msg: DataUploaded, ctx: Ctx, found: Found, record: StageRecord) -
 
 
 @contextmanager
-def _opened(path: Path, file: str) -> Iterator[BinaryIO]:
+def opened(path: Path, file: str) -> Iterator[BinaryIO]:
     """The upload's bytes, decompressed as they are read when it is gzip (by its magic bytes,
     whatever its name says); a compressed upload that does not decompress is bad input."""
     with path.open("rb") as raw:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -194,3 +195,17 @@ def test_a_promotion_interrupted_after_it_began_is_carried_on_by_the_retry(
     history = pointer(pipeline, dataset)["history"]
     assert [h["run_id"] for h in history] == [first["run_id"], second["run_id"]]
     assert serves(pipeline, dataset, second["run_id"], rows_of(pipeline, second["run_id"]))
+
+
+def test_a_drafted_recipe_runs_end_to_end(pipeline: Pipeline, tmp_path: Path) -> None:
+    """`automlops recipe draft` on a file of a new dataset; the draft, unchanged, as its operator
+    recipe; the file through every stage."""
+    dataset = "drafted"
+    data = tmp_path / "customers.csv"
+    data.write_bytes(csv(2000, seed=81))
+    drafted = cli(pipeline, "recipe", "draft", str(data), "--dataset", dataset)
+    assert drafted.returncode == 0, drafted.stderr
+    pipeline.upload(f"recipes/{dataset}.toml", drafted.stdout.encode())
+    run = run_of(pipeline, f"data/{dataset}/customers.csv", data.read_bytes())
+    assert run["status"] == "succeeded", run
+    assert decision(pipeline, run["run_id"])["decision"] == "promoted"

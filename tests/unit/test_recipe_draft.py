@@ -1,0 +1,126 @@
+"""`automlops recipe draft` and `recipe check`: a drafted recipe passes the worker's own
+validation unchanged, and the file it was drafted from passes the worker's data checks."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from automlops.cli import main
+from handlers.recipe_check import check
+from handlers.recipe_draft import MAX_VOCABULARY, DraftError, dataset_name, draft_recipe, profile
+from handlers.synthetic import generate
+
+
+def drafted(body: bytes, target: str | None = None) -> str:
+    return draft_recipe(io.BytesIO(body), file="f.csv", dataset="d", target=target).text
+
+
+def table(header: str, rows: list[str]) -> bytes:
+    return ("\n".join([header, *rows]) + "\n").encode()
+
+
+def test_a_synthetic_bank_file_drafts_a_recipe_its_rows_pass(tmp_path: Path) -> None:
+    data = tmp_path / "bank.csv"
+    with data.open("wb") as sink:
+        generate(sink, 600, seed=4)
+    recipe_file = tmp_path / "bank.toml"
+    assert main_exit(["recipe", "draft", str(data), "--out", str(recipe_file)]) == 0
+    checked = check(recipe_file, data)
+    recipe = checked.recipe
+    assert (recipe.name, recipe.target.column, recipe.target.positive) == ("bank", "y", "yes")
+    assert {"age", "campaign", "pdays", "previous"} <= set(recipe.numeric)
+    job = next(spec for spec in recipe.categorical if spec.column == "job")
+    assert list(job.vocabulary) == sorted(job.vocabulary)
+    assert checked.stats is not None
+    assert checked.stats.rows_out == 600
+
+
+def test_identifiers_constants_and_numbers_with_gaps_are_dropped_with_the_reason() -> None:
+    rows = [
+        f"{i},{'a' if i % 3 else 'b'},{'' if i == 5 else i % 7},x,{'yes' if i % 4 else 'no'},c{i}"
+        for i in range(60)
+    ]
+    text = drafted(table("customer_id,colour,score,const,y,code", rows))
+    assert (
+        "# customer_id: dropped, it looks like an identifier (60 distinct values in 60 rows)"
+        in text
+    )
+    assert "# code: dropped, it looks like an identifier (60 distinct values in 60 rows)" in text
+    assert "# const: dropped, it has the same value in every row" in text
+    assert "# score: dropped, it is numeric but empty in 1 rows" in text
+    assert 'drop = ["customer_id", "score", "const", "code"]' in text
+    assert '"colour" = ["a", "b"]' in text
+
+
+def test_the_target_is_guessed_or_asked_for() -> None:
+    rows = [f"{i % 5},{'p' if i % 2 else 'q'}" for i in range(20)]
+    guessed = drafted(table("n,outcome_flag", rows))
+    assert 'column = "outcome_flag"' in guessed  # the last two-valued column
+    assert 'positive = "p"' in guessed or 'positive = "q"' in guessed
+    with pytest.raises(DraftError, match="Pass --target COLUMN"):
+        drafted(table("a,b", [f"{i},{i * 2}" for i in range(20)]))
+    with pytest.raises(DraftError, match="has 5 distinct values; a drafted recipe needs a binary"):
+        drafted(table("n,outcome_flag", rows), target="n")
+    with pytest.raises(DraftError, match="no column 'nope'"):
+        drafted(table("n,outcome_flag", rows), target="nope")
+
+
+def test_the_positive_label_is_the_one_named_so_else_the_rarer() -> None:
+    rows = [f"{i},{'True' if i % 3 == 0 else 'False'}" for i in range(30)]
+    assert 'positive = "True"' in drafted(table("n,label", rows))
+    rarer = [f"{i},{'b' if i % 4 == 0 else 'a'}" for i in range(40)]
+    assert 'positive = "b"' in drafted(table("n,label", rarer))
+
+
+def test_memory_is_bounded_however_many_values_a_column_has() -> None:
+    rows = [f"v{i},{i % 2}" for i in range(10_000)]
+    columns, count = profile(io.BytesIO(table("free_text,y", rows)), "f.csv")
+    assert count == 10_000
+    assert columns[0].overflowed
+    assert len(columns[0].values) <= MAX_VOCABULARY + 1
+
+
+def test_semicolons_quotes_and_a_bom_are_read_as_the_worker_reads_them() -> None:
+    body = (
+        "\ufeff" + '"n";"y"\n' + "".join(f'{i};"{"yes" if i % 2 else "no"}"\n' for i in range(20))
+    )
+    text = drafted(body.encode())
+    assert 'column = "y"' in text
+    assert 'numeric = ["n"]' in text
+
+
+def test_dataset_names_come_from_file_names() -> None:
+    assert dataset_name("Bank Additional (1).csv") == "bank-additional-1"
+    assert dataset_name("data/x/2026_11.csv.gz") == "2026-11"
+
+
+def test_check_reports_the_workers_own_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recipe_file = tmp_path / "bad.toml"
+    recipe_file.write_text('name = "bad"\n[target]\ncolumn = "y"\n')
+    assert main_exit(["recipe", "check", str(recipe_file)]) == 1
+    assert (
+        "recipe " + str(recipe_file) + ": target.positive: must be a non-empty string"
+        in capsys.readouterr().err
+    )
+    good = tmp_path / "good.toml"
+    rows = [f"{i},{'yes' if i % 3 else 'no'}" for i in range(30)]
+    data = tmp_path / "good.csv"
+    data.write_bytes(table("n,y", rows))
+    good.write_text(drafted(data.read_bytes()))
+    other = tmp_path / "other.csv"
+    other.write_bytes(table("n,y", ["1,maybe", "2,yes"]))
+    assert main_exit(["recipe", "check", str(good), "--data", str(other)]) == 1
+    err = capsys.readouterr().err
+    assert "column 'y'" in err or "column y" in err
+    assert "maybe" in err
+
+
+def main_exit(argv: list[str]) -> int:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    return int(exited.value.code or 0)
