@@ -6,6 +6,8 @@ UV := $(TOOLS)/uv/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 DATA ?=
+TARGET ?=
+DATASET ?=
 ROWS ?= 5000
 
 # uv must use the machine's Python, never download one.
@@ -25,7 +27,8 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 	@touch $@
 
 demo: install
-	$(BIN)/automlops local --demo $(if $(DATA),--data $(DATA),--rows $(ROWS))
+	$(BIN)/automlops local --demo $(if $(DATA),--data $(DATA),--rows $(ROWS)) \
+		$(if $(TARGET),--target $(TARGET)) $(if $(DATASET),--dataset $(DATASET))
 
 test: lint localstack
 	$(BIN)/pytest

@@ -160,6 +160,17 @@ def _add_local(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--demo", action="store_true", help="upload a dataset, follow its run to the report, exit"
     )
     demo.add_argument("--data", type=Path, help="CSV to upload (default: synthetic rows)")
+    demo.add_argument(
+        "--dataset",
+        help="the dataset to upload --data as (default: bank-marketing if the file has its "
+        "columns, else a name from the file name)",
+    )
+    demo.add_argument("--target", help="the target column, when a recipe is drafted for --data")
+    demo.add_argument(
+        "--recipe",
+        type=Path,
+        help="the recipe for --data (default: the dataset's packaged one, else a drafted one)",
+    )
     demo.add_argument("--rows", type=int, help="how many synthetic rows (default 5000)")
     demo.add_argument("--out", type=Path, help="where to copy the report (default ./reports)")
     local.set_defaults(command=cmd_local, parser=local)
@@ -353,10 +364,20 @@ def cmd_recipe_check(args: argparse.Namespace) -> int:
 
 def cmd_local(args: argparse.Namespace) -> int:
     parser: argparse.ArgumentParser = args.parser
-    demo_only = {"--data": args.data, "--rows": args.rows, "--out": args.out}
+    demo_only = {
+        "--data": args.data,
+        "--rows": args.rows,
+        "--out": args.out,
+        "--dataset": args.dataset,
+        "--target": args.target,
+        "--recipe": args.recipe,
+    }
     given = [flag for flag, value in demo_only.items() if value is not None]
     if given and not args.demo:
         parser.error(f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} --demo")
+    with_data = [f for f in ("--dataset", "--target", "--recipe") if demo_only[f] is not None]
+    if with_data and args.data is None:
+        parser.error(f"{', '.join(with_data)} {'needs' if len(with_data) == 1 else 'need'} --data")
     if args.demo and args.send_sample:
         parser.error("--send-sample does not work with --demo")
     if args.demo:
@@ -367,6 +388,9 @@ def cmd_local(args: argparse.Namespace) -> int:
             rows=args.rows or 5000,
             out_dir=args.out or Path("reports"),
             env_file=args.env_file,
+            dataset=args.dataset,
+            target=args.target,
+            recipe=args.recipe,
         )
         return run_demo(options)
     from automlops.local import serve

@@ -27,7 +27,10 @@ from handlers import status
 from handlers.catalog import catalog, render
 from handlers.champions import ChampionStore
 from handlers.evaluate import evaluation_keys
-from handlers.naming import DatasetNames, RunPaths
+from handlers.naming import DatasetNames, RunPaths, recipe_key
+from handlers.preprocess import opened
+from handlers.recipe import Recipe, RecipeError, packaged_recipe_bytes
+from handlers.recipe_draft import dataset_name, draft_recipe, read_header
 from handlers.registry import ModelRegistry
 from handlers.runs import RunRepository
 from handlers.storage import Bucket
@@ -56,6 +59,9 @@ class DemoOptions:
     out_dir: Path
     env_file: Path | None = None
     timeout_seconds: float = 600.0
+    dataset: str | None = None  # --data's dataset (default: see `_dataset_of`)
+    target: str | None = None  # for a drafted recipe
+    recipe: Path | None = None
 
 
 def run_demo(options: DemoOptions) -> int:
@@ -72,9 +78,10 @@ def run_demo(options: DemoOptions) -> int:
             "AUTOMLOPS_WORK_DIR": f"{scratch}/work",
         }
         documents = []
+        dataset = _prepare_dataset(stack, options)
         with running_worker(stack, overrides):
             for path, name in _versions(options, scratch):
-                key = _upload(stack, path, name)
+                key = _upload(stack, path, name, dataset)
                 documents.append(_follow_run(stack, key, options.timeout_seconds))
                 if documents[-1]["status"] != "succeeded":
                     break
@@ -120,8 +127,55 @@ def _versions(options: DemoOptions, scratch: Path) -> list[tuple[Path, str]]:
     return made
 
 
-def _upload(stack: Stack, path: Path, name: str) -> str:
-    key = f"data/{DATASET}/{name}"
+def _prepare_dataset(stack: Stack, options: DemoOptions) -> str:
+    """The dataset --data goes to, with its recipe: the one given, else the packaged one, else
+    one drafted from the file (written next to the reports and uploaded as the operator's)."""
+    if options.data is None:
+        return DATASET
+    dataset = options.dataset or _dataset_of(options.data)
+    if options.recipe is not None:
+        text = options.recipe.read_bytes()
+        Recipe.from_toml_bytes(text, source=str(options.recipe))  # the worker's own checks, now
+        _say(f"recipe for {dataset}: {options.recipe}")
+    elif _packaged(dataset):
+        _say(f"recipe for {dataset}: the packaged handlers/recipes/{dataset}.toml")
+        return dataset
+    else:
+        with opened(options.data, str(options.data)) as source:
+            made = draft_recipe(
+                source, file=options.data.name, dataset=dataset, target=options.target
+            )
+        options.out_dir.mkdir(parents=True, exist_ok=True)
+        written = options.out_dir / f"{dataset}.toml"
+        written.write_text(made.text, encoding="utf-8")
+        text = made.text.encode()
+        _say(f"no recipe for {dataset}: drafted {written} (target {made.recipe.target.column!r})")
+    key = recipe_key(dataset)
+    stack.client("s3").put_object(Bucket=stack.buckets["raw"], Key=key, Body=text)
+    _say(f"uploaded it as the operator recipe s3://{stack.buckets['raw']}/{key}")
+    return dataset
+
+
+def _dataset_of(data: Path) -> str:
+    """bank-marketing when the file has that recipe's columns (the UCI files), else a name made
+    from the file name."""
+    with opened(data, str(data)) as source:
+        header = read_header(source, str(data))
+    if set(Recipe.load_packaged(DATASET).input_columns()) <= set(header):
+        return DATASET
+    return dataset_name(data.name)
+
+
+def _packaged(dataset: str) -> bool:
+    try:
+        packaged_recipe_bytes(dataset)
+    except RecipeError:
+        return False
+    return True
+
+
+def _upload(stack: Stack, path: Path, name: str, dataset: str) -> str:
+    key = f"data/{dataset}/{name}"
     stack.client("s3").upload_file(str(path), stack.buckets["raw"], key)
     _say(f"uploaded {path.name} to s3://{stack.buckets['raw']}/{key}")
     return key
@@ -172,7 +226,7 @@ def _conclude(stack: Stack, documents: list[dict[str, Any]], out_dir: Path) -> i
             f"{decision.get('decision')}: {decision.get('reason')}"
         )
     print()
-    print(_models(stack))
+    print(_models(stack, str(documents[-1].get("dataset", DATASET))))
     return 0
 
 
@@ -191,8 +245,8 @@ def _print_metrics(stack: Stack, run_id: str, out_dir: Path) -> None:
     _say(f"report: s3://{bucket}/runs/{run_id}/evaluation/ (copied to {target}/)")
 
 
-def _models(stack: Stack) -> str:
-    """What `automlops models bank-marketing` prints."""
+def _models(stack: Stack, dataset: str) -> str:
+    """What `automlops models DATASET` prints."""
     reports = Bucket(stack.client("s3"), stack.buckets["reports"])
     session = boto3.Session(
         aws_access_key_id=CREDENTIALS["aws_access_key_id"],
@@ -201,9 +255,9 @@ def _models(stack: Stack) -> str:
     )
     sagemaker = session.client("sagemaker", endpoint_url=stack.sagemaker_endpoint_url)
     registry = ModelRegistry(sagemaker, reports)
-    names = DatasetNames.for_dataset(DATASET)
-    view = catalog(DATASET, names, registry, ChampionStore(reports))
-    return f"$ automlops models {DATASET}\n{render(view)}"
+    names = DatasetNames.for_dataset(dataset)
+    view = catalog(dataset, names, registry, ChampionStore(reports))
+    return f"$ automlops models {dataset}\n{render(view)}"
 
 
 def _say(text: str) -> None:

@@ -63,7 +63,7 @@ def run_once(rows: int, result_file: Path) -> None:
             options = demo.DemoOptions(data=data, rows=rows, out_dir=folder / "out")
             uploaded_at = datetime.now(UTC)
             started = time.perf_counter()
-            key = demo._upload(stack, data, data.name)
+            key = demo._upload(stack, data, data.name, demo.DATASET)
             document = demo._follow_run(stack, key, options.timeout_seconds)
             observed = time.perf_counter() - started
         result = timings(document, uploaded_at, observed)

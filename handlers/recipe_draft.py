@@ -120,6 +120,14 @@ def profile(source: BinaryIO, file: str) -> tuple[list[ColumnStats], int]:
     return columns, rows
 
 
+def read_header(source: BinaryIO, file: str) -> list[str]:
+    """The header's column names, as `profile` reads them."""
+    header = next(_rows(source, file), None)
+    if not header:
+        raise DraftError(f"{file}: no header row")
+    return [name.strip().lstrip("\ufeff") for name in header]
+
+
 def _rows(source: BinaryIO, file: str) -> Iterator[list[str]]:
     text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -59,3 +60,43 @@ def test_local_demo_prints_the_metrics_and_copies_the_report(tmp_path: Path) -> 
     emf = [doc for line in result.stdout.splitlines() if (doc := _json_line(line))]
     stages = {doc["Stage"] for doc in emf if "StageDurationMs" in doc}
     assert {"preprocess", "train", "deploy", "evaluate", "promote", "cleanup"} <= stages
+
+
+def test_local_demo_drafts_a_recipe_for_a_file_of_its_own(tmp_path: Path) -> None:
+    """`make demo DATA=file.csv` for a file that is no bank-marketing data: a recipe is drafted,
+    written next to the reports, uploaded as the operator's, and the file runs through."""
+    data = tmp_path / "Churn Export.csv"
+    draw = random.Random(5)
+    rows = ["customer_id,tenure,monthly,plan,churned"]
+    for i in range(1500):
+        tenure, monthly = draw.randint(1, 72), round(draw.uniform(10, 120), 2)
+        plan = draw.choice(("basic", "plus", "pro"))
+        churn = draw.random() < 0.6 - tenure / 120 + (0.15 if plan == "basic" else 0)
+        rows.append(f"C{i:05d},{tenure},{monthly},{plan},{'yes' if churn else 'no'}")
+    data.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "reports"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "automlops",
+            "local",
+            "--demo",
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    recipe = out / "churn-export.toml"
+    assert f"no recipe for churn-export: drafted {recipe} (target 'churned')" in result.stdout
+    assert "# customer_id: dropped, it looks like an identifier" in recipe.read_text()
+    assert "data/churn-export/Churn Export.csv" in result.stdout
+    assert result.stdout.count("status    succeeded") == 1
+    assert "$ automlops models churn-export" in result.stdout

@@ -62,6 +62,8 @@ def test_the_commands_help_speaks_of_what_they_do(capsys: pytest.CaptureFixture[
         (["--data", "x.csv"], "--data needs --demo"),
         (["--rows", "10", "--out", "o"], "--rows, --out need --demo"),
         (["--demo", "--send-sample"], "--send-sample does not work with --demo"),
+        (["--demo", "--target", "y"], "--target needs --data"),
+        (["--demo", "--dataset", "d", "--recipe", "r.toml"], "--dataset, --recipe need --data"),
     ],
 )
 def test_local_refuses_options_that_would_be_ignored(
