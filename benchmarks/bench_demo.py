@@ -115,9 +115,12 @@ def evaluation_facts(stack: Any, run_id: str) -> dict[str, Any]:
 
 
 def in_service_at(url: str, document: dict[str, Any], uploaded_at: datetime) -> float:
-    """Seconds from the upload until the endpoint became InService (its LastModifiedTime)."""
+    """Seconds from the upload until the live endpoint served the run's model (its
+    LastModifiedTime; the run, first of its stack, is promoted). The run's own endpoint is
+    deleted by clean-up once the decision is made."""
     import boto3
 
+    from handlers.naming import DatasetNames
     from localcloud.stack import CREDENTIALS, REGION
 
     session = boto3.Session(
@@ -125,7 +128,9 @@ def in_service_at(url: str, document: dict[str, Any], uploaded_at: datetime) -> 
         aws_secret_access_key=CREDENTIALS["aws_secret_access_key"],
         region_name=REGION,
     )
-    name = document["stages"]["deploy"]["artifacts"]["endpoint"]
+    if document.get("decision", {}).get("decision") != "promoted":
+        raise RuntimeError(f"the benchmark's run was not promoted: {document.get('decision')}")
+    name = DatasetNames.for_dataset(document["dataset"]).live_endpoint
     endpoint = session.client("sagemaker", endpoint_url=url).describe_endpoint(EndpointName=name)
     return float((endpoint["LastModifiedTime"] - uploaded_at).total_seconds())
 
@@ -195,8 +200,9 @@ def print_evaluate_facts(results: list[dict[str, Any]]) -> None:
     )
     print()
     print(
-        f"endpoint InService at {in_service:.2f} s (its LastModifiedTime), evaluate ended "
-        f"{evaluate_end - in_service:.2f} s later (medians)"
+        f"evaluate ended at {evaluate_end:.2f} s, the live endpoint served the model at "
+        f"{in_service:.2f} s (its LastModifiedTime): {in_service - evaluate_end:.2f} s from "
+        "evaluation to live (medians)"
     )
     print(
         f"evaluate scoring (download + invoke): "
