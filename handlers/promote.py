@@ -62,6 +62,19 @@ class Candidate:
     metrics: dict[str, Any]
     evaluated_at: str | None
 
+    @property
+    def scores(self) -> Scores:
+        return Scores(self.recipe.promotion.metric, self.metrics, self.evaluated_at)
+
+
+@dataclass(frozen=True)
+class Scores:
+    """What a decision reports of the version it is about."""
+
+    metric: str  # the promotion metric
+    metrics: dict[str, Any] | None
+    evaluated_at: str | None
+
 
 @dataclass(frozen=True)
 class Ending:
@@ -82,7 +95,9 @@ def handle_evaluated(msg: ModelEvaluated, ctx: Ctx) -> list[Outgoing]:
     with runs.stage(msg, STAGE, ctx, after=(evaluate.STAGE,)) as record:
         candidate = _candidate(ctx, msg)
         ending, compared = _gate(ctx, candidate)
-        document = _announce(ctx, candidate.served, candidate.dataset, ending, "gate", compared)
+        document = _announce(
+            ctx, candidate.served, candidate.dataset, ending, "gate", candidate.scores, compared
+        )
         record.artifacts["decision"] = ctx.deps.buckets.reports.uri(RunPaths(msg.run_id).decision)
         record.stats = {"decision": ending.decision, "version": candidate.version.number}
         ctx.notes["decision"] = ending.decision
@@ -249,8 +264,9 @@ def _operator(msg: VersionMessage, ctx: Ctx, action: str) -> list[Outgoing]:
         pointer, transition = _start(ctx, pointer, action, target, msg)
     ending = _conclude(ctx, pointer)
     ctx.notes["decision"] = ending.decision
+    scores = _scores_of(ctx, transition.target.run_id)
     document = _announce(
-        ctx, transition.target, msg.dataset, ending, action, None, msg.requested_by
+        ctx, transition.target, msg.dataset, ending, action, scores, None, msg.requested_by
     )
     ctx.deps.runs.update(msg, decided(document))
     write_decision(ctx.deps.buckets.reports, document)
@@ -405,12 +421,11 @@ def _announce(
     dataset: str,
     ending: Ending,
     action: str,
+    scores: Scores,
     compared: dict[str, Any] | None,
     requested_by: str | None = None,
 ) -> dict[str, Any]:
     deps = ctx.deps
-    found = deps.buckets.reports.read_json(RunPaths(served.run_id).evaluation["metrics"])
-    evaluation = found[0] if found else {}
     record = DecisionRecord(
         decision=ending.decision,
         reason=ending.reason,
@@ -420,14 +435,25 @@ def _announce(
         version=served.version,
         package_arn=served.package_arn,
         live_endpoint=deps.dataset_names(dataset).live_endpoint,
-        metric=deps.runs.facts(served.run_id).recipe.load().promotion.metric,
-        challenger=evaluation.get("metrics"),
+        metric=scores.metric,
+        challenger=scores.metrics,
         champion=compared,
         live_version=ending.live_version,
-        evaluated_at=evaluation.get("run", {}).get("evaluated_at"),
+        evaluated_at=scores.evaluated_at,
         requested_by=requested_by,
     )
     return announce(record, deps.decisions, deps.buckets.reports, ctx.log)
+
+
+def _scores_of(ctx: Ctx, run_id: str) -> Scores:
+    """An earlier run's scores, for an operator's decision about its version."""
+    found = ctx.deps.buckets.reports.read_json(RunPaths(run_id).evaluation["metrics"])
+    evaluation = found[0] if found else {}
+    return Scores(
+        metric=ctx.deps.runs.facts(run_id).recipe.load().promotion.metric,
+        metrics=evaluation.get("metrics"),
+        evaluated_at=evaluation.get("run", {}).get("evaluated_at"),
+    )
 
 
 def _history(served: Served, decision: str, action: str) -> dict[str, Any]:
