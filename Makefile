@@ -7,6 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA ?=
 TARGET ?=
+KIND ?=
 DATASET ?=
 ROWS ?= 5000
 
@@ -28,7 +29,8 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 
 demo: install
 	$(BIN)/automlops local --demo $(if $(DATA),--data $(DATA),--rows $(ROWS)) \
-		$(if $(TARGET),--target $(TARGET)) $(if $(DATASET),--dataset $(DATASET))
+		$(if $(TARGET),--target $(TARGET)) $(if $(KIND),--kind $(KIND)) \
+		$(if $(DATASET),--dataset $(DATASET))
 
 test: lint localstack
 	$(BIN)/pytest

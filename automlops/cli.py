@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from automlops.compose import App, Config
     from automlops.operator import Operator, Sent
 
+# handlers.task_kinds.KINDS, spelt out: importing the handlers package here would slow every
+# command's start.
+KINDS = ("binary", "multiclass", "regression")
 EXIT_OK = 0
 EXIT_UNHEALTHY = 1
 EXIT_CONFIGURATION = 2
@@ -122,6 +125,7 @@ def _add_recipe_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
     )
     draft.add_argument("file", type=Path, metavar="FILE.csv")
     draft.add_argument("--target", help="the target column (default: guessed)")
+    draft.add_argument("--kind", choices=KINDS, help="the target's kind (default: from its values)")
     draft.add_argument("--dataset", help="the dataset name (default: from the file name)")
     draft.add_argument("--out", type=Path, help="write here (default: print)")
     draft.set_defaults(command=cmd_recipe_draft)
@@ -166,6 +170,9 @@ def _add_local(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "columns, else a name from the file name)",
     )
     demo.add_argument("--target", help="the target column, when a recipe is drafted for --data")
+    demo.add_argument(
+        "--kind", choices=KINDS, help="the target's kind, when a recipe is drafted for --data"
+    )
     demo.add_argument(
         "--recipe",
         type=Path,
@@ -337,7 +344,9 @@ def cmd_recipe_draft(args: argparse.Namespace) -> int:
     dataset = args.dataset or dataset_name(args.file.name)
     try:
         with opened(args.file, str(args.file)) as source:  # plain or gzip, as uploads
-            made = draft_recipe(source, file=str(args.file), dataset=dataset, target=args.target)
+            made = draft_recipe(
+                source, file=str(args.file), dataset=dataset, target=args.target, kind=args.kind
+            )
     except (OSError, PermanentError) as exc:
         print(f"automlops: {exc}", file=sys.stderr)
         return EXIT_UNHEALTHY
@@ -345,7 +354,8 @@ def cmd_recipe_draft(args: argparse.Namespace) -> int:
         sys.stdout.write(made.text)
     else:
         args.out.write_text(made.text, encoding="utf-8")
-        print(f"wrote {args.out}: dataset {dataset}, target {made.recipe.target.column!r}")
+        target = made.recipe.target
+        print(f"wrote {args.out}: dataset {dataset}, {target.kind} target {target.column!r}")
     return EXIT_OK
 
 
@@ -370,12 +380,15 @@ def cmd_local(args: argparse.Namespace) -> int:
         "--out": args.out,
         "--dataset": args.dataset,
         "--target": args.target,
+        "--kind": args.kind,
         "--recipe": args.recipe,
     }
     given = [flag for flag, value in demo_only.items() if value is not None]
     if given and not args.demo:
         parser.error(f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} --demo")
-    with_data = [f for f in ("--dataset", "--target", "--recipe") if demo_only[f] is not None]
+    with_data = [
+        f for f in ("--dataset", "--target", "--kind", "--recipe") if demo_only[f] is not None
+    ]
     if with_data and args.data is None:
         parser.error(f"{', '.join(with_data)} {'needs' if len(with_data) == 1 else 'need'} --data")
     if args.demo and args.send_sample:
@@ -390,6 +403,7 @@ def cmd_local(args: argparse.Namespace) -> int:
             env_file=args.env_file,
             dataset=args.dataset,
             target=args.target,
+            kind=args.kind,
             recipe=args.recipe,
         )
         return run_demo(options)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.exceptions
 
 from automlops.compose import App, compose
 from automlops.local import embedded_aws, stack_config, write_env_file
@@ -35,14 +36,12 @@ from handlers.registry import ModelRegistry
 from handlers.runs import RunRepository
 from handlers.storage import Bucket
 from handlers.synthetic import generate
+from handlers.task_kinds import TASK_KINDS, Kind
 from localcloud.stack import CREDENTIALS, REGION, Stack
 from service.logs import configure_logging
 
 DATASET = "bank-marketing"
 SECOND_SIGNAL = 2.0
-METRICS_SHOWN = (
-    "roc_auc", "pr_auc", "accuracy", "precision", "recall", "f1", "specificity", "log_loss",
-)  # fmt: skip
 TERMINAL = ("succeeded", "failed")
 # Faster than AWS, same flow: the emulator's endpoint takes 2 s to come up, watches look often.
 DEMO_ENV = {
@@ -61,6 +60,7 @@ class DemoOptions:
     timeout_seconds: float = 600.0
     dataset: str | None = None  # --data's dataset (default: see `_dataset_of`)
     target: str | None = None  # for a drafted recipe
+    kind: Kind | None = None  # for a drafted recipe (default: from the target's values)
     recipe: Path | None = None
 
 
@@ -143,13 +143,18 @@ def _prepare_dataset(stack: Stack, options: DemoOptions) -> str:
     else:
         with opened(options.data, str(options.data)) as source:
             made = draft_recipe(
-                source, file=options.data.name, dataset=dataset, target=options.target
+                source,
+                file=options.data.name,
+                dataset=dataset,
+                target=options.target,
+                kind=options.kind,
             )
         options.out_dir.mkdir(parents=True, exist_ok=True)
         written = options.out_dir / f"{dataset}.toml"
         written.write_text(made.text, encoding="utf-8")
         text = made.text.encode()
-        _say(f"no recipe for {dataset}: drafted {written} (target {made.recipe.target.column!r})")
+        target = made.recipe.target
+        _say(f"no recipe for {dataset}: drafted {written} ({target.kind} target {target.column!r})")
     key = recipe_key(dataset)
     stack.client("s3").put_object(Bucket=stack.buckets["raw"], Key=key, Body=text)
     _say(f"uploaded it as the operator recipe s3://{stack.buckets['raw']}/{key}")
@@ -235,13 +240,22 @@ def _print_metrics(stack: Stack, run_id: str, out_dir: Path) -> None:
     target = out_dir / run_id
     target.mkdir(parents=True, exist_ok=True)
     for key in (*evaluation_keys(run_id).values(), RunPaths(run_id).decision):
-        s3.download_file(bucket, key, str(target / Path(key).name))
+        try:
+            s3.download_file(bucket, key, str(target / Path(key).name))
+        except botocore.exceptions.ClientError:  # a regression run has no confusion matrix
+            continue
     metrics = json.loads((target / "metrics.json").read_text())["metrics"]
-    _say(f"run {run_id}: metrics on its held-out test set:")
-    for name in METRICS_SHOWN:
+    kind = TASK_KINDS[metrics.get("kind", "binary")]
+    _say(f"run {run_id}: {kind.name} metrics on its held-out test set:")
+    for name in kind.metrics:
         value = metrics.get(name)
-        print(f"  {name:<12} {'undefined' if value is None else f'{value:.4f}'}")
-    print(f"  confusion    {metrics['confusion_matrix']}  ([[TN, FP], [FN, TP]])")
+        print(f"  {name:<22} {'undefined' if value is None else f'{value:.4f}'}")
+    if kind.name == "binary":
+        print(f"  confusion              {metrics['confusion_matrix']}  ([[TN, FP], [FN, TP]])")
+    elif kind.name == "multiclass":
+        print(f"  confusion (rows actual {', '.join(metrics['classes'])}):")
+        for row in metrics["confusion_matrix"]:
+            print(f"    {row}")
     _say(f"report: s3://{bucket}/runs/{run_id}/evaluation/ (copied to {target}/)")
 
 

@@ -203,7 +203,7 @@ class CountingInvoke:
         self.calls = 0
         self._lock = threading.Lock()
 
-    def __call__(self, body: bytes) -> list[float]:
+    def __call__(self, body: bytes) -> Any:
         from handlers.metrics import parse_scores
 
         with self._lock:
@@ -254,7 +254,7 @@ def features_of(line: bytes) -> bytes:
 def per_row(path: Path, invoke: CountingInvoke, sample: int) -> Outcome:
     scores: list[float] = []
     for line in itertools.islice(data_lines(path), sample):
-        scores += invoke(features_of(line))
+        scores += invoke(features_of(line)).tolist()
     return Outcome(invoke.calls, scores)
 
 
@@ -262,7 +262,7 @@ def fixed_batches(path: Path, invoke: CountingInvoke, size: int) -> Outcome:
     scores: list[float] = []
     lines = data_lines(path)
     while chunk := list(itertools.islice(lines, size)):
-        scores += invoke(b"".join(features_of(line) for line in chunk))
+        scores += invoke(b"".join(features_of(line) for line in chunk)).tolist()
     return Outcome(invoke.calls, scores)
 
 
@@ -271,7 +271,7 @@ def payload_limit(path: Path, invoke: CountingInvoke, concurrency: int) -> Outco
 
     scored = score_file(path, invoke, PAYLOAD_LIMIT, concurrency)
     assert scored.requests == invoke.calls
-    return Outcome(invoke.calls, scored.scores)
+    return Outcome(invoke.calls, scored.scores.tolist())
 
 
 def process_cpu_seconds() -> float:

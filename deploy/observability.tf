@@ -428,6 +428,8 @@ locals {
         metrics = [
           [local.ns, "AUC", "Service", local.metrics_service],
           [local.ns, "Accuracy", "Service", local.metrics_service],
+          [local.ns, "F1Macro", "Service", local.metrics_service],
+          [local.ns, "R2", "Service", local.metrics_service],
         ]
       }
     },

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from handlers.manifest import Document, now
 from handlers.naming import RunPaths
 from handlers.storage import Bucket
+from handlers.task_kinds import BINARY, TASK_KINDS
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
@@ -148,7 +149,8 @@ def render_decision(document: dict[str, Any]) -> str:
         theirs = (champion or {}).get("metrics") or {}
         head = f"champion (version {champion['version']})" if champion else "champion"
         lines += ["", f"| metric | this version | {head} |", "|---|---|---|"]
-        for name in ("roc_auc", "pr_auc", "f1", "accuracy", "precision", "recall", "log_loss"):
+        kind = TASK_KINDS.get(challenger.get("kind", "binary"), BINARY)
+        for name in kind.metrics:
             marker = " (gate)" if name == document["metric"] else ""
             lines.append(
                 f"| {name}{marker} | {_shown(challenger.get(name))} | {_shown(theirs.get(name))} |"

@@ -1,7 +1,8 @@
 """Stage `evaluate.requested`: wait for the endpoint, score the test set, write the report.
 
 The report lives under `runs/<run_id>/evaluation/` in the reports bucket: `metrics.json`,
-`report.md` and `confusion_matrix.png`. A duplicate request finds `metrics.json` and only sends
+`report.md` and, for a classification run, `confusion_matrix.png`; the metrics are the recipe's
+task kind's (`handlers/measure.py`). A duplicate request finds `metrics.json` and only sends
 the follow-up again (so a crash between writing and sending loses nothing); a twin that arrives
 while the evaluation is under way waits for it (a claim) instead of scoring the test set twice.
 """
@@ -12,18 +13,13 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from handlers import deploy
+from handlers import deploy, measure
 from handlers.claims import Claim, claim
 from handlers.deps import Ctx
+from handlers.measure import Measured
 from handlers.messages import EvaluateRequested, ModelEvaluated
-from handlers.metrics import (
-    Metrics,
-    compute_metrics,
-    parse_scores,
-    render_confusion_png,
-    render_markdown_report,
-)
 from handlers.naming import RunPaths
+from handlers.recipe import Recipe
 from handlers.runs import StageRecord
 from handlers.scoring import Scored, score_file
 from handlers.storage import scratch_dir
@@ -36,15 +32,6 @@ CLAIM_LEASE_SECONDS = 900
 # The dimension the worker's EMF metrics carry and the dashboard and alarms read
 # (service/metrics.py, deploy/observability.tf).
 SERVICE_DIMENSION = {"Name": "Service", "Value": "automlops"}
-HEADLINE = {
-    "roc_auc": "AUC",
-    "pr_auc": "PRAUC",
-    "f1": "F1",
-    "accuracy": "Accuracy",
-    "precision": "Precision",
-    "recall": "Recall",
-    "log_loss": "LogLoss",
-}
 
 
 def evaluation_keys(run_id: str) -> dict[str, str]:
@@ -77,16 +64,17 @@ def handle(msg: EvaluateRequested, ctx: Ctx) -> list[Outgoing]:
     with ctx.deps.runs.stage(msg, STAGE, ctx, after=(deploy.STAGE,)) as record:
         ctx.deps.sagemaker.wait_in_service(msg.endpoint_name)
         recipe = ctx.deps.runs.facts(msg.run_id).recipe.load()
-        scored = score_test_set(ctx, msg.run_id, msg.endpoint_name)
-        metrics = compute_metrics(scored.labels, scored.scores, recipe.threshold)
-        _publish(ctx, msg, paths, metrics, _run_facts(msg, ctx, scored, paths), record)
+        scored = score_test_set(ctx, recipe, msg.run_id, msg.endpoint_name)
+        metrics = measure.measure(recipe, scored)
+        run_facts = _run_facts(msg, ctx, scored, paths)
+        _publish(ctx, msg, recipe, metrics, run_facts, record)
         ctx.log.info(
             "evaluate.metrics",
             run_id=msg.run_id,
+            kind=recipe.target.kind,
             rows=metrics.count,
             requests=scored.requests,
-            auc=metrics.roc_auc,
-            f1=metrics.f1,
+            **{recipe.promotion.metric: metrics.to_dict().get(recipe.promotion.metric)},
         )
         return [follow_up]
 
@@ -113,26 +101,23 @@ def _claim(msg: EvaluateRequested, ctx: Ctx, paths: RunPaths) -> str:
 def _publish(
     ctx: Ctx,
     msg: EvaluateRequested,
-    paths: RunPaths,
-    metrics: Metrics,
+    recipe: Recipe,
+    metrics: Measured,
     run_facts: dict[str, Any],
     record: StageRecord,
 ) -> None:
     """metrics.json marks the evaluation as done (a later request only re-sends the follow-up),
     so it is written last: after a failure before it, the retry evaluates again."""
     reports = ctx.deps.buckets.reports
-    _put_headline_metrics(ctx, msg.dataset, metrics)
-    record.artifacts.update({name: reports.uri(key) for name, key in paths.evaluation.items()})
-    _write_report(ctx, paths.evaluation, metrics, run_facts)
+    _put_headline_metrics(ctx, msg.dataset, measure.headline(metrics, recipe))
+    written = _write_report(ctx, RunPaths(msg.run_id).evaluation, recipe, metrics, run_facts)
+    record.artifacts.update({name: reports.uri(key) for name, key in written.items()})
 
 
-def score_test_set(ctx: Ctx, run_id: str, endpoint: str) -> Scored:
+def score_test_set(ctx: Ctx, recipe: Recipe, run_id: str, endpoint: str) -> Scored:
     """The run's test rows scored by `endpoint` (its own, or the live one serving the champion)."""
     settings = ctx.deps.settings
-
-    def invoke(body: bytes) -> list[float]:
-        return parse_scores(ctx.deps.sagemaker.invoke_csv(endpoint, body))
-
+    invoke = measure.parser(recipe, lambda body: ctx.deps.sagemaker.invoke_csv(endpoint, body))
     with scratch_dir(settings.work_dir) as scratch:
         test = ctx.deps.buckets.curated.download(RunPaths(run_id).test, scratch / "test.csv")
         return score_file(
@@ -153,27 +138,31 @@ def _run_facts(msg: EvaluateRequested, ctx: Ctx, scored: Scored, paths: RunPaths
     }
 
 
-def _write_report(ctx: Ctx, keys: dict[str, str], metrics: Metrics, run: dict[str, Any]) -> None:
+def _write_report(
+    ctx: Ctx, keys: dict[str, str], recipe: Recipe, metrics: Measured, run: dict[str, Any]
+) -> dict[str, str]:
+    """The report files (the keys written, by name); metrics.json last."""
     reports = ctx.deps.buckets.reports
-    reports.put_bytes(
-        keys["confusion_matrix"], render_confusion_png(metrics.confusion), "image/png"
-    )
-    reports.put_bytes(
-        keys["report"], render_markdown_report(metrics, run).encode(), "text/markdown"
-    )
+    written = dict(keys)
+    png = measure.confusion_png(metrics, recipe)
+    if png is None:
+        del written["confusion_matrix"]
+    else:
+        reports.put_bytes(keys["confusion_matrix"], png, "image/png")
+    reports.put_bytes(keys["report"], measure.markdown(metrics, run).encode(), "text/markdown")
     # metrics.json last: its presence is what marks the evaluation as done.
     document = {"run": run, "metrics": metrics.to_dict()}
     reports.put_bytes(keys["metrics"], json.dumps(document, indent=2).encode(), "application/json")
+    return written
 
 
-def _put_headline_metrics(ctx: Ctx, dataset: str, metrics: Metrics) -> None:
+def _put_headline_metrics(ctx: Ctx, dataset: str, values: dict[str, float]) -> None:
     """One PutMetricData per run: by service (what the dashboard and alarms read) and by dataset."""
     by_dataset = [SERVICE_DIMENSION, {"Name": "Dataset", "Value": dataset}]
     dimension_sets = ([SERVICE_DIMENSION], by_dataset)
     data: list[Any] = [
-        {"MetricName": name, "Value": float(value), "Unit": "None", "Dimensions": dimensions}
-        for field, name in HEADLINE.items()
-        if (value := getattr(metrics, field)) is not None
+        {"MetricName": name, "Value": value, "Unit": "None", "Dimensions": dimensions}
+        for name, value in values.items()
         for dimensions in dimension_sets
     ]
     ctx.deps.cloudwatch.put_metric_data(

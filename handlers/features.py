@@ -1,6 +1,7 @@
 """Clean and encode a raw CSV into the recipe's fixed columns, chunk by chunk.
 
-Output (with a header): the label (0/1, named as the target) first, then the numeric columns as
+Output (with a header): the label (named as the target: 0/1 for a binary target, the class index
+for a multiclass one, the number as read for regression) first, then the numeric columns as
 read, the derived 0/1 indicators, and the one-hot columns in vocabulary order. The columns depend
 only on the recipe, never on the categories present in one upload.
 
@@ -23,6 +24,7 @@ from handlers.recipe import Derived, Recipe
 from handlers.validation import (
     DEFAULT_CHUNK_ROWS,
     CheckedChunk,
+    TargetRange,
     ValidationReport,
     checked_chunks,
     open_csv,
@@ -52,6 +54,8 @@ class TransformStats:
     rows_in: int = 0
     rows_out: int = 0
     positives: int = 0
+    label_counts: list[int] = field(default_factory=list)  # classification: rows per label
+    target: TargetRange | None = None  # regression: the target's range
     unknown_categories: dict[str, int] = field(default_factory=dict)
 
     @classmethod
@@ -65,6 +69,8 @@ class TransformStats:
             rows_in=report.rows,
             rows_out=report.rows,
             positives=report.positives,
+            label_counts=list(report.label_counts),
+            target=report.target,
             unknown_categories=dict(report.unknown_categories),
         )
 
@@ -83,6 +89,8 @@ class TransformStats:
             "rows_out": self.rows_out,
             "positives": self.positives,
             "positive_rate": self.positive_rate,
+            "label_counts": list(self.label_counts),
+            "target": None if self.target is None else self.target.to_dict(),
             "unknown_categories": dict(self.unknown_categories),
         }
 
@@ -130,7 +138,8 @@ class ChunkEncoder:
 
     def encode(self, chunk: CheckedChunk) -> bytes:
         """One CSV line per row: label, numeric values, then the 0/1 block."""
-        fields = [np.where(chunk.labels == 1, b"1", b"0").tolist()]
+        labels = chunk.labels
+        fields = [_as_text(labels.astype(np.int64) if labels.dtype == np.uint8 else labels)]
         fields += [_as_text(chunk.numeric[c]) for c in self.recipe.numeric]
         if self.binary_columns:
             fields.append(self.binary_block(chunk))

@@ -44,7 +44,7 @@ def decide(
     compared = _compared(rules, value, champion) if champion and comparable else None
     missed = _missed_floors(rules, challenger)
     if value is None:
-        missed.append(f"{metric} is undefined on the test rows (one class only)")
+        missed.append(f"{metric} is undefined on the test rows")
     if missed:  # the comparison too, when there is one: the reason names both numbers
         return Verdict("rejected", "; ".join(missed + ([compared[1]] if compared else [])))
     if champion is None:

@@ -62,6 +62,7 @@ class Metrics:
 
     def to_dict(self) -> dict[str, Any]:
         document = asdict(self)
+        document["kind"] = "binary"
         document["confusion_matrix"] = self.confusion.as_matrix()
         document["notes"] = list(self.notes)
         return document
@@ -147,11 +148,14 @@ def _log_loss(actual: np.ndarray, score: np.ndarray, notes: list[str]) -> float 
 # --- endpoint responses -----------------------------------------------------------------------
 
 
-def parse_scores(body: bytes) -> list[float]:
-    """Scores from an XGBoost endpoint response.
+def parse_scores(body: bytes, columns: int = 1) -> np.ndarray:
+    """Scores from an XGBoost endpoint response: shape (rows,), or (rows, columns) when each row
+    has `columns` values (multi:softprob's class probabilities).
 
-    Accepts comma- or newline-separated numbers (text/csv), a JSON list of numbers, and JSON
-    `{"predictions": [{"score": 0.1}, ...]}` (application/json). Anything else is `InvalidScores`.
+    The container answers text/csv with numpy.savetxt: one line per row, a row's values joined
+    by commas. One value per row also accepts values separated by commas alone. JSON is a list,
+    or `{"predictions": [{"score": ...}, ...]}` (application/json), a score being a number or a
+    list of `columns` numbers. Anything else is `InvalidScores`.
     """
     try:
         text = body.decode("utf-8").strip()
@@ -159,12 +163,24 @@ def parse_scores(body: bytes) -> list[float]:
         raise InvalidScores(f"endpoint response is not UTF-8 text: {body[:60]!r}") from exc
     if not text:
         raise InvalidScores("endpoint response is empty: no scores")
-    values = _json_scores(text) if text[0] in "[{" else _text_scores(text)
-    return [_finite(value, position) for position, value in enumerate(values)]
+    if text[0] in "[{":
+        rows = _json_scores(text)
+    elif columns == 1:
+        rows = [token for token in _TEXT_SEPARATORS.split(text) if token]
+    else:
+        rows = [line.split(",") for line in text.splitlines() if line.strip()]
+    if columns == 1:
+        return np.array([_finite(value, position) for position, value in enumerate(rows)])
+    return np.array([_row(row, position, columns) for position, row in enumerate(rows)])
 
 
-def _text_scores(text: str) -> list[Any]:
-    return [token for token in _TEXT_SEPARATORS.split(text) if token]
+def _row(row: Any, position: int, columns: int) -> list[float]:
+    if not isinstance(row, list) or len(row) != columns:
+        size = len(row) if isinstance(row, list) else 1
+        raise InvalidScores(
+            f"score row {position} has {size} value(s), not {columns} (one per class)"
+        )
+    return [_finite(value, position) for value in row]
 
 
 def _json_scores(text: str) -> list[Any]:
@@ -193,42 +209,58 @@ def _finite(value: Any, position: int) -> float:
 # --- reports ----------------------------------------------------------------------------------
 
 _CELL = 150
+_MIN_CELL = 40
+_GRID = 900  # the grid's width in pixels for many classes
 _MARGIN = 120
 _TITLE_HEIGHT = 40
 _WHITE, _BLACK, _GREY = (255, 255, 255), (30, 30, 30), (110, 110, 110)
 _CORRECT, _WRONG = (198, 230, 201), (246, 206, 201)
 
 
-def render_confusion_png(confusion: Confusion, path: Path | None = None) -> bytes:
-    """A small labelled 2x2 picture of the confusion matrix; written to `path` when given."""
+def render_confusion_png(
+    matrix: Sequence[Sequence[int]],
+    classes: Sequence[str] = ("0", "1"),
+    path: Path | None = None,
+) -> bytes:
+    """A labelled k-by-k picture of a confusion matrix (rows actual, columns predicted); a 2-by-2
+    one names its cells TN, FP, FN, TP. Written to `path` when given."""
+    size = len(classes)
+    cell = max(_MIN_CELL, min(_CELL, _GRID // size))
     top = _TITLE_HEIGHT + 30
-    width, height = _MARGIN + 2 * _CELL + 30, top + 2 * _CELL + 20
+    width, height = _MARGIN + size * cell + 30, top + size * cell + 20
     image = Image.new("RGB", (width, height), _WHITE)
     draw = ImageDraw.Draw(image)
-    big, small = ImageFont.load_default(size=28), ImageFont.load_default(size=15)
-    title = ImageFont.load_default(size=18)
-    grid_centre = _MARGIN + _CELL
+    big = ImageFont.load_default(size=max(10, min(28, cell // 5)))
+    small, title = ImageFont.load_default(size=15), ImageFont.load_default(size=18)
+    grid_centre = _MARGIN + size * cell / 2
     draw.text(
         (grid_centre, _TITLE_HEIGHT / 2), "Confusion matrix", fill=_BLACK, font=title, anchor="mm"
     )
-    cells = {(0, 0): ("TN", confusion.tn), (0, 1): ("FP", confusion.fp)}
-    cells |= {(1, 0): ("FN", confusion.fn), (1, 1): ("TP", confusion.tp)}
-    for (actual, predicted), (name, count) in cells.items():
-        left, upper = _MARGIN + predicted * _CELL, top + actual * _CELL
-        colour = _CORRECT if actual == predicted else _WRONG
-        draw.rectangle((left, upper, left + _CELL, upper + _CELL), fill=colour, outline=_BLACK)
-        centre = (left + _CELL / 2, upper + _CELL / 2)
-        draw.text((centre[0], centre[1] - 12), f"{count:,}", fill=_BLACK, font=big, anchor="mm")
-        draw.text((centre[0], centre[1] + 22), name, fill=_GREY, font=small, anchor="mm")
-    for index in (0, 1):
-        column_centre = _MARGIN + index * _CELL + _CELL / 2
-        draw.text(
-            (column_centre, top - 18), f"predicted {index}", fill=_BLACK, font=small, anchor="mm"
-        )
-        row_centre = top + index * _CELL + _CELL / 2
-        draw.text(
-            (_MARGIN - 10, row_centre), f"actual {index}", fill=_BLACK, font=small, anchor="rm"
-        )
+    tags = {(0, 0): "TN", (0, 1): "FP", (1, 0): "FN", (1, 1): "TP"} if size == 2 else {}
+    for actual, row in enumerate(matrix):
+        for predicted, count in enumerate(row):
+            left, upper = _MARGIN + predicted * cell, top + actual * cell
+            colour = _CORRECT if actual == predicted else _WRONG
+            draw.rectangle((left, upper, left + cell, upper + cell), fill=colour, outline=_BLACK)
+            centre = (left + cell / 2, upper + cell / 2)
+            tag = tags.get((actual, predicted))
+            draw.text(
+                (centre[0], centre[1] - (12 if tag else 0)),
+                f"{count:,}",
+                fill=_BLACK,
+                font=big,
+                anchor="mm",
+            )
+            if tag:
+                draw.text((centre[0], centre[1] + 22), tag, fill=_GREY, font=small, anchor="mm")
+    for index, name in enumerate(classes):
+        shown = name if len(name) <= 12 else name[:11] + "…"
+        column_centre = _MARGIN + index * cell + cell / 2
+        label = f"predicted {shown}" if size == 2 else shown
+        draw.text((column_centre, top - 18), label, fill=_BLACK, font=small, anchor="mm")
+        row_centre = top + index * cell + cell / 2
+        label = f"actual {shown}" if size == 2 else shown
+        draw.text((_MARGIN - 10, row_centre), label, fill=_BLACK, font=small, anchor="rm")
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     png = buffer.getvalue()
@@ -237,11 +269,16 @@ def render_confusion_png(confusion: Confusion, path: Path | None = None) -> byte
     return png
 
 
+def report_head(run: Mapping[str, Any]) -> list[str]:
+    """The report's title and the table of the run's facts, the same for every kind."""
+    lines = ["# Evaluation report", "", "| run | |", "|---|---|"]
+    return lines + [f"| {key} | {value} |" for key, value in run.items()]
+
+
 def render_markdown_report(metrics: Metrics, run: Mapping[str, Any]) -> str:
     """A human-readable report: the run's facts, the metrics, the confusion matrix, the notes."""
     c = metrics.confusion
-    lines = ["# Evaluation report", "", "| run | |", "|---|---|"]
-    lines += [f"| {key} | {value} |" for key, value in run.items()]
+    lines = report_head(run)
     lines += ["", f"Test rows: {metrics.count:,} ({metrics.positives:,} positive). "]
     lines[-1] += f"Threshold: a score above {metrics.threshold} predicts 1."
     lines += ["", "| metric | value |", "|---|---|"]

@@ -69,8 +69,9 @@ def _transform(msg: DataUploaded, ctx: Ctx, found: Found, record: StageRecord) -
         processed=curated.uri(paths.processed),
         run=ctx.deps.buckets.reports.uri(paths.run),
         rows=str(stats.rows_out),
-        positive_rate=f"{stats.positive_rate:.4f}",
     )
+    if found.recipe.target.kind == "binary":
+        record.artifacts["positive_rate"] = f"{stats.positive_rate:.4f}"
     record.stats = stats.to_dict()
     return stats.rows_out
 
@@ -94,25 +95,56 @@ def opened(path: Path, file: str) -> Iterator[BinaryIO]:
 
 def check_trainable(stats: TransformStats, recipe: Recipe, file: str) -> None:
     """Data that cannot give a meaningful model fails here, before any training: too few rows
-    for every part of the split to get one, or a target with a single class."""
+    for every part of the split to get one, a target with a single class or a single value, or
+    target values the objective cannot train on."""
     sizes = recipe.split.sizes(stats.rows_out)
     if min(sizes) == 0:
         raise PermanentError(
             f"file {file}: {stats.rows_out} rows are too few to split {recipe.split.ratios} "
             f"(the recipe's [split]; part sizes {sizes}): every part needs at least one row"
         )
-    target = recipe.target
-    if stats.positives in (0, stats.rows_out):
-        only = target.positive if stats.positives else _negative(recipe)
+    if recipe.target.kind == "regression":
+        _check_numeric_target(stats, recipe, file)
+        return
+    present = [label for label, rows in enumerate(stats.label_counts) if rows]
+    if len(present) < 2:
+        target = recipe.target
+        only = target.class_names()[present[0]] if present else "empty"
         raise PermanentError(
             f"file {file}: column {target.column!r} is {only!r} in all {stats.rows_out} rows: "
-            "a model needs examples of both classes"
+            "a model needs examples of at least two classes"
         )
 
 
-def _negative(recipe: Recipe) -> str:
-    others = [v for v in recipe.target.values if v != recipe.target.positive]
-    return " or ".join(others)
+def _check_numeric_target(stats: TransformStats, recipe: Recipe, file: str) -> None:
+    column, seen = recipe.target.column, stats.target
+    if seen is None:
+        return
+    if seen.minimum == seen.maximum:
+        raise PermanentError(
+            f"file {file}: column {column!r} is {seen.minimum:g} in all {stats.rows_out} rows: "
+            "a constant target leaves nothing to learn"
+        )
+    objective = recipe.hyperparameter_dict()["objective"]
+    allowed = recipe.target.task.label_ranges.get(objective)
+    if allowed is None:
+        return
+    low, high, low_included = allowed
+    too_low = low is not None and (seen.minimum < low or (seen.minimum == low and not low_included))
+    too_high = high is not None and seen.maximum > high
+    if too_low or too_high:
+        raise PermanentError(
+            f"file {file}: column {column!r} ranges from {seen.minimum:g} to {seen.maximum:g}, "
+            f"but objective {objective!r} (the recipe's xgboost.objective) needs "
+            f"{_range_text(allowed)}: choose another objective, e.g. reg:squarederror"
+        )
+
+
+def _range_text(allowed: tuple[float | None, float | None, bool]) -> str:
+    low, high, low_included = allowed
+    lower = f"{'≥' if low_included else '>'} {low:g}" if low is not None else ""
+    upper = f"≤ {high:g}" if high is not None else ""
+    return "values " + " and ".join(part for part in (lower, upper) if part)
 
 
 def _recipe(msg: DataUploaded, ctx: Ctx) -> tuple[str, Found]:

@@ -31,6 +31,7 @@ from handlers.decisions import DecisionRecord, announce, decided, write_decision
 from handlers.deps import Ctx
 from handlers.gate import Champion, Verdict, decide
 from handlers.manifest import now
+from handlers.measure import measure
 from handlers.messages import (
     EndpointCleanup,
     ModelApprove,
@@ -38,7 +39,6 @@ from handlers.messages import (
     ModelRollback,
     VersionMessage,
 )
-from handlers.metrics import compute_metrics
 from handlers.naming import RunPaths
 from handlers.recipe import Recipe
 from handlers.registry import PENDING, Registration, Version
@@ -227,8 +227,8 @@ def _champion_metrics(
             "scoring it later",
         )
     ctx.deps.sagemaker.wait_in_service(live_name)
-    scored = evaluate.score_test_set(ctx, candidate.run_id, live_name)
-    metrics = compute_metrics(scored.labels, scored.scores, candidate.recipe.threshold).to_dict()
+    scored = evaluate.score_test_set(ctx, candidate.recipe, candidate.run_id, live_name)
+    metrics = measure(candidate.recipe, scored).to_dict()
     # Cached only if no promotion began meanwhile (its model may have answered some batches).
     if ctx.deps.champions.read(candidate.dataset).etag == pointer.etag:
         reports.write_json(

@@ -7,7 +7,9 @@
     mode = "auto"                             # or "manual": a passing challenger awaits approval
     keep_versions = 3                         # approved versions whose model stays deployable
 
-Validated when the recipe is loaded, naming the key, like the rest of the recipe.
+Validated when the recipe is loaded, naming the key, like the rest of the recipe. The metrics
+are the target kind's (`handlers/task_kinds.py`), and so is the default: roc_auc for binary,
+f1_macro for multiclass, rmse (lower is better) for regression.
 """
 
 from __future__ import annotations
@@ -17,26 +19,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from handlers.task_kinds import BINARY, HIGHER_IS_BETTER, TaskKind
+
 Mode = Literal["auto", "manual"]
 MODES: tuple[Mode, ...] = ("auto", "manual")
 DEFAULT_KEEP_VERSIONS = 3
 KEEP_VERSIONS_MAX = 50
 FIELDS = ("metric", "floors", "min_improvement", "mode", "keep_versions")
-
-# The metrics a binary run reports, and whether a larger value is better.
-HIGHER_IS_BETTER: Mapping[str, bool] = {
-    "roc_auc": True,
-    "pr_auc": True,
-    "f1": True,
-    "accuracy": True,
-    "precision": True,
-    "recall": True,
-    "specificity": True,
-    "log_loss": False,
-}
-DEFAULT_METRIC = "roc_auc"
-# Metrics that are a share of rows: a floor outside [0, 1] could never or would always be met.
-_BOUNDED = frozenset(HIGHER_IS_BETTER) - {"log_loss"}
+DEFAULT_METRIC = BINARY.default_metric
+__all__ = ["HIGHER_IS_BETTER", "Promotion", "read_promotion"]
 
 
 @dataclass(frozen=True)
@@ -55,40 +46,45 @@ class Promotion:
 Fail = Callable[[str, str], Exception]
 
 
-def read_promotion(raw: Any, fail: Fail) -> Promotion:
-    """The `[promotion]` table (absent: the defaults); `fail(field, problem)` makes the error."""
+def read_promotion(raw: Any, fail: Fail, kind: TaskKind = BINARY) -> Promotion:
+    """The `[promotion]` table (absent: the kind's defaults); `fail(field, problem)` makes the
+    error."""
     if raw is None:
-        return Promotion()
+        return Promotion(metric=kind.default_metric)
     if not isinstance(raw, dict):
         raise fail("promotion", "must be a table ([promotion])")
     unknown = [key for key in raw if key not in FIELDS]
     if unknown:
         raise fail(f"promotion.{unknown[0]}", f"unknown field (expected one of {list(FIELDS)})")
-    metric = raw.get("metric", DEFAULT_METRIC)
-    if metric not in HIGHER_IS_BETTER:
-        raise fail("promotion.metric", f"{metric!r} is not one of {sorted(HIGHER_IS_BETTER)}")
+    metric = raw.get("metric", kind.default_metric)
+    if metric not in kind.metrics:
+        raise fail("promotion.metric", _not_reported(metric, kind))
     mode = raw.get("mode", "auto")
     if mode not in MODES:
         raise fail("promotion.mode", f"{mode!r} is not one of {list(MODES)}")
     return Promotion(
         metric=metric,
-        floors=_floors(raw.get("floors", {}), fail),
+        floors=_floors(raw.get("floors", {}), fail, kind),
         min_improvement=_number(raw.get("min_improvement", 0.0), "promotion.min_improvement", fail),
         mode=mode,
         keep_versions=_keep_versions(raw.get("keep_versions", DEFAULT_KEEP_VERSIONS), fail),
     )
 
 
-def _floors(raw: Any, fail: Fail) -> dict[str, float]:
+def _not_reported(metric: Any, kind: TaskKind) -> str:
+    return f"{metric!r} is not a {kind.name} metric: one of {sorted(kind.metrics)}"
+
+
+def _floors(raw: Any, fail: Fail, kind: TaskKind) -> dict[str, float]:
     if not isinstance(raw, dict):
         raise fail("promotion.floors", "must be a table of metric = value, e.g. { roc_auc = 0.7 }")
     floors: dict[str, float] = {}
     for name, value in raw.items():
         where = f"promotion.floors.{name}"
-        if name not in HIGHER_IS_BETTER:
-            raise fail(where, f"{name!r} is not one of {sorted(HIGHER_IS_BETTER)}")
+        if name not in kind.metrics:
+            raise fail(where, _not_reported(name, kind))
         floors[name] = _number(value, where, fail)
-        if name in _BOUNDED and floors[name] > 1:
+        if name in kind.bounded and floors[name] > 1:
             raise fail(where, f"{name} is at most 1, so a floor of {floors[name]:g} is never met")
     return floors
 

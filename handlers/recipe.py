@@ -1,6 +1,7 @@
 """Recipes: what to do with one dataset, declared in a TOML file (DESIGN.md §3).
 
-A recipe names the target and its positive label, the numeric columns, the categorical columns with
+A recipe names the target, its kind (binary, multiclass, regression: `handlers/task_kinds.py`) and
+for a binary target its positive label, the numeric columns, the categorical columns with
 their FIXED vocabularies (so the output columns never depend on the categories present in one
 upload), derived 0/1 indicators, the split, the XGBoost hyperparameters and the evaluation cut.
 Recipes ship in `handlers/recipes/<name>.toml`; operators add more at runtime as
@@ -22,6 +23,7 @@ from typing import Any, Literal, cast
 
 from handlers import xgboost_params
 from handlers.promotion_rules import Promotion, read_promotion
+from handlers.task_kinds import KINDS, TASK_KINDS, Kind, TaskKind
 from service.errors import PermanentError
 
 UnknownPolicy = Literal["error", "other", "ignore"]
@@ -34,9 +36,9 @@ MEMBERSHIP_OPERATORS = frozenset({"in", "not_in"})
 OPERATORS = frozenset({"eq", "ne"}) | ORDERING_OPERATORS | MEMBERSHIP_OPERATORS
 
 DEFAULT_MAX_TEST_OVERLAP = 0.2
-# A binary target is scored by probabilities cut at the threshold: the objective must give them
-# (binary:logitraw gives margins, binary:hinge 0/1, multi:softprob a row per class).
-BINARY_OBJECTIVES = ("binary:logistic",)
+# More classes than this is rarely a classification task (an identifier, a measurement?), and
+# one probability per class per row would crowd the endpoint's payload.
+MAX_CLASSES = 100
 _NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 _CSV_UNSAFE = re.compile(r'[,"\r\n]')
 
@@ -47,7 +49,7 @@ _SECTIONS = (
     "evaluation", "promotion",
 )  # fmt: skip
 _SECTION_FIELDS: dict[str, tuple[str, ...]] = {
-    "target": ("column", "positive", "values"),
+    "target": ("column", "kind", "positive", "values"),
     "columns": ("numeric", "drop"),
     "categorical": ("unknown", "columns"),
     "split": ("train", "validation", "test", "seed", "stratify", "max_test_overlap"),
@@ -68,8 +70,28 @@ class RecipeError(PermanentError):
 @dataclass(frozen=True)
 class Target:
     column: str
-    positive: str
-    values: tuple[str, ...]  # every valid value; anything else in the column is an error
+    positive: str | None  # binary only
+    # Every valid value, anything else in the column is an error; a class's position is its
+    # label index (binary: the positive is 1 whatever its position). Empty for regression.
+    values: tuple[str, ...]
+    kind: Kind = "binary"
+
+    @property
+    def task(self) -> TaskKind:
+        return TASK_KINDS[self.kind]
+
+    def label_of(self, value: str) -> int:
+        """The label a classification target's value is written as."""
+        if self.kind == "binary":
+            return int(value == self.positive)
+        return self.values.index(value)
+
+    def class_names(self) -> tuple[str, ...]:
+        """Class names in label order (binary: negative, positive)."""
+        if self.kind == "binary":
+            negative = next(v for v in self.values if v != self.positive)
+            return (negative, cast(str, self.positive))
+        return self.values
 
 
 @dataclass(frozen=True)
@@ -99,6 +121,9 @@ class SplitSpec:
     stratify: bool = False
     # The run fails when more of the test rows than this also appear in train (same features).
     max_test_overlap: float = DEFAULT_MAX_TEST_OVERLAP
+    # The label is a class (counted per part, so a part without one fails before training);
+    # a regression target's numbers are not counted.
+    classes: bool = True
 
     @property
     def ratios(self) -> str:
@@ -125,7 +150,7 @@ class Recipe:
     drop: tuple[str, ...]  # known columns deliberately not used
     split: SplitSpec
     hyperparameters: tuple[tuple[str, str], ...]  # as SageMaker's CreateTrainingJob wants them
-    threshold: float
+    threshold: float | None  # binary only: a probability above it predicts the positive class
     promotion: Promotion = field(default_factory=Promotion)
 
     @classmethod
@@ -197,6 +222,7 @@ class _RecipeReader:
         if not _NAME.match(name):
             raise self.fail("name", f"{name!r} must be lower-case letters, digits, inner hyphens")
         target = self.target()
+        kind = target.task
         numeric = self.names(self.table("columns"), "columns.numeric")
         drop = self.names(self.table("columns"), "columns.drop", required=False)
         policy, categorical = self.categorical()
@@ -209,10 +235,10 @@ class _RecipeReader:
             unknown_policy=policy,
             derived=self.derived(numeric, categorical),
             drop=drop,
-            split=self.split(),
-            hyperparameters=self.hyperparameters(),
-            threshold=self.threshold(),
-            promotion=read_promotion(self.document.get("promotion"), self.fail),
+            split=self.split(kind),
+            hyperparameters=self.hyperparameters(target),
+            threshold=self.threshold(kind),
+            promotion=read_promotion(self.document.get("promotion"), self.fail, kind),
         )
         self.check_columns(recipe)
         return recipe
@@ -222,13 +248,43 @@ class _RecipeReader:
     def target(self) -> Target:
         table = self.table("target")
         column = self.string(table, "column", "target.column")
+        kind = table.get("kind", "binary")
+        if kind not in KINDS:
+            raise self.fail("target.kind", f"{kind!r} is not one of {list(KINDS)}")
+        if kind == "regression":
+            for key in ("positive", "values"):
+                if key in table:
+                    raise self.fail(
+                        f"target.{key}", "a regression target is a number: it has no classes"
+                    )
+            return Target(column=column, positive=None, values=(), kind="regression")
+        if kind == "multiclass":
+            values = self.strings(table, "values", "target.values")
+            return Target(column, None, self.classes(table, values), "multiclass")
         positive = self.string(table, "positive", "target.positive")
         values = self.strings(table, "values", "target.values")
         if positive not in values:
             raise self.fail("target.positive", f"{positive!r} is not one of target.values")
         if len(values) != 2:
-            raise self.fail("target.values", "a binary target needs exactly two values")
+            raise self.fail(
+                "target.values",
+                f"a binary target needs exactly two values, not {len(values)}: for more "
+                'classes use kind = "multiclass"',
+            )
         return Target(column=column, positive=positive, values=values)
+
+    def classes(self, table: Mapping[str, Any], values: tuple[str, ...]) -> tuple[str, ...]:
+        if "positive" in table:
+            raise self.fail(
+                "target.positive", "a multiclass target has no positive class (binary only)"
+            )
+        if not 3 <= len(values) <= MAX_CLASSES:
+            raise self.fail(
+                "target.values",
+                f"a multiclass target needs 3 to {MAX_CLASSES} classes, not {len(values)}"
+                + ('; two classes are kind = "binary"' if len(values) == 2 else ""),
+            )
+        return values
 
     def categorical(self) -> tuple[UnknownPolicy, tuple[Categorical, ...]]:
         table = self.table("categorical")
@@ -309,7 +365,7 @@ class _RecipeReader:
         if any(isinstance(v, str) for v in values):
             raise self.fail(f"{field}.value", "the column is numeric: compare with numbers")
 
-    def split(self) -> SplitSpec:
+    def split(self, kind: TaskKind) -> SplitSpec:
         table = self.table("split")
         parts = {part: self.ratio(table, part) for part in ("train", "validation", "test")}
         if sum(parts.values()) != 1:
@@ -319,9 +375,11 @@ class _RecipeReader:
         seed = table.get("seed")
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise self.fail("split.seed", "must be a non-negative whole number")
-        stratify = table.get("stratify", True)
+        stratify = table.get("stratify", kind.classification)
         if not isinstance(stratify, bool):
             raise self.fail("split.stratify", "must be true or false")
+        if stratify and not kind.classification:
+            raise self.fail("split.stratify", "stratifies by class: a regression target has none")
         overlap = table.get("max_test_overlap", DEFAULT_MAX_TEST_OVERLAP)
         if (
             isinstance(overlap, bool)
@@ -329,7 +387,13 @@ class _RecipeReader:
             or not 0 <= overlap <= 1
         ):
             raise self.fail("split.max_test_overlap", "must be a number from 0 to 1")
-        return SplitSpec(seed=seed, stratify=stratify, max_test_overlap=float(overlap), **parts)
+        return SplitSpec(
+            seed=seed,
+            stratify=stratify,
+            max_test_overlap=float(overlap),
+            classes=kind.classification,
+            **parts,
+        )
 
     def ratio(self, table: Mapping[str, Any], part: str) -> Fraction:
         raw = table.get(part)
@@ -337,34 +401,64 @@ class _RecipeReader:
             raise self.fail(f"split.{part}", "must be a number strictly between 0 and 1")
         return Fraction(str(raw))  # "0.7" is exactly 7/10: the ratios add up without rounding
 
-    def hyperparameters(self) -> tuple[tuple[str, str], ...]:
-        table = self.table("xgboost")
+    def hyperparameters(self, target: Target) -> tuple[tuple[str, str], ...]:
+        """The `[xgboost]` table as the training job's HyperParameters; the objective defaults
+        to the kind's, and a multiclass target's `num_class` is derived, never typed."""
+        table, kind = self.table("xgboost"), target.task
+        if "num_class" in table:
+            raise self.fail(
+                "xgboost.num_class",
+                "is derived from target.values (multiclass) and must not be set by hand",
+            )
         pairs: list[tuple[str, str]] = []
         for key, raw in table.items():
             if isinstance(raw, bool) or not isinstance(raw, str | int | float):
                 raise self.fail(f"xgboost.{key}", "must be a string or a number")
             pairs.append((key, str(raw)))
-        for required in ("objective", "num_round"):
-            if required not in table:
-                raise self.fail(f"xgboost.{required}", "is required")
+        if "num_round" not in table:
+            raise self.fail("xgboost.num_round", "is required")
         if not str(table["num_round"]).isdigit() or int(table["num_round"]) < 1:
             raise self.fail("xgboost.num_round", "must be a positive whole number")
+        if "objective" not in table:
+            pairs.insert(0, ("objective", kind.default_objective))
+        if target.kind == "multiclass":
+            pairs.append(("num_class", str(len(target.values))))
+        self.check_objective(dict(pairs)["objective"], kind)
         # What the training container would refuse, refused now, naming the key.
         for name, problem in xgboost_params.problems(dict(pairs)):
             raise self.fail(f"xgboost.{name}", problem)
-        if table["objective"] not in BINARY_OBJECTIVES:
-            raise self.fail(
-                "xgboost.objective",
-                f"{table['objective']!r} does not give the probabilities a binary target is "
-                f"scored by: use {' or '.join(BINARY_OBJECTIVES)}",
-            )
         return tuple(pairs)
 
-    def threshold(self) -> float:
-        raw = self.table("evaluation").get("threshold")
-        if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0 < raw < 1:
+    def check_objective(self, objective: str, kind: TaskKind) -> None:
+        if objective in kind.objectives:
+            return
+        why = {
+            "binary": "a binary target is scored by probabilities cut at the threshold",
+            "multiclass": "a multiclass target is scored by one probability per class",
+            "regression": "a regression target is scored by the predicted number",
+        }[kind.name]
+        raise self.fail(
+            "xgboost.objective",
+            f"{objective!r} does not fit target.kind = {kind.name!r} ({why}): use "
+            f"{' or '.join(kind.objectives)}",
+        )
+
+    def threshold(self, kind: TaskKind) -> float | None:
+        raw = self.document.get("evaluation", {})
+        if not isinstance(raw, dict):
+            raise self.fail("evaluation", "must be a table ([evaluation])")
+        if kind.name != "binary":
+            if "threshold" in raw:
+                raise self.fail(
+                    "evaluation.threshold",
+                    "applies to a binary target's probabilities only; "
+                    f"a {kind.name} target has none to cut",
+                )
+            return None
+        value = raw.get("threshold")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
             raise self.fail("evaluation.threshold", "must be a number strictly between 0 and 1")
-        return float(raw)
+        return float(value)
 
     def check_columns(self, recipe: Recipe) -> None:
         used = recipe.input_columns()

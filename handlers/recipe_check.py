@@ -24,16 +24,16 @@ class Checked:
     def summary(self) -> str:
         recipe = self.recipe
         lines = [
-            f"{recipe.source}: ok: target {recipe.target.column!r} "
-            f"({' / '.join(recipe.target.values)}, positive {recipe.target.positive!r}); "
-            f"{len(recipe.numeric)} numeric and {len(recipe.categorical)} categorical columns, "
-            f"{len(recipe.derived)} derived -> {len(recipe.feature_columns())} features; "
-            f"promotion on {recipe.promotion.metric} ({recipe.promotion.mode})"
+            f"{recipe.source}: ok: {recipe.target.kind} target {recipe.target.column!r}"
+            f"{_classes(recipe)}; {len(recipe.numeric)} numeric and {len(recipe.categorical)} "
+            f"categorical columns, {len(recipe.derived)} derived -> "
+            f"{len(recipe.feature_columns())} features; promotion on {recipe.promotion.metric} "
+            f"({recipe.promotion.mode})"
         ]
         if self.stats is not None:
             stats = self.stats
             lines.append(
-                f"data: ok: {stats.rows_out:,} rows, positive rate {stats.positive_rate:.4f}"
+                f"data: ok: {stats.rows_out:,} rows, {_target_summary(recipe, stats)}"
                 + (
                     f"; values outside a vocabulary: {dict(stats.unknown_categories)}"
                     if stats.unknown_categories
@@ -41,6 +41,26 @@ class Checked:
                 )
             )
         return "\n".join(lines)
+
+
+def _classes(recipe: Recipe) -> str:
+    target = recipe.target
+    if target.kind == "binary":
+        return f" ({' / '.join(target.values)}, positive {target.positive!r})"
+    if target.kind == "multiclass":
+        return f" (classes {' / '.join(target.values)})"
+    return ""
+
+
+def _target_summary(recipe: Recipe, stats: TransformStats) -> str:
+    if stats.target is not None:
+        seen = stats.target
+        return f"target from {seen.minimum:g} to {seen.maximum:g}"
+    if recipe.target.kind == "binary":
+        return f"positive rate {stats.positive_rate:.4f}"
+    names = recipe.target.class_names()
+    counts = ", ".join(f"{names[i]} {n:,}" for i, n in enumerate(stats.label_counts))
+    return f"rows per class: {counts}"
 
 
 def check(recipe_path: Path, data: Path | None = None) -> Checked:

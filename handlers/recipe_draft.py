@@ -4,8 +4,10 @@ Each column is numeric (every cell a finite number), categorical (at most `MAX_V
 distinct values, listed sorted), or dropped with a comment saying why: an identifier (a value
 per row), the same value everywhere, a numeric column with empty cells, a name the output CSV
 cannot carry. The target is `--target`, else a column named like one (`y`, `target`, `label`,
-`class`, `outcome`), else the last two-valued column. Memory stays bounded: at most
-`MAX_VOCABULARY + 1` distinct values are kept per column.
+`class`, `outcome`), else the last two-valued column. Its kind comes from its values (or
+`--kind`): two values are binary; numbers with fractions or more than `MAX_INTEGER_CLASSES`
+distinct values are a regression target; otherwise the values are classes (multiclass). Memory
+stays bounded: at most `MAX_VOCABULARY + 1` distinct values are kept per column.
 
 The draft is checked with the worker's own recipe validation before it is returned.
 """
@@ -22,10 +24,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from handlers.recipe import Recipe
+from handlers.recipe import MAX_CLASSES, Recipe
+from handlers.task_kinds import TASK_KINDS, Kind
 from service.errors import PermanentError
 
 MAX_VOCABULARY = 100
+# Whole numbers with at most this many distinct values are taken as classes (ratings, codes);
+# more are amounts, a regression target.
+MAX_INTEGER_CLASSES = 20
 # At least this many rows before "a value per row" marks an identifier rather than a tiny file.
 IDENTIFIER_MIN_ROWS = 50
 TARGET_NAMES = ("y", "target", "label", "class", "outcome")
@@ -71,10 +77,9 @@ class ColumnStats:
     def looks_like_identifier(self) -> bool:
         one_per_row = not self.overflowed and self.distinct == self.filled
         many = self.filled >= IDENTIFIER_MIN_ROWS
-        if self.numeric:
-            return (
-                many and one_per_row and self.integral and bool(re.search(r"id$", self.name, re.I))
-            )
+        if self.numeric:  # a number is an identifier only if named like one: `id`, `user_id`
+            named = bool(re.search(r"id$", self.name, re.I))
+            return many and named and self.integral and (one_per_row or self.overflowed)
         return self.overflowed or (many and one_per_row)
 
 
@@ -85,10 +90,15 @@ class Draft:
     rows: int
 
 
-def draft_recipe(source: BinaryIO, *, file: str, dataset: str, target: str | None) -> Draft:
+def draft_recipe(
+    source: BinaryIO, *, file: str, dataset: str, target: str | None, kind: Kind | None = None
+) -> Draft:
     columns, rows = profile(source, file)
     chosen = _target(columns, target, file)
-    text = _render(dataset, file, rows, chosen, [c for c in columns if c is not chosen])
+    task = kind or infer_kind(chosen)
+    _check_target(chosen, task, file)
+    others = [c for c in columns if c is not chosen]
+    text = _render(dataset, file, rows, _TargetDraft(chosen, task), others)
     recipe = Recipe.from_toml_bytes(text.encode(), source=f"draft of {file}")
     return Draft(text, recipe, rows)
 
@@ -167,13 +177,61 @@ def _target(columns: list[ColumnStats], wanted: str | None, file: str) -> Column
         chosen = (named or two_valued)[-1]
     if chosen.empty:
         raise DraftError(f"{file}: the target {chosen.name!r} is empty in {chosen.empty} rows")
-    if chosen.distinct != 2:
-        raise DraftError(
-            f"{file}: the target {chosen.name!r} has {chosen.distinct}"
-            f"{'+' if chosen.overflowed else ''} distinct values; a drafted recipe needs a "
-            "binary target (two values): pass --target for another column"
-        )
     return chosen
+
+
+def infer_kind(target: ColumnStats) -> Kind:
+    """binary for two values; regression for numbers that are not a few whole ones; else
+    multiclass (the check that follows says when that cannot be)."""
+    if target.distinct == 2 and not target.overflowed:
+        return "binary"
+    few_whole = target.integral and not target.overflowed
+    if target.numeric and not (few_whole and target.distinct <= MAX_INTEGER_CLASSES):
+        return "regression"
+    return "multiclass"
+
+
+def _check_target(target: ColumnStats, kind: Kind, file: str) -> None:
+    name, count = target.name, f"{target.distinct}{'+' if target.overflowed else ''}"
+    if kind == "regression" and not target.numeric:
+        raise DraftError(f"{file}: the target {name!r} is not numeric: it cannot be regression")
+    if kind == "binary" and target.distinct != 2:
+        raise DraftError(f"{file}: the target {name!r} has {count} values, a binary one has 2")
+    if kind == "multiclass" and not 3 <= target.distinct <= MAX_CLASSES:
+        raise DraftError(
+            f"{file}: the target {name!r} has {count} distinct values: a multiclass target has "
+            f"3 to {MAX_CLASSES}; pass --target for another column"
+            + (" or --kind regression" if target.numeric else "")
+        )
+
+
+@dataclass(frozen=True)
+class _TargetDraft:
+    column: ColumnStats
+    kind: Kind
+
+    def lines(self, rows: int) -> list[str]:
+        column = self.column
+        lines = ["[target]", f"column = {_quoted(column.name)}", f"kind = {_quoted(self.kind)}"]
+        if self.kind == "regression":
+            return lines
+        if self.kind == "binary":
+            positive = _positive(column)
+            lines.append(
+                f"positive = {_quoted(positive)}  # {column.values[positive]:,} of {rows:,} rows"
+            )
+        else:
+            lines.append(
+                "# The classes, in label order; rows per class: "
+                + ", ".join(f"{_comment(v)} {column.values[v]:,}" for v in sorted(column.values))
+            )
+            if column.numeric:
+                lines.append(
+                    "# Whole numbers with few values, taken as classes: if they are amounts, set "
+                    'kind = "regression" and remove `values`.'
+                )
+        lines.append(f"values = {_list(sorted(column.values))}")
+        return lines
 
 
 def _positive(target: ColumnStats) -> str:
@@ -185,10 +243,9 @@ def _positive(target: ColumnStats) -> str:
 
 
 def _render(
-    dataset: str, file: str, rows: int, target: ColumnStats, others: list[ColumnStats]
+    dataset: str, file: str, rows: int, target: _TargetDraft, others: list[ColumnStats]
 ) -> str:
     numeric, categorical, dropped = _roles(others)
-    positive = _positive(target)
     lines = [
         f"# Drafted from {_comment(file)} ({rows:,} rows) by `automlops recipe draft`. Check the",
         "# column roles, then put it at s3://<raw bucket>/recipes/<dataset>.toml.",
@@ -196,10 +253,7 @@ def _render(
         f"name = {_quoted(dataset)}",
         f"description = {_quoted(f'Drafted from {file}')}",
         "",
-        "[target]",
-        f"column = {_quoted(target.name)}",
-        f"positive = {_quoted(positive)}  # {target.values[positive]:,} of {rows:,} rows",
-        f"values = {_list(sorted(target.values))}",
+        *target.lines(rows),
         "",
         "[columns]",
         f"numeric = {_list([c.name for c in numeric])}",
@@ -216,7 +270,7 @@ def _render(
         "[categorical.columns]",
     ]
     lines += [f"{_quoted(c.name)} = {_list(sorted(c.values))}" for c in categorical]
-    lines += _fixed_sections()
+    lines += _fixed_sections(target.kind)
     return "\n".join(lines) + "\n"
 
 
@@ -252,15 +306,20 @@ def _why_dropped(column: ColumnStats) -> str | None:
     return None
 
 
-def _fixed_sections() -> list[str]:
-    return [
-        "",
-        "[split]",
-        "train = 0.7",
-        "validation = 0.2",
-        "test = 0.1",
-        "seed = 1729",
-        "stratify = true",
+# A floor any useful model reaches: better than a coin (AUC), better than the mean (R²).
+_FLOORS: dict[Kind, str] = {
+    "binary": "{ roc_auc = 0.5 }  # no worse than a coin",
+    "multiclass": "{ roc_auc_ovr = 0.5 }  # no worse than a coin, class by class",
+    "regression": "{ r2 = 0.0 }  # no worse than predicting the mean",
+}
+
+
+def _fixed_sections(kind: Kind) -> list[str]:
+    task = TASK_KINDS[kind]
+    lines = ["", "[split]", "train = 0.7", "validation = 0.2", "test = 0.1", "seed = 1729"]
+    if task.classification:
+        lines.append("stratify = true  # each class keeps its share in every part")
+    lines += [
         "",
         "# Passed to CreateTrainingJob as HyperParameters.",
         "[xgboost]",
@@ -269,20 +328,25 @@ def _fixed_sections() -> list[str]:
         'gamma = "4"',
         'min_child_weight = "6"',
         'subsample = "0.8"',
-        'objective = "binary:logistic"',
-        'num_round = "100"',
-        "",
-        "[evaluation]",
-        "threshold = 0.5",
+        f"objective = {_quoted(task.default_objective)}",
+    ]
+    if kind == "multiclass":
+        lines.append("# num_class is derived from target.values.")
+    lines.append('num_round = "100"')
+    if kind == "binary":
+        lines += ["", "[evaluation]", "threshold = 0.5"]
+    direction = "higher" if task.metrics[task.default_metric] else "lower"
+    lines += [
         "",
         "# Each upload must reach the floors and beat the live model on its own test rows.",
         "[promotion]",
-        'metric = "roc_auc"',
-        "floors = { roc_auc = 0.5 }",
+        f"metric = {_quoted(task.default_metric)}  # {direction} is better",
+        f"floors = {_FLOORS[kind]}",
         "min_improvement = 0.0",
         'mode = "auto"',
         "keep_versions = 3",
     ]
+    return lines
 
 
 def _quoted(text: str) -> str:

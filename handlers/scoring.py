@@ -1,12 +1,14 @@
 """Scores a labelled test CSV against an endpoint in batches as large as the payload limit.
 
-The test file has a header and the label first. Each request carries as many feature rows as
-fit under the limit (never row by row), and up to `concurrency` requests are in flight, which is
-what a serverless endpoint's MaxConcurrency allows without throttling.
+The test file has a header and the label first (a class index, or a regression target's
+number). Each request carries as many feature rows as fit under the limit (never row by row), and
+up to `concurrency` requests are in flight, which is what a serverless endpoint's MaxConcurrency
+allows without throttling.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
@@ -16,28 +18,32 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import numpy as np
+
 from service.errors import PermanentError
 
-Invoke = Callable[[bytes], list[float]]
+# A request body -> one score per row (shape (rows,)) or one row of class probabilities per row
+# (shape (rows, classes)).
+Invoke = Callable[[bytes], np.ndarray]
 
 
 @dataclass(frozen=True)
 class Batch:
-    labels: list[int]
+    labels: list[float]
     body: bytes
 
 
 @dataclass(frozen=True)
 class Scored:
-    labels: list[int]
-    scores: list[float]
+    labels: np.ndarray  # float64
+    scores: np.ndarray  # (rows,) or (rows, classes)
     requests: int
     seconds: float  # invoking only: the download of the test set is not counted
 
 
 def batches(lines: Iterable[bytes], limit_bytes: int, source: str) -> Iterator[Batch]:
     """Split label-first CSV lines into feature-only request bodies of at most `limit_bytes`."""
-    labels: list[int] = []
+    labels: list[float] = []
     rows: list[bytes] = []
     size = 0
     for number, line in enumerate(lines, start=2):  # line 1 is the header
@@ -61,13 +67,13 @@ def batches(lines: Iterable[bytes], limit_bytes: int, source: str) -> Iterator[B
         yield Batch(labels, b"".join(rows))
 
 
-_LABELS = {b"0": 0, b"1": 1, b"0.0": 0, b"1.0": 1}
-
-
-def _label(raw: bytes, source: str, number: int) -> int:
-    label = _LABELS.get(raw.strip())
-    if label is None:
-        raise PermanentError(f"{source} line {number}: label {raw!r} is not 0 or 1")
+def _label(raw: bytes, source: str, number: int) -> float:
+    try:
+        label = float(raw)
+    except ValueError:
+        label = math.nan
+    if not math.isfinite(label):
+        raise PermanentError(f"{source} line {number}: label {raw!r} is not a finite number")
     return label
 
 
@@ -83,25 +89,28 @@ def _skip_header(handle: IO[bytes]) -> None:
 
 def score_batches(source: Iterable[Batch], invoke: Invoke, concurrency: int) -> Scored:
     """Invoke in parallel but keep at most `concurrency` requests (and batches) in memory."""
-    labels: list[int] = []
-    scores: list[float] = []
+    labels: list[float] = []
+    scores: list[np.ndarray] = []
     requests = 0
     started = time.monotonic()
-    pending: deque[tuple[Batch, Future[list[float]]]] = deque()
+    pending: deque[tuple[Batch, Future[np.ndarray]]] = deque()
     for batch in source:
         pending.append((batch, _call_in_daemon_thread(invoke, batch.body)))
         if len(pending) >= concurrency:
             requests += _collect(pending.popleft(), labels, scores)
     for item in pending:
         requests += _collect(item, labels, scores)
-    return Scored(labels, scores, requests, time.monotonic() - started)
+    joined = np.concatenate(scores) if scores else np.empty(0)
+    return Scored(
+        np.asarray(labels, dtype=np.float64), joined, requests, time.monotonic() - started
+    )
 
 
-def _call_in_daemon_thread(invoke: Invoke, body: bytes) -> Future[list[float]]:
+def _call_in_daemon_thread(invoke: Invoke, body: bytes) -> Future[np.ndarray]:
     """`invoke(body)` on a thread of its own that never holds the process open: a worker told
     to stop must exit within its shutdown budget even with a 60 s InvokeEndpoint in flight
     (ThreadPoolExecutor's threads are joined at interpreter exit)."""
-    future: Future[list[float]] = Future()
+    future: Future[np.ndarray] = Future()
 
     def run() -> None:
         if not future.set_running_or_notify_cancel():
@@ -116,7 +125,7 @@ def _call_in_daemon_thread(invoke: Invoke, body: bytes) -> Future[list[float]]:
 
 
 def _collect(
-    item: tuple[Batch, Future[list[float]]], labels: list[int], scores: list[float]
+    item: tuple[Batch, Future[np.ndarray]], labels: list[float], scores: list[np.ndarray]
 ) -> int:
     batch, future = item
     result = future.result()
@@ -125,5 +134,5 @@ def _collect(
             f"endpoint returned {len(result)} scores for a batch of {len(batch.labels)} rows"
         )
     labels.extend(batch.labels)
-    scores.extend(result)
+    scores.append(result)
     return 1

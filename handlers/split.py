@@ -93,7 +93,7 @@ def split_csv(
         for index, (name, sink) in enumerate(zip(PARTS, sinks, strict=True)):
             chosen = list(itertools.compress(lines, parts == index))
             sink.write(b"".join(chosen))
-            _count(stats, name, chosen)
+            _count(stats, name, chosen, spec.classes)
             if name in features:
                 features[name].append(_feature_hashes(chosen))
     if draw.left():
@@ -125,8 +125,10 @@ def _label_counts(source: BinaryIO) -> dict[bytes, int]:
     return counts
 
 
-def _count(stats: SplitStats, part: str, lines: list[bytes]) -> None:
+def _count(stats: SplitStats, part: str, lines: list[bytes], classes: bool) -> None:
     stats.rows[part] += len(lines)
+    if not classes:
+        return
     counts = stats.labels[part]
     for line in lines:
         label = _label(line).decode()

@@ -109,7 +109,8 @@ class CheckedChunk:
     """One chunk of rows, checked and reduced to arrays."""
 
     first_row: int
-    labels: np.ndarray  # uint8, 1 = positive
+    # Classification: uint8 label index (binary: 1 = positive); regression: the numbers as read.
+    labels: np.ndarray
     numeric: Mapping[str, np.ndarray]  # int64 or float64, all finite
     codes: Mapping[str, np.ndarray]  # index in the vocabulary; len(vocab) = other; -1 = ignored
     unknown: Mapping[str, int]  # values outside the vocabulary (policy other/ignore)
@@ -127,12 +128,22 @@ class ValidationReport:
     bom: bool
     extra_columns: tuple[str, ...]
     rows: int = 0
-    positives: int = 0
+    positives: int = 0  # rows of label 1: the positive class of a binary target
+    label_counts: list[int] = field(default_factory=list)  # classification: rows per label
+    target: TargetRange | None = None  # regression
     unknown_categories: dict[str, int] = field(default_factory=dict)
 
     def add(self, chunk: CheckedChunk) -> None:
         self.rows += len(chunk)
-        self.positives += int(chunk.labels.sum())
+        labels = chunk.labels
+        if labels.dtype == np.uint8:  # a class index
+            counts = np.bincount(labels, minlength=len(self.label_counts))
+            counts[: len(self.label_counts)] += np.asarray(self.label_counts, dtype=np.int64)
+            self.label_counts = counts.tolist()
+            self.positives = self.label_counts[1] if len(self.label_counts) > 1 else 0
+        elif len(labels):
+            seen = TargetRange.of(labels)
+            self.target = seen if self.target is None else self.target.merged(seen)
         for column, count in chunk.unknown.items():
             self.unknown_categories[column] = self.unknown_categories.get(column, 0) + count
 
@@ -144,8 +155,33 @@ class ValidationReport:
             "extra_columns": list(self.extra_columns),
             "rows": self.rows,
             "positives": self.positives,
+            "label_counts": list(self.label_counts),
+            "target": None if self.target is None else self.target.to_dict(),
             "unknown_categories": dict(self.unknown_categories),
         }
+
+
+@dataclass(frozen=True)
+class TargetRange:
+    """What preprocessing needs to know of a numeric target: its range and whether any is 0."""
+
+    minimum: float
+    maximum: float
+    zeros: int
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> TargetRange:
+        return cls(float(values.min()), float(values.max()), int(np.count_nonzero(values == 0)))
+
+    def merged(self, other: TargetRange) -> TargetRange:
+        return TargetRange(
+            min(self.minimum, other.minimum),
+            max(self.maximum, other.maximum),
+            self.zeros + other.zeros,
+        )
+
+    def to_dict(self) -> dict[str, float]:
+        return {"min": self.minimum, "max": self.maximum, "zeros": self.zeros}
 
 
 def validate_csv(
@@ -499,7 +535,12 @@ def _read_frames(
 ) -> Iterator[pd.DataFrame]:
     # Columns go by position (`_<index>`): header names may be blank or odd, positions never are.
     # Every column is parsed (no `usecols`): with `usecols` pandas ignores surplus fields in a row.
-    categorical = (recipe.target.column, *recipe.categorical_columns())
+    categorical = recipe.categorical_columns()
+    numeric = recipe.numeric
+    if recipe.target.kind == "regression":
+        numeric = (recipe.target.column, *numeric)
+    else:
+        categorical = (recipe.target.column, *categorical)
     reader = pd.read_csv(
         stream,
         sep=layout.separator,
@@ -509,7 +550,7 @@ def _read_frames(
         # Parsed straight into categories: no Python string per cell, raw values kept for errors.
         dtype={layout.key_of(c): "category" for c in categorical},
         keep_default_na=False,
-        na_values={layout.key_of(c): [""] for c in recipe.numeric},
+        na_values={layout.key_of(c): [""] for c in numeric},
         encoding="utf-8",
         chunksize=chunk_rows,
     )
@@ -525,7 +566,7 @@ class _ChunkChecker:
         self.layout = layout
         self.file = file
         target = recipe.target
-        self.label_of = {v: int(v == target.positive) for v in target.values}
+        self.label_of = {v: target.label_of(v) for v in target.values}
         self.vocab_index = {
             spec.column: {value: code for code, value in enumerate(spec.vocabulary)}
             for spec in recipe.categorical
@@ -551,6 +592,8 @@ class _ChunkChecker:
 
     def labels(self, frame: pd.DataFrame, first_row: int) -> np.ndarray:
         column = self.recipe.target.column
+        if self.recipe.target.kind == "regression":
+            return self.numbers(frame, column, first_row)
         values = self.column(frame, column)
         labels = _recode(values, self.label_of, missing=-1)
         bad = np.flatnonzero(labels < 0)

@@ -9,6 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from handlers.synthetic_tasks import GENERATORS
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -95,8 +99,45 @@ def test_local_demo_drafts_a_recipe_for_a_file_of_its_own(tmp_path: Path) -> Non
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     recipe = out / "churn-export.toml"
-    assert f"no recipe for churn-export: drafted {recipe} (target 'churned')" in result.stdout
+    assert (
+        f"no recipe for churn-export: drafted {recipe} (binary target 'churned')" in result.stdout
+    )
     assert "# customer_id: dropped, it looks like an identifier" in recipe.read_text()
     assert "data/churn-export/Churn Export.csv" in result.stdout
     assert result.stdout.count("status    succeeded") == 1
     assert "$ automlops models churn-export" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("kind", "target", "shown"),
+    [
+        ("multiclass", "segment", ("f1_macro", "roc_auc_ovr", "confusion (rows actual bronze")),
+        ("regression", "price", ("rmse", "r2", "mape")),
+    ],
+)
+def test_local_demo_runs_each_task_kind_from_a_file_with_no_recipe(
+    tmp_path: Path, kind: str, target: str, shown: tuple[str, ...]
+) -> None:
+    """`make demo DATA=file.csv TARGET=col` for a multiclass and a regression file: the drafted
+    recipe has the kind its values say, and the kind's metrics are printed."""
+    data = tmp_path / f"{kind}.csv"
+    with data.open("wb") as sink:
+        GENERATORS[kind](sink, 1500, seed=21)
+    out = tmp_path / "reports"
+    command = ["local", "--demo", "--data", str(data), "--target", target, "--out", str(out)]
+    result = subprocess.run(
+        [sys.executable, "-m", "automlops", *command],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    recipe = out / f"{kind}.toml"
+    assert f"drafted {recipe} ({kind} target '{target}')" in result.stdout
+    assert f"{kind} metrics on its held-out test set:" in result.stdout
+    for name in shown:
+        assert f"  {name}" in result.stdout
+    assert result.stdout.count("status    succeeded") == 1
+    assert "version 1 promoted: the first version of the dataset" in result.stdout

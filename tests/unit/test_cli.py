@@ -142,3 +142,10 @@ def test_aws_region_alone_is_enough() -> None:
         {"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"}
     )
     assert target.session().region_name == "eu-west-1"
+
+
+def test_the_kind_choices_are_the_task_kinds() -> None:
+    from automlops import cli
+    from handlers.task_kinds import KINDS
+
+    assert cli.KINDS == KINDS

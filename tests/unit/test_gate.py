@@ -98,8 +98,8 @@ def test_the_promotion_table_is_read_and_defaults_per_binary_task() -> None:
 @pytest.mark.parametrize(
     ("table", "field", "problem"),
     [
-        ('metric = "auc"', "promotion.metric", "'auc' is not one of"),
-        ("floors = { auc = 0.7 }", "promotion.floors.auc", "'auc' is not one of"),
+        ('metric = "auc"', "promotion.metric", "'auc' is not a binary metric"),
+        ("floors = { auc = 0.7 }", "promotion.floors.auc", "'auc' is not a binary metric"),
         ("floors = { roc_auc = 1.5 }", "promotion.floors.roc_auc", "is never met"),
         ('floors = { roc_auc = "high" }', "promotion.floors.roc_auc", "must be a number"),
         ("min_improvement = -0.1", "promotion.min_improvement", "must be 0 or more"),

@@ -131,7 +131,7 @@ def test_bad_inputs(y_true: list[int], scores: list[float], message: str) -> Non
     ],
 )
 def test_parse_scores(body: bytes) -> None:
-    assert parse_scores(body) == [0.25, 0.5, 0.75]
+    assert parse_scores(body).tolist() == [0.25, 0.5, 0.75]
 
 
 @pytest.mark.parametrize(
@@ -157,7 +157,8 @@ def test_parse_scores_rejects_garbage(body: bytes, message: str) -> None:
 
 def test_confusion_png(tmp_path: Path) -> None:
     target = tmp_path / "confusion.png"
-    png = render_confusion_png(Confusion(tn=35120, fp=1428, fn=3020, tp=1620), target)
+    matrix = Confusion(tn=35120, fp=1428, fn=3020, tp=1620).as_matrix()
+    png = render_confusion_png(matrix, ("no", "yes"), target)
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert target.read_bytes() == png
     with Image.open(io.BytesIO(png)) as image:

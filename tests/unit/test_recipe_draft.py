@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +13,7 @@ from automlops.cli import main
 from handlers.recipe_check import check
 from handlers.recipe_draft import MAX_VOCABULARY, DraftError, dataset_name, draft_recipe, profile
 from handlers.synthetic import generate
+from handlers.synthetic_tasks import generate_prices, generate_segments
 
 
 def drafted(body: bytes, target: str | None = None) -> str:
@@ -62,8 +64,14 @@ def test_the_target_is_guessed_or_asked_for() -> None:
     assert 'positive = "p"' in guessed or 'positive = "q"' in guessed
     with pytest.raises(DraftError, match="Pass --target COLUMN"):
         drafted(table("a,b", [f"{i},{i * 2}" for i in range(20)]))
-    with pytest.raises(DraftError, match="has 5 distinct values; a drafted recipe needs a binary"):
-        drafted(table("n,outcome_flag", rows), target="n")
+    with pytest.raises(DraftError, match="has 2 distinct values: a multiclass target has 3"):
+        draft_recipe(
+            io.BytesIO(table("n,outcome_flag", rows)),
+            file="f.csv",
+            dataset="d",
+            target="outcome_flag",
+            kind="multiclass",
+        )
     with pytest.raises(DraftError, match="no column 'nope'"):
         drafted(table("n,outcome_flag", rows), target="nope")
 
@@ -124,3 +132,78 @@ def main_exit(argv: list[str]) -> int:
     with pytest.raises(SystemExit) as exited:
         main(argv)
     return int(exited.value.code or 0)
+
+
+def test_the_kind_is_inferred_from_the_targets_values() -> None:
+    segments, prices = io.BytesIO(), io.BytesIO()
+    generate_segments(segments, 400, seed=1)
+    generate_prices(prices, 400, seed=1)
+    multiclass = draft_recipe(
+        io.BytesIO(segments.getvalue()), file="s.csv", dataset="s", target="segment"
+    )
+    assert multiclass.recipe.target.kind == "multiclass"
+    assert multiclass.recipe.target.values == ("bronze", "gold", "platinum", "silver")
+    assert ("num_class", "4") in multiclass.recipe.hyperparameters
+    assert "\nnum_class" not in multiclass.text  # derived, never written
+    assert "# customer_id: dropped, it looks like an identifier" in multiclass.text
+    regression = draft_recipe(
+        io.BytesIO(prices.getvalue()), file="p.csv", dataset="p", target="price"
+    )
+    assert regression.recipe.target.kind == "regression"
+    assert regression.recipe.hyperparameter_dict()["objective"] == "reg:squarederror"
+    assert regression.recipe.threshold is None
+    assert regression.recipe.promotion.metric == "rmse"
+    assert "# listing_id: dropped, it looks like an identifier" in regression.text
+    assert "floors = { r2 = 0.0 }" in regression.text
+
+
+def test_few_whole_numbers_are_classes_unless_told_otherwise() -> None:
+    rows = [f"{i},{i % 7 / 3:.3f},{i % 4}" for i in range(80)]
+    ratings = draft_recipe(
+        io.BytesIO(table("n,x,stars", rows)), file="f.csv", dataset="d", target="stars"
+    )
+    assert ratings.recipe.target.kind == "multiclass"
+    assert ratings.recipe.target.values == ("0", "1", "2", "3")
+    assert 'set kind = "regression" and remove `values`' in ratings.text
+    amounts = draft_recipe(
+        io.BytesIO(table("n,x,stars", rows)),
+        file="f.csv",
+        dataset="d",
+        target="stars",
+        kind="regression",
+    )
+    assert amounts.recipe.target.kind == "regression"
+    fractions = draft_recipe(
+        io.BytesIO(table("n,x,stars", rows)), file="f.csv", dataset="d", target="x"
+    )
+    assert fractions.recipe.target.kind == "regression"  # fractions are amounts
+    with pytest.raises(DraftError, match="is not numeric: it cannot be regression"):
+        draft_recipe(
+            io.BytesIO(table("n,c", [f"{i},{'abc'[i % 3]}" for i in range(30)])),
+            file="f.csv",
+            dataset="d",
+            target="c",
+            kind="regression",
+        )
+
+
+@pytest.mark.parametrize(
+    ("make", "target", "kind"),
+    [(generate_segments, "segment", "multiclass"), (generate_prices, "price", "regression")],
+)
+def test_a_drafted_recipe_of_each_kind_checks_its_own_file(
+    tmp_path: Path, make: Any, target: str, kind: str
+) -> None:
+    data = tmp_path / "data.csv"
+    with data.open("wb") as sink:
+        make(sink, 500, seed=2)
+    recipe_file = tmp_path / "data.toml"
+    command = ["recipe", "draft", str(data), "--target", target, "--out", str(recipe_file)]
+    assert main_exit(command) == 0
+    checked = check(recipe_file, data)
+    assert checked.recipe.target.kind == kind
+    assert checked.stats is not None
+    assert checked.stats.rows_out == 500
+    summary = checked.summary()
+    assert f"ok: {kind} target {target!r}" in summary
+    assert ("rows per class: bronze" if kind == "multiclass" else "target from") in summary

@@ -7,6 +7,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from handlers.scoring import Batch, batches, score_batches, score_file
@@ -32,8 +33,8 @@ def score_of_row(row: bytes) -> float:
     return float(row.split(b",")[0])
 
 
-def fake_invoke(body: bytes) -> list[float]:
-    return [score_of_row(row) for row in body.splitlines()]
+def fake_invoke(body: bytes) -> np.ndarray:
+    return np.array([score_of_row(row) for row in body.splitlines()])
 
 
 # -- batches -----------------------------------------------------------------------------------
@@ -94,7 +95,7 @@ def test_no_rows_make_no_batches() -> None:
 # -- score_batches ------------------------------------------------------------------------------
 
 
-def slow_fake_invoke(body: bytes) -> list[float]:
+def slow_fake_invoke(body: bytes) -> np.ndarray:
     """Early batches answer last, so completion order is the reverse of submission order."""
     first = score_of_row(body.splitlines()[0])
     time.sleep(max(0.0, 0.02 - first / 3_000))
@@ -105,8 +106,8 @@ def slow_fake_invoke(body: bytes) -> list[float]:
 def test_scores_keep_the_label_order_whatever_the_concurrency(concurrency: int) -> None:
     lines = rows(60)
     scored = score_batches(batches(lines, 120, "test.csv"), slow_fake_invoke, concurrency)
-    assert scored.scores == [float(i) for i in range(60)]
-    assert scored.labels == [i % 2 for i in range(60)]
+    assert scored.scores.tolist() == [float(i) for i in range(60)]
+    assert scored.labels.tolist() == [i % 2 for i in range(60)]
     assert scored.requests == len(list(batches(lines, 120, "test.csv")))
 
 
@@ -114,7 +115,7 @@ def test_no_more_than_concurrency_requests_are_in_flight() -> None:
     in_flight, highest = 0, 0
     lock = threading.Lock()
 
-    def counting_invoke(body: bytes) -> list[float]:
+    def counting_invoke(body: bytes) -> np.ndarray:
         nonlocal in_flight, highest
         with lock:
             in_flight += 1
@@ -129,7 +130,7 @@ def test_no_more_than_concurrency_requests_are_in_flight() -> None:
 
 
 def test_the_wrong_number_of_scores_is_a_permanent_error() -> None:
-    def one_score_short(body: bytes) -> list[float]:
+    def one_score_short(body: bytes) -> np.ndarray:
         return fake_invoke(body)[:-1]
 
     source = [Batch([0, 1], b"0\n1\n"), Batch([1], b"2\n")]
@@ -138,7 +139,7 @@ def test_the_wrong_number_of_scores_is_a_permanent_error() -> None:
 
 
 def test_an_invoke_failure_reaches_the_caller() -> None:
-    def failing(body: bytes) -> list[float]:
+    def failing(body: bytes) -> np.ndarray:
         raise RuntimeError("endpoint unavailable")
 
     with pytest.raises(RuntimeError, match="endpoint unavailable"):
@@ -152,8 +153,8 @@ def test_score_file_skips_the_header_and_scores_every_row(tmp_path: Path) -> Non
     path = tmp_path / "test.csv"
     path.write_bytes(b"y,id,padding\n" + b"".join(rows(50)))
     scored = score_file(path, fake_invoke, limit_bytes=64, concurrency=2)
-    assert scored.scores == [float(i) for i in range(50)]
-    assert scored.labels == [i % 2 for i in range(50)]
+    assert scored.scores.tolist() == [float(i) for i in range(50)]
+    assert scored.labels.tolist() == [i % 2 for i in range(50)]
     assert scored.requests > 1
 
 

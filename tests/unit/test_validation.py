@@ -88,6 +88,8 @@ def test_good_file() -> None:
         "extra_columns": [],
         "rows": 3,
         "positives": 1,
+        "label_counts": [2, 1],
+        "target": None,
         "unknown_categories": {},
     }
 

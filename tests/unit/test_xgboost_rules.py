@@ -84,6 +84,6 @@ def test_an_objective_that_does_not_fit_a_binary_target_fails_at_load(objective:
     body, _ = packaged_recipe_bytes("bank-marketing")
     broken = body.replace(b'objective = "binary:logistic"', f'objective = "{objective}"'.encode())
     with pytest.raises(
-        RecipeError, match=r"xgboost\.objective: .* does not give the probabilities"
+        RecipeError, match=r"xgboost\.objective: .* does not fit target\.kind = .binary."
     ):
         Recipe.from_toml_bytes(broken, source="recipes/shop.toml")

@@ -57,7 +57,7 @@ CASES = {
     "one-class": Untrainable(
         with_labels(synthetic_csv(200, seed=2), positives=0),
         "preprocess",
-        "column 'y' is 'no' in all 200 rows: a model needs examples of both classes",
+        "column 'y' is 'no' in all 200 rows: a model needs examples of at least two classes",
     ),
     "test-part-lacks-a-class": Untrainable(
         with_labels(synthetic_csv(200, seed=3), positives=1),
