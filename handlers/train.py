@@ -88,8 +88,8 @@ def check_split(stats: SplitStats, recipe: Recipe, file: str) -> None:
         if missing:
             raise PermanentError(
                 f"{file}: the {part} part of the split ({recipe.split.ratios}) has no row of "
-                f"label(s) {', '.join(missing)} (labels per part: {stats.labels}); use more rows"
-                " or [split] stratify = true"
+                f"label(s) {_named(missing, recipe)} (labels per part: {stats.labels}); use more "
+                "rows or [split] stratify = true"
             )
     limit = recipe.split.max_test_overlap
     if stats.test_overlap > limit:
@@ -99,6 +99,15 @@ def check_split(stats: SplitStats, recipe: Recipe, file: str) -> None:
             f"[split] max_test_overlap = {limit:g}: the test scores would measure memory, not "
             "generalisation; remove the duplicates or raise the limit"
         )
+
+
+def _named(labels: list[str], recipe: Recipe) -> str:
+    """Label indices with their class names: `1 ('yes')`."""
+    names = recipe.target.class_names()
+    return ", ".join(
+        f"{label} ({names[int(label)]!r})" if label.isdigit() and int(label) < len(names) else label
+        for label in labels
+    )
 
 
 def _job_request(

@@ -62,7 +62,7 @@ CASES = {
     "test-part-lacks-a-class": Untrainable(
         with_labels(synthetic_csv(200, seed=3), positives=1),
         "train",
-        "has no row of label(s) 1",
+        "has no row of label(s) 1 ('yes')",
     ),
     "test-rows-are-training-rows": Untrainable(
         duplicated(synthetic_csv(50, seed=4), distinct=50, copies=8),
