@@ -135,8 +135,3 @@ TASK_KINDS: Mapping[Kind, TaskKind] = {k.name: k for k in (BINARY, MULTICLASS, R
 HIGHER_IS_BETTER: Mapping[str, bool] = {
     name: better for kind in TASK_KINDS.values() for name, better in kind.metrics.items()
 }
-
-
-def kind_of_objective(objective: str) -> TaskKind | None:
-    """The kind whose objectives include `objective`, if any (for messages)."""
-    return next((k for k in TASK_KINDS.values() if objective in k.objectives), None)

@@ -128,7 +128,6 @@ class ValidationReport:
     bom: bool
     extra_columns: tuple[str, ...]
     rows: int = 0
-    positives: int = 0  # rows of label 1: the positive class of a binary target
     label_counts: list[int] = field(default_factory=list)  # classification: rows per label
     target: TargetRange | None = None  # regression
     unknown_categories: dict[str, int] = field(default_factory=dict)
@@ -140,12 +139,16 @@ class ValidationReport:
             counts = np.bincount(labels, minlength=len(self.label_counts))
             counts[: len(self.label_counts)] += np.asarray(self.label_counts, dtype=np.int64)
             self.label_counts = counts.tolist()
-            self.positives = self.label_counts[1] if len(self.label_counts) > 1 else 0
         elif len(labels):
             seen = TargetRange.of(labels)
             self.target = seen if self.target is None else self.target.merged(seen)
         for column, count in chunk.unknown.items():
             self.unknown_categories[column] = self.unknown_categories.get(column, 0) + count
+
+    @property
+    def positives(self) -> int:
+        """Rows of label 1: the positive class of a binary target."""
+        return self.label_counts[1] if len(self.label_counts) > 1 else 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
