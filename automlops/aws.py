@@ -20,13 +20,14 @@ from service.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sagemaker import SageMakerClient
     from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
 
-SERVICES = ("s3", "sqs", "sagemaker", "sagemaker-runtime", "cloudwatch", "sns")
+SERVICES = ("s3", "sqs", "sagemaker", "sagemaker-runtime", "cloudwatch", "sns", "logs")
 # InvokeEndpoint may take 60 s on a serverless endpoint (DESIGN.md §5).
 INVOKE_READ_TIMEOUT_SECONDS = 70
 
@@ -107,6 +108,7 @@ class AwsClients:
     sagemaker_runtime: SageMakerRuntimeClient
     cloudwatch: CloudWatchClient
     sns: SNSClient
+    logs: CloudWatchLogsClient  # training jobs' logs, for the report's training curves
 
 
 def build_clients(
@@ -140,4 +142,5 @@ def build_clients(
         sagemaker_runtime=client("sagemaker-runtime", invoke_config),
         cloudwatch=client("cloudwatch"),
         sns=client("sns"),
+        logs=client("logs"),
     )

@@ -66,6 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("run_id", nargs="?", help="a run id; without it, the recent runs")
     status.add_argument("--json", action="store_true", help="print the manifest as JSON")
     status.set_defaults(command=cmd_status)
+    report = commands.add_parser(
+        "report",
+        help="download a run's report folder and print the path of its report.html",
+        description="Reads runs/RUN_ID/evaluation/ from AUTOMLOPS_REPORTS_BUCKET.",
+    )
+    report.add_argument("run_id")
+    report.add_argument(
+        "--out", type=Path, default=Path("reports"), help="local folder (default: ./reports)"
+    )
+    report.set_defaults(command=cmd_report)
     _add_model_commands(commands)
     _add_recipe_commands(commands)
     health = commands.add_parser(
@@ -275,6 +285,34 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"automlops: no run {args.run_id} in s3://{bucket}/runs/", file=sys.stderr)
         return EXIT_UNHEALTHY
     print(json.dumps(document, indent=2) if args.json else status.describe_run(document))
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from automlops.aws import AwsTarget
+    from automlops.report_files import NoReport, download_report, write_local_index
+    from handlers.naming import is_run_id
+
+    bucket = os.environ.get("AUTOMLOPS_REPORTS_BUCKET")
+    if not bucket:
+        print("automlops: set AUTOMLOPS_REPORTS_BUCKET to read reports", file=sys.stderr)
+        return EXIT_CONFIGURATION
+    if not is_run_id(args.run_id):
+        print(f"automlops: {args.run_id!r} is not a run id (YYYYMMDD-xxxxxxxxxx)", file=sys.stderr)
+        return EXIT_UNHEALTHY
+    target = AwsTarget.from_env(os.environ)
+    try:
+        s3 = target.session().client("s3", endpoint_url=target.endpoint_for("s3"))
+        page = download_report(s3, bucket, args.run_id, args.out)
+    except ConfigurationError as exc:
+        return configuration_error(exc)
+    except NoReport as exc:
+        print(f"automlops: {exc}", file=sys.stderr)
+        return EXIT_UNHEALTHY
+    index = write_local_index(s3, bucket, args.out)
+    if index is not None:
+        print(f"runs index: {index}", file=sys.stderr)
+    print(page)
     return EXIT_OK
 
 

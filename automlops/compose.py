@@ -86,6 +86,7 @@ def pipeline_deps(settings: PipelineSettings, clients: AwsClients) -> PipelineDe
         sagemaker_runtime=clients.sagemaker_runtime,
         cloudwatch=clients.cloudwatch,
         sns=clients.sns,
+        logs=clients.logs,
     )
     return PipelineDeps.build(settings, pipeline_clients)
 

@@ -20,15 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import botocore.exceptions
 
 from automlops.compose import App, compose
 from automlops.local import embedded_aws, stack_config, write_env_file
+from automlops.report_files import download_report, write_local_index
 from handlers import status
 from handlers.catalog import catalog, render
 from handlers.champions import ChampionStore
-from handlers.evaluate import evaluation_keys
-from handlers.naming import DatasetNames, RunPaths, recipe_key
+from handlers.naming import DatasetNames, recipe_key
 from handlers.preprocess import opened
 from handlers.recipe import Recipe, RecipeError, packaged_recipe_bytes
 from handlers.recipe_draft import dataset_name, draft_recipe, read_header
@@ -232,18 +231,18 @@ def _conclude(stack: Stack, documents: list[dict[str, Any]], out_dir: Path) -> i
         )
     print()
     print(_models(stack, str(documents[-1].get("dataset", DATASET))))
+    index = write_local_index(stack.client("s3"), stack.buckets["reports"], out_dir)
+    if index is not None:
+        _say(f"runs index: {index.resolve()}")
+    last = out_dir / documents[-1]["run_id"] / "report.html"
+    _say(f"report of the last run: {last.resolve()}")
     return 0
 
 
 def _print_metrics(stack: Stack, run_id: str, out_dir: Path) -> None:
     s3, bucket = stack.client("s3"), stack.buckets["reports"]
     target = out_dir / run_id
-    target.mkdir(parents=True, exist_ok=True)
-    for key in (*evaluation_keys(run_id).values(), RunPaths(run_id).decision):
-        try:
-            s3.download_file(bucket, key, str(target / Path(key).name))
-        except botocore.exceptions.ClientError:  # a regression run has no confusion matrix
-            continue
+    page = download_report(s3, bucket, run_id, out_dir)
     metrics = json.loads((target / "metrics.json").read_text())["metrics"]
     kind = TASK_KINDS[metrics.get("kind", "binary")]
     _say(f"run {run_id}: {kind.name} metrics on its held-out test set:")
@@ -257,6 +256,7 @@ def _print_metrics(stack: Stack, run_id: str, out_dir: Path) -> None:
         for row in metrics["confusion_matrix"]:
             print(f"    {row}")
     _say(f"report: s3://{bucket}/runs/{run_id}/evaluation/ (copied to {target}/)")
+    _say(f"open {page.resolve()}")
 
 
 def _models(stack: Stack, dataset: str) -> str:

@@ -14,9 +14,10 @@ done, so clean-up is safe to repeat and safe after a crash half-way. It ends the
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
-from handlers import manifest
+from handlers import manifest, report
 from handlers.champions import Pointer
 from handlers.deps import Ctx
 from handlers.messages import EndpointCleanup
@@ -41,6 +42,10 @@ def handle(msg: EndpointCleanup, ctx: Ctx) -> list[Outgoing]:
                 deleted += _delete_run(ctx, msg.dataset, version.run_id, models=True)
         deleted += _delete_failed_runs_endpoints(ctx, msg.dataset)
         record.stats = {"deleted": deleted, "kept_runs": sorted(kept)}
+        # After the deletes (a report that cannot be written must not keep endpoints running),
+        # before the run ends (a run that ended has its report).
+        written = report.publish(ctx, msg.run_id)
+        record.artifacts.update({Path(key).name: deps.buckets.reports.uri(key) for key in written})
     document = deps.runs.load(msg.run_id) or {}
     deps.runs.update(msg, _finished(document.get("decision") or {}))
     ctx.log.info("cleanup.done", run_id=msg.run_id, dataset=msg.dataset, deleted=len(deleted))

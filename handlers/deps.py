@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from handlers.champions import ChampionStore
 from handlers.decisions import DecisionPublisher
+from handlers.model_insight import TrainingLogReader
 from handlers.naming import DatasetNames, SageMakerNames, sagemaker_names
 from handlers.recipes_source import RecipeSource
 from handlers.registry import ModelRegistry
@@ -22,6 +23,7 @@ from service.context import HandlerContext
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sagemaker import SageMakerClient
     from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
@@ -37,6 +39,7 @@ class PipelineClients:
     sagemaker_runtime: SageMakerRuntimeClient
     cloudwatch: CloudWatchClient
     sns: SNSClient | None = None  # only needed with a decisions topic
+    logs: CloudWatchLogsClient | None = None  # training logs: the report's training curves
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class PipelineDeps:
     registry: ModelRegistry
     champions: ChampionStore
     decisions: DecisionPublisher
+    training_logs: TrainingLogReader
 
     def names(self, dataset: str, run_id: str) -> SageMakerNames:
         """The run's SageMaker names under this deployment's prefix."""
@@ -85,6 +89,7 @@ class PipelineDeps:
             registry=ModelRegistry(clients.sagemaker, buckets.reports),
             champions=ChampionStore(buckets.reports),
             decisions=DecisionPublisher(clients.sns, settings.decisions_topic_arn),
+            training_logs=TrainingLogReader(clients.logs),
         )
 
 

@@ -10,10 +10,11 @@ while the evaluation is under way waits for it (a claim) instead of scoring the 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from handlers import deploy, measure
+from handlers import bootstrap, deploy, measure, run_metrics, score_files
 from handlers.claims import Claim, claim
 from handlers.deps import Ctx
 from handlers.measure import Measured
@@ -29,9 +30,6 @@ from service.messages import Outgoing
 STAGE = "evaluate"
 # Longer than preprocess: the holder may wait for an endpoint over several retries.
 CLAIM_LEASE_SECONDS = 900
-# The dimension the worker's EMF metrics carry and the dashboard and alarms read
-# (service/metrics.py, deploy/observability.tf).
-SERVICE_DIMENSION = {"Name": "Service", "Value": "automlops"}
 
 
 def evaluation_keys(run_id: str) -> dict[str, str]:
@@ -67,7 +65,12 @@ def handle(msg: EvaluateRequested, ctx: Ctx) -> list[Outgoing]:
         scored = score_test_set(ctx, recipe, msg.run_id, msg.endpoint_name)
         metrics = measure.measure(recipe, scored)
         run_facts = _run_facts(msg, ctx, scored, paths)
-        _publish(ctx, msg, recipe, metrics, run_facts, record)
+        certainty = bootstrap.interval(recipe, scored, recipe.promotion.metric, msg.run_id)
+        ctx.deps.buckets.reports.put_bytes(
+            paths.scores, score_files.to_csv(scored.labels, scored.scores), "text/csv"
+        )
+        evaluation = Evaluation(recipe, metrics, run_facts, certainty)
+        _publish(ctx, msg, evaluation, record)
         ctx.log.info(
             "evaluate.metrics",
             run_id=msg.run_id,
@@ -98,20 +101,32 @@ def _claim(msg: EvaluateRequested, ctx: Ctx, paths: RunPaths) -> str:
     return claim(spec, ctx.deps.runs, ctx.message_id, ctx.log)
 
 
-def _publish(
-    ctx: Ctx,
-    msg: EvaluateRequested,
-    recipe: Recipe,
-    metrics: Measured,
-    run_facts: dict[str, Any],
-    record: StageRecord,
-) -> None:
+@dataclass(frozen=True)
+class Evaluation:
+    recipe: Recipe
+    metrics: Measured
+    run: dict[str, Any]
+    interval: bootstrap.Interval | None  # of the promotion metric
+
+    def document(self) -> dict[str, Any]:
+        """metrics.json"""
+        certainty = None
+        if self.interval is not None:
+            certainty = {"metric": self.recipe.promotion.metric, "level": bootstrap.LEVEL}
+            certainty.update(self.interval.to_dict())
+        return {"run": self.run, "metrics": self.metrics.to_dict(), "interval": certainty}
+
+
+def _publish(ctx: Ctx, msg: EvaluateRequested, evaluation: Evaluation, record: StageRecord) -> None:
     """metrics.json marks the evaluation as done (a later request only re-sends the follow-up),
     so it is written last: after a failure before it, the retry evaluates again."""
     reports = ctx.deps.buckets.reports
-    _put_headline_metrics(ctx, msg.dataset, measure.headline(metrics, recipe))
-    written = _write_report(ctx, RunPaths(msg.run_id).evaluation, recipe, metrics, run_facts)
+    headline = measure.headline(evaluation.metrics, evaluation.recipe)
+    settings = ctx.deps.settings
+    run_metrics.put(ctx.deps.cloudwatch, settings.metrics_namespace, msg.dataset, headline)
+    written = _write_report(ctx, RunPaths(msg.run_id).evaluation, evaluation)
     record.artifacts.update({name: reports.uri(key) for name, key in written.items()})
+    record.artifacts["scores"] = reports.uri(RunPaths(msg.run_id).scores)
 
 
 def score_test_set(ctx: Ctx, recipe: Recipe, run_id: str, endpoint: str) -> Scored:
@@ -138,33 +153,18 @@ def _run_facts(msg: EvaluateRequested, ctx: Ctx, scored: Scored, paths: RunPaths
     }
 
 
-def _write_report(
-    ctx: Ctx, keys: dict[str, str], recipe: Recipe, metrics: Measured, run: dict[str, Any]
-) -> dict[str, str]:
+def _write_report(ctx: Ctx, keys: dict[str, str], evaluation: Evaluation) -> dict[str, str]:
     """The report files (the keys written, by name); metrics.json last."""
     reports = ctx.deps.buckets.reports
     written = dict(keys)
-    png = measure.confusion_png(metrics, recipe)
+    metrics, run = evaluation.metrics, evaluation.run
+    png = measure.confusion_png(metrics, evaluation.recipe)
     if png is None:
         del written["confusion_matrix"]
     else:
         reports.put_bytes(keys["confusion_matrix"], png, "image/png")
     reports.put_bytes(keys["report"], measure.markdown(metrics, run).encode(), "text/markdown")
     # metrics.json last: its presence is what marks the evaluation as done.
-    document = {"run": run, "metrics": metrics.to_dict()}
+    document = evaluation.document()
     reports.put_bytes(keys["metrics"], json.dumps(document, indent=2).encode(), "application/json")
     return written
-
-
-def _put_headline_metrics(ctx: Ctx, dataset: str, values: dict[str, float]) -> None:
-    """One PutMetricData per run: by service (what the dashboard and alarms read) and by dataset."""
-    by_dataset = [SERVICE_DIMENSION, {"Name": "Dataset", "Value": dataset}]
-    dimension_sets = ([SERVICE_DIMENSION], by_dataset)
-    data: list[Any] = [
-        {"MetricName": name, "Value": value, "Unit": "None", "Dimensions": dimensions}
-        for name, value in values.items()
-        for dimensions in dimension_sets
-    ]
-    ctx.deps.cloudwatch.put_metric_data(
-        Namespace=ctx.deps.settings.metrics_namespace, MetricData=data
-    )

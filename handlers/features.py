@@ -57,6 +57,7 @@ class TransformStats:
     label_counts: list[int] = field(default_factory=list)  # classification: rows per label
     target: TargetRange | None = None  # regression: the target's range
     unknown_categories: dict[str, int] = field(default_factory=dict)
+    missing_values: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def of(cls, report: ValidationReport, columns: tuple[str, ...]) -> TransformStats:
@@ -72,6 +73,7 @@ class TransformStats:
             label_counts=list(report.label_counts),
             target=report.target,
             unknown_categories=dict(report.unknown_categories),
+            missing_values=dict(report.missing_values),
         )
 
     @property
@@ -92,6 +94,7 @@ class TransformStats:
             "label_counts": list(self.label_counts),
             "target": None if self.target is None else self.target.to_dict(),
             "unknown_categories": dict(self.unknown_categories),
+            "missing_values": dict(self.missing_values),
         }
 
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from handlers.bootstrap import LEVEL, Interval
 from handlers.promotion_rules import HIGHER_IS_BETTER, Promotion
 
 Decision = Literal["promoted", "rejected", "pending-approval", "rolled-back", "promotion-failed"]
@@ -33,6 +34,8 @@ class Verdict:
 class Champion:
     version: int
     scores: Scores  # on the challenger's test rows
+    # The bootstrap interval of challenger minus champion on those rows, when it is defined.
+    difference: Interval | None = None
 
 
 def decide(
@@ -71,11 +74,21 @@ def _compared(rules: Promotion, value: float | None, champion: Champion) -> tupl
     needed = f"more than {rules.min_improvement:.4f}"
     ours_vs_theirs = (
         f"{metric} {value:.4f} vs {theirs:.4f} for the champion (version {champion.version}) "
-        "on the same test rows"
+        f"on the same test rows{_cited(champion.difference)}"
     )
     if gain > rules.min_improvement:
         return True, f"{ours_vs_theirs}: better by {gain:.4f}, {needed} needed"
     return False, f"{ours_vs_theirs}: not better by {needed}"
+
+
+def _cited(difference: Interval | None) -> str:
+    """The bootstrap interval of the difference, which says how far the point estimate goes."""
+    if difference is None:
+        return ""
+    return (
+        f" (difference {difference.low:+.4f} to {difference.high:+.4f}, "
+        f"{LEVEL:.0%} bootstrap interval)"
+    )
 
 
 def _passing(rules: Promotion, reason: str) -> Verdict:

@@ -155,6 +155,25 @@ class RunPaths:
     def champion_scores(self, version: int) -> str:  # reports: a champion scored on our rows
         return f"{self.prefix}evaluation/champion-v{version}.json"
 
+    def champion_score_rows(self, version: int) -> str:  # reports: its score of each test row
+        return f"{self.prefix}evaluation/champion-v{version}-scores.csv"
+
+    @property
+    def scores(self) -> str:  # reports: the run's own score of each test row, with its label
+        return f"{self.prefix}evaluation/scores.csv"
+
+    @property
+    def profile(self) -> str:  # reports: the upload's profile and the train part's histograms
+        return f"{self.prefix}evaluation/profile.json"
+
+    @property
+    def html_report(self) -> str:  # reports: the report page, rendered after each decision
+        return f"{self.prefix}evaluation/report.html"
+
+    @property
+    def evaluation_folder(self) -> str:  # reports: everything `automlops report` downloads
+        return f"{self.prefix}evaluation/"
+
     @property
     def evaluation(self) -> dict[str, str]:  # reports: metrics.json marks the evaluation done
         folder = f"{self.prefix}evaluation/"
@@ -213,6 +232,11 @@ def _whole_or_hashed(base: str, suffix: str) -> str:
     digest = hashlib.sha256(base.encode()).hexdigest()[:8]
     room = SAGEMAKER_NAME_MAX - len(tail) - len(digest) - 1
     return f"{base[:room].rstrip('-')}-{digest}{tail}"
+
+
+# Reports bucket: the runs index page and the rows it is rendered from.
+INDEX_PAGE_KEY = "reports/index.html"
+INDEX_DATA_KEY = "reports/index.json"
 
 
 def champion_key(dataset: str) -> str:

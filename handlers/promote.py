@@ -25,7 +25,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from handlers import evaluate, live
+from handlers import bootstrap, evaluate, live, score_files
 from handlers.champions import Pointer, Served, Transition
 from handlers.decisions import DecisionRecord, announce, decided, write_decision
 from handlers.deps import Ctx
@@ -42,6 +42,7 @@ from handlers.messages import (
 from handlers.naming import RunPaths
 from handlers.recipe import Recipe
 from handlers.registry import PENDING, Registration, Version
+from handlers.scoring import Scored
 from handlers.storage import s3_uri
 from service.errors import HandlerError, PermanentError, RetryableError, is_permanent
 from service.messages import Outgoing
@@ -204,21 +205,25 @@ def _champion(
         return None, True, None
     theirs = ctx.deps.runs.facts(served.run_id).recipe.load()
     if theirs.output_columns() != candidate.recipe.output_columns():
-        shown = {"version": served.version, "run_id": served.run_id, "metrics": None}
-        return Champion(served.version, {}), False, shown
-    metrics = _champion_metrics(ctx, candidate, pointer, served)
-    shown = {"version": served.version, "run_id": served.run_id, "metrics": metrics}
-    return Champion(served.version, metrics), True, shown
+        unscored = {"version": served.version, "run_id": served.run_id, "metrics": None}
+        return Champion(served.version, {}), False, unscored
+    shown = _champion_metrics(ctx, candidate, pointer, served)
+    difference = (shown.get("comparison") or {}).get("difference")
+    interval = None if difference is None else bootstrap.Interval(**difference)
+    return Champion(served.version, shown["metrics"], interval), True, shown
 
 
 def _champion_metrics(
     ctx: Ctx, candidate: Candidate, pointer: Pointer, served: Served
 ) -> dict[str, Any]:
+    """The champion's metrics on the challenger's rows and the bootstrap comparison of the two
+    (`{"version", "run_id", "metrics", "comparison"}`), cached per champion version."""
     reports = ctx.deps.buckets.reports
-    key = RunPaths(candidate.run_id).champion_scores(served.version)
+    paths = RunPaths(candidate.run_id)
+    key = paths.champion_scores(served.version)
     cached = reports.read_json(key)
     if cached is not None:
-        return dict(cached[0]["metrics"])
+        return cached[0]
     live_name = ctx.deps.dataset_names(candidate.dataset).live_endpoint
     described = ctx.deps.sagemaker.endpoint(live_name)
     if described is None or described["EndpointConfigName"] != served.endpoint_config:
@@ -228,13 +233,39 @@ def _champion_metrics(
         )
     ctx.deps.sagemaker.wait_in_service(live_name)
     scored = evaluate.score_test_set(ctx, candidate.recipe, candidate.run_id, live_name)
-    metrics = measure(candidate.recipe, scored).to_dict()
+    document: dict[str, Any] = {
+        "version": served.version,
+        "run_id": served.run_id,
+        "metrics": measure(candidate.recipe, scored).to_dict(),
+        "comparison": _comparison(ctx, candidate, scored).to_dict(),
+    }
     # Cached only if no promotion began meanwhile (its model may have answered some batches).
     if ctx.deps.champions.read(candidate.dataset).etag == pointer.etag:
-        reports.write_json(
-            key, {"version": served.version, "run_id": served.run_id, "metrics": metrics}
+        reports.put_bytes(
+            paths.champion_score_rows(served.version),
+            score_files.to_csv(scored.labels, scored.scores),
+            "text/csv",
         )
-    return metrics
+        reports.write_json(key, document)
+    return document
+
+
+def _comparison(ctx: Ctx, candidate: Candidate, champion: Scored) -> bootstrap.Comparison:
+    """Challenger and champion resampled together on the challenger's test rows."""
+    reports = ctx.deps.buckets.reports
+    key = RunPaths(candidate.run_id).scores
+    body = reports.read_bytes(key)
+    if body is None:
+        raise PermanentError(f"{reports.uri(key)} is missing: the evaluation wrote no scores")
+    labels, ours = score_files.from_csv(body, reports.uri(key))
+    if len(labels) != len(champion.labels):
+        raise PermanentError(
+            f"{reports.uri(key)} holds {len(labels)} rows, the test set {len(champion.labels)}"
+        )
+    metric = candidate.recipe.promotion.metric
+    return bootstrap.compare(
+        candidate.recipe, labels, ours, champion.scores, metric, candidate.run_id
+    )
 
 
 # -- model.approve / model.rollback ------------------------------------------------------------

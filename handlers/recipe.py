@@ -44,6 +44,7 @@ _CSV_UNSAFE = re.compile(r'[,"\r\n]')
 
 Scalar = str | float
 
+DEFAULT_DRIFT_PSI = 0.25
 _SECTIONS = (
     "name", "description", "target", "columns", "categorical", "derived", "split", "xgboost",
     "evaluation", "promotion",
@@ -53,7 +54,7 @@ _SECTION_FIELDS: dict[str, tuple[str, ...]] = {
     "columns": ("numeric", "drop"),
     "categorical": ("unknown", "columns"),
     "split": ("train", "validation", "test", "seed", "stratify", "max_test_overlap"),
-    "evaluation": ("threshold",),
+    "evaluation": ("threshold", "drift_psi"),
 }
 
 
@@ -152,6 +153,9 @@ class Recipe:
     hyperparameters: tuple[tuple[str, str], ...]  # as SageMaker's CreateTrainingJob wants them
     threshold: float | None  # binary only: a probability above it predicts the positive class
     promotion: Promotion = field(default_factory=Promotion)
+    # A feature whose population stability index against the champion's training rows exceeds
+    # this marks the upload as drifted (0.1 is a moderate shift, 0.25 a large one).
+    drift_psi: float = DEFAULT_DRIFT_PSI
 
     @classmethod
     def load_packaged(cls, name: str) -> Recipe:
@@ -238,6 +242,7 @@ class _RecipeReader:
             split=self.split(kind),
             hyperparameters=self.hyperparameters(target),
             threshold=self.threshold(kind),
+            drift_psi=self.drift_psi(),
             promotion=read_promotion(self.document.get("promotion"), self.fail, kind),
         )
         self.check_columns(recipe)
@@ -458,6 +463,17 @@ class _RecipeReader:
         value = raw.get("threshold")
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
             raise self.fail("evaluation.threshold", "must be a number strictly between 0 and 1")
+        return float(value)
+
+    def drift_psi(self) -> float:
+        raw = self.document.get("evaluation", {})
+        value = raw.get("drift_psi", DEFAULT_DRIFT_PSI) if isinstance(raw, dict) else None
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise self.fail(
+                "evaluation.drift_psi",
+                "must be a positive number (the population stability index above which an "
+                "upload counts as drifted; 0.25 is the usual mark of a large shift)",
+            )
         return float(value)
 
     def check_columns(self, recipe: Recipe) -> None:

@@ -6,9 +6,10 @@ request finds the job by its deterministic name and does nothing twice.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from handlers import preprocess
+from handlers import data_profile, preprocess, run_metrics
 from handlers.deps import Ctx
 from handlers.messages import TrainingWatch, TrainRequested
 from handlers.naming import RunPaths
@@ -71,12 +72,47 @@ def _split(
         check_split(stats, recipe, curated.uri(msg.processed_key))
         for part, key in _parts(paths):
             curated.upload(files[part], key, "text/csv")
+        record.stats["drift"] = _profile(ctx, msg, recipe, processed, files["train"])
     ctx.log.info(
         "train.split",
         run_id=msg.run_id,
         test_overlap=round(stats.test_overlap, 4),
         **{f"{p}_rows": n for p, n in stats.rows.items()},
     )
+
+
+def _profile(
+    ctx: Ctx, msg: TrainRequested, recipe: Recipe, processed: Path, train: Path
+) -> dict[str, Any] | None:
+    """The upload's profile and, when the dataset has a champion, its drift from the champion's
+    training rows: written to the run's profile.json, emitted as metrics, summarised on the run.
+    """
+    reports = ctx.deps.buckets.reports
+    document = ctx.deps.runs.load(msg.run_id) or {}
+    stats = document.get("stages", {}).get("preprocess", {}).get("stats", {})
+    found, upload = data_profile.profile(recipe, processed, train, stats, msg.rows)
+    champion = ctx.deps.champions.read(msg.dataset).champion
+    reference = None if champion is None else reports.read_json(RunPaths(champion.run_id).profile)
+    if champion is not None and reference is not None:
+        against = {"version": champion.version, "run_id": champion.run_id}
+        found["drift"] = data_profile.drift(recipe, upload, reference[0]["reference"], against)
+    reports.write_json(RunPaths(msg.run_id).profile, found)
+    shift = found.get("drift")
+    if shift is None:
+        return None
+    # DataDrifted is 1 when a feature is beyond the recipe's threshold: the alarm's metric.
+    values = {"DataDriftMaxPSI": shift["max_psi"], "DataDrifted": float(shift["drifted"])}
+    namespace = ctx.deps.settings.metrics_namespace
+    run_metrics.put(ctx.deps.cloudwatch, namespace, msg.dataset, values)
+    ctx.log.info(
+        "train.drift",
+        run_id=msg.run_id,
+        max_psi=shift["max_psi"],
+        drifted=shift["drifted"],
+        against_version=shift["against"]["version"],
+    )
+    keys = ("max_psi", "drifted", "drifted_features", "threshold", "against")
+    return {key: shift[key] for key in keys}
 
 
 def check_split(stats: SplitStats, recipe: Recipe, file: str) -> None:

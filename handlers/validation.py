@@ -114,6 +114,7 @@ class CheckedChunk:
     numeric: Mapping[str, np.ndarray]  # int64 or float64, all finite
     codes: Mapping[str, np.ndarray]  # index in the vocabulary; len(vocab) = other; -1 = ignored
     unknown: Mapping[str, int]  # values outside the vocabulary (policy other/ignore)
+    missing: Mapping[str, int] = field(default_factory=dict)  # of those, the empty ones
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -131,6 +132,7 @@ class ValidationReport:
     label_counts: list[int] = field(default_factory=list)  # classification: rows per label
     target: TargetRange | None = None  # regression
     unknown_categories: dict[str, int] = field(default_factory=dict)
+    missing_values: dict[str, int] = field(default_factory=dict)  # empty, of the unknown ones
 
     def add(self, chunk: CheckedChunk) -> None:
         self.rows += len(chunk)
@@ -144,6 +146,8 @@ class ValidationReport:
             self.target = seen if self.target is None else self.target.merged(seen)
         for column, count in chunk.unknown.items():
             self.unknown_categories[column] = self.unknown_categories.get(column, 0) + count
+        for column, count in chunk.missing.items():
+            self.missing_values[column] = self.missing_values.get(column, 0) + count
 
     @property
     def positives(self) -> int:
@@ -161,6 +165,7 @@ class ValidationReport:
             "label_counts": list(self.label_counts),
             "target": None if self.target is None else self.target.to_dict(),
             "unknown_categories": dict(self.unknown_categories),
+            "missing_values": dict(self.missing_values),
         }
 
 
@@ -578,16 +583,22 @@ class _ChunkChecker:
     def check(self, frame: pd.DataFrame, first_row: int) -> CheckedChunk:
         codes: dict[str, np.ndarray] = {}
         unknown: dict[str, int] = {}
+        missing: dict[str, int] = {}
         for column, index in self.vocab_index.items():
             codes[column], count = self.categories(frame, column, index, first_row)
             if count:
                 unknown[column] = count
+                values = self.column(frame, column)
+                empty = int((values.isna() | (values.astype(str).str.strip() == "")).sum())
+                if empty:
+                    missing[column] = empty
         return CheckedChunk(
             first_row=first_row,
             labels=self.labels(frame, first_row),
             numeric={c: self.numbers(frame, c, first_row) for c in self.recipe.numeric},
             codes=codes,
             unknown=unknown,
+            missing=missing,
         )
 
     def column(self, frame: pd.DataFrame, column: str) -> pd.Series:

@@ -21,6 +21,7 @@ from localcloud.sagemaker.server import HttpServer
 from localcloud.sagemaker.store import Store
 from localcloud.sagemaker.tags import Tags
 from localcloud.sagemaker.training_jobs import TrainingJobs
+from localcloud.sagemaker.training_logs import TrainingLogs
 from localcloud.sagemaker.training_runner import TrainingRunner
 from localcloud.sagemaker.workers import Workers
 
@@ -48,7 +49,8 @@ class Emulator:
         self.faults = FaultState(faults or Faults())
         self._workers = Workers()
         s3 = S3(s3_endpoint_url, region)
-        runner = TrainingRunner(self.store, s3, self.faults, self._workers)
+        logs = TrainingLogs(s3_endpoint_url, region)
+        runner = TrainingRunner(self.store, s3, self.faults, self._workers, logs)
         deployer = Deployer(self.store, s3, self.faults, self._workers)
         table = operations(
             TrainingJobs(self.store, s3, runner),

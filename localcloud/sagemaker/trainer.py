@@ -34,6 +34,7 @@ class Trained:
     booster: xgb.Booster
     # e.g. {"train:logloss": 0.21, "validation:logloss": 0.25}: the last round's values
     final_metrics: dict[str, float]
+    history: xgb.callback.TrainingCallback.EvalsLog  # every round's values, per channel
 
 
 class _StopWhenAsked(xgb.callback.TrainingCallback):
@@ -71,7 +72,7 @@ def train(
         raise _classify(exc) from exc
     if should_stop():
         raise Stopped
-    return Trained(booster, _final_metrics(history))
+    return Trained(booster, _final_metrics(history), history)
 
 
 def _dmatrix(channel: str, parts: list[bytes]) -> xgb.DMatrix:

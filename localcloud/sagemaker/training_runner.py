@@ -17,6 +17,7 @@ from localcloud.sagemaker.errors import ContainerError, algorithm_error, client_
 from localcloud.sagemaker.faults import FaultState
 from localcloud.sagemaker.s3io import S3, S3Error, join_uri
 from localcloud.sagemaker.store import Store, TrainingJob
+from localcloud.sagemaker.training_logs import TrainingLogs, round_lines
 from localcloud.sagemaker.workers import Workers
 
 log = logging.getLogger("localcloud.sagemaker")
@@ -39,9 +40,17 @@ def artifact_uri(job: TrainingJob) -> str:
 
 
 class TrainingRunner:
-    def __init__(self, store: Store, s3: S3, faults: FaultState, workers: Workers) -> None:
+    def __init__(
+        self,
+        store: Store,
+        s3: S3,
+        faults: FaultState,
+        workers: Workers,
+        logs: TrainingLogs | None = None,
+    ) -> None:
         self._store = store
         self._s3 = s3
+        self._logs = logs
         self._faults = faults
         self._workers = workers
 
@@ -85,6 +94,8 @@ class TrainingRunner:
             dict(job.request.get("HyperParameters") or {}),
             should_stop=job.stop_requested.is_set,
         )
+        if self._logs is not None:
+            self._logs.write(job.name, round_lines(trained.history))
         self._advance(job, "Uploading", "Uploading generated training model")
         uri = artifact_uri(job)
         self._upload(uri, artifacts.pack(trained.booster))

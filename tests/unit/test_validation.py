@@ -91,6 +91,7 @@ def test_good_file() -> None:
         "label_counts": [2, 1],
         "target": None,
         "unknown_categories": {},
+        "missing_values": {},
     }
 
 
