@@ -15,7 +15,7 @@ ROWS ?= 5000
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo test unit lint iac-check bench image-size clean localstack
+.PHONY: install demo test unit lint iac-check bench image-size clean localstack browser
 
 install: $(VENV)/.installed
 
@@ -32,7 +32,7 @@ demo: install
 		$(if $(TARGET),--target $(TARGET)) $(if $(KIND),--kind $(KIND)) \
 		$(if $(DATASET),--dataset $(DATASET))
 
-test: lint localstack
+test: lint localstack browser
 	$(BIN)/pytest
 
 unit: install
@@ -61,6 +61,17 @@ $(LOCALSTACK)/.installed:
 			"localstack-core[runtime]==4.9.2" "cbor2<6" "pyopenssl<24.3" && \
 		touch $@; \
 	fi
+
+# Headless Chromium for the report tests (Debian's package). Where it cannot be installed (no
+# root, no apt) the browser tests skip, saying so.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		(DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null 2>&1 && \
+		  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1)) || \
+		echo "browser: chromium could not be installed; the browser tests skip"; \
+	else echo "browser: no chromium and no root apt-get; the browser tests skip"; fi
 
 bench: install
 	$(BIN)/python benchmarks/bench_consumer.py

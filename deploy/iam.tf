@@ -103,6 +103,9 @@ locals {
     [for role in ["curated", "models", "reports"] : "${local.bucket_arns[role]}/${local.runs_prefix}*"],
   )
   worker_write_objects = [for role in ["curated", "models", "reports"] : "${local.bucket_arns[role]}/${local.runs_prefix}*"]
+  # Besides runs/, the reports bucket holds each dataset's champion pointer (datasets/) and the
+  # runs index (reports/), which the worker rewrites after each decision.
+  reports_shared_objects = [for prefix in local.reports_shared_prefixes : "${local.bucket_arns["reports"]}/${prefix}*"]
 }
 
 data "aws_iam_policy_document" "task" {
@@ -116,6 +119,12 @@ data "aws_iam_policy_document" "task" {
     sid       = "WriteRunArtifacts"
     actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
     resources = local.worker_write_objects
+  }
+
+  statement {
+    sid       = "ChampionPointersAndTheRunsIndex"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = local.reports_shared_objects
   }
 
   # ListBucket without a prefix condition on purpose: S3 answers a GET or HEAD of a missing key
@@ -216,6 +225,13 @@ data "aws_iam_policy_document" "task" {
       variable = "iam:PassedToService"
       values   = ["sagemaker.amazonaws.com"]
     }
+  }
+
+  # The report's training curves: the rounds the XGBoost container logged.
+  statement {
+    sid       = "ReadTrainingLogs"
+    actions   = ["logs:DescribeLogStreams", "logs:GetLogEvents"]
+    resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/sagemaker/TrainingJobs:*"]
   }
 
   statement {

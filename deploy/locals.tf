@@ -28,6 +28,8 @@ locals {
 
   # Every artifact of a run lives under runs/<run_id>/ (DESIGN.md §3).
   runs_prefix = "runs/"
+  # Reports bucket: champion pointers (handlers/naming.py champion_key) and the runs index.
+  reports_shared_prefixes = ["datasets/", "reports/"]
   # What the worker reads from the raw bucket: uploads and operator-provided recipes.
   raw_read_prefixes = ["data/", "recipes/"]
 

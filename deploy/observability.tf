@@ -116,6 +116,24 @@ resource "aws_cloudwatch_metric_alarm" "messages_failed" {
   ok_actions          = local.alarm_actions
 }
 
+# The train stage writes DataDrifted = 1 for an upload with a feature beyond its recipe's
+# [evaluation] drift_psi against the champion's training rows (handlers/train.py).
+resource "aws_cloudwatch_metric_alarm" "data_drift" {
+  alarm_name          = "${local.name}-data-drift"
+  alarm_description   = "An upload drifted from its champion's training data (PSI above the recipe's drift_psi). See the run's report.html, section Drift."
+  namespace           = var.metrics_namespace
+  metric_name         = "DataDrifted"
+  dimensions          = { Service = local.metrics_service }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = 1
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
 # Every task writes PollsSucceeded after each receive call, messages or not. No data for N
 # minutes means no task is polling: crashed, stuck, or unable to reach SQS.
 resource "aws_cloudwatch_metric_alarm" "polls_stalled" {

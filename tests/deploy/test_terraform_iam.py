@@ -7,6 +7,7 @@ statement visible to these tests, including `dynamic "statement"` ones.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -219,3 +220,34 @@ def test_decisions_are_published_to_the_decisions_topic_only(tf: Module) -> None
         ["sns:Publish"],
         ["${aws_sns_topic.decisions.arn}"],
     )
+
+
+def test_the_worker_may_rewrite_champion_pointers_and_the_runs_index_only_in_reports(
+    tf: Module,
+) -> None:
+    from handlers.naming import INDEX_DATA_KEY, INDEX_PAGE_KEY, champion_key
+
+    statement = task_statements(tf)["ChampionPointersAndTheRunsIndex"]
+    assert set(statement["actions"]) == {"s3:GetObject", "s3:PutObject"}
+    assert statement["resources"] == "${local.reports_shared_objects}"
+    assert '${local.bucket_arns["reports"]}' in tf.locals["reports_shared_objects"]
+    prefixes = tf.locals["reports_shared_prefixes"]
+    for key in (champion_key("any"), INDEX_PAGE_KEY, INDEX_DATA_KEY):
+        assert any(key.startswith(prefix) for prefix in prefixes), key
+
+
+def test_training_logs_are_read_from_the_training_jobs_group_only(tf: Module) -> None:
+    from handlers.model_insight import TRAINING_LOG_GROUP
+
+    statement = task_statements(tf)["ReadTrainingLogs"]
+    assert set(statement["actions"]) == {"logs:DescribeLogStreams", "logs:GetLogEvents"}
+    [arn] = statement["resources"]
+    assert arn.endswith(f":log-group:{TRAINING_LOG_GROUP}:*")
+
+
+def test_drift_has_an_alarm_on_the_metric_the_train_stage_writes(tf: Module) -> None:
+    alarm = tf.resources["aws_cloudwatch_metric_alarm"]["data_drift"]
+    assert alarm["metric_name"] == "DataDrifted"
+    assert alarm["namespace"] == "${var.metrics_namespace}"
+    assert alarm["comparison_operator"] == "GreaterThanOrEqualToThreshold"
+    assert "DataDrifted" in Path("handlers/train.py").read_text()

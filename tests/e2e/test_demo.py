@@ -10,10 +10,57 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import assert_renders
 
 from handlers.synthetic_tasks import GENERATORS
 
 ROOT = Path(__file__).resolve().parents[2]
+COMMON_SECTIONS = {
+    "section-header",
+    "section-metrics",
+    "section-confidence",
+    "section-model",
+    "figure-importance",
+    "figure-training",
+    "section-data",
+    "section-drift",
+    "section-decisions",
+}
+KIND_SECTIONS = {
+    "binary": {
+        "section-curves",
+        "figure-roc",
+        "figure-pr",
+        "section-thresholds",
+        "section-calibration",
+        "figure-calibration",
+        "figure-histogram",
+        "section-confusion",
+        "figure-confusion",
+    },
+    "multiclass": {"section-per-class", "section-confusion", "figure-confusion"},
+    "regression": {"section-regression", "figure-predicted", "figure-residuals"},
+}
+
+
+def check_pages_in_a_browser(out: Path, stdout: str, kind: str, work: Path) -> None:
+    """The report of the demo's last run and the runs index, rendered in headless Chromium."""
+    last = next(line for line in stdout.splitlines() if "report of the last run:" in line)
+    page = Path(last.split("report of the last run:", 1)[1].strip())
+    assert page.parent.parent == out.resolve()
+    assert_renders(page, work, COMMON_SECTIONS | KIND_SECTIONS[kind])
+    index = out / "index.html"
+    assert f"runs index: {index.resolve()}" in stdout
+    rendered = assert_renders(index, work, {"section-header", "dataset-" + _dataset(out)})
+    assert rendered.images  # the headline chart of the dataset
+    html = index.read_text()
+    for folder in (p for p in out.iterdir() if p.is_dir()):
+        assert f'href="{folder.name}/report.html"' in html
+
+
+def _dataset(out: Path) -> str:
+    document = json.loads(next(out.glob("*/decision.json")).read_text())
+    return str(document["dataset"])
 
 
 def _json_line(line: str) -> dict[str, Any] | None:
@@ -40,16 +87,29 @@ def test_local_demo_prints_the_metrics_and_copies_the_report(tmp_path: Path) -> 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert result.stdout.count("status    succeeded") == 2  # two versions of the data
     assert "roc_auc" in result.stdout
-    folders = sorted(out.iterdir(), key=lambda p: p.stat().st_mtime)
+    folders = sorted((p for p in out.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
     assert len(folders) == 2
     for run_folder in folders:
-        assert {p.name for p in run_folder.iterdir()} == {
+        assert {
             "metrics.json",
             "report.md",
+            "report.html",
+            "scores.csv",
+            "profile.json",
             "confusion_matrix.png",
             "decision.json",
-        }
+        } <= {p.name for p in run_folder.iterdir()}
         assert f"copied to {run_folder}" in result.stdout
+    # The second run was compared with the first on its rows: the champion's scores are there,
+    # the gate cites the bootstrap interval of the difference, drift is measured against v1.
+    second = folders[-1]
+    assert (second / "champion-v1-scores.csv").exists()
+    decision = json.loads((second / "decision.json").read_text())
+    assert "95% bootstrap interval" in decision["reason"]
+    drift = json.loads((second / "profile.json").read_text())["drift"]
+    assert drift["against"]["version"] == 1
+    assert drift["max_psi"] >= 0
+    check_pages_in_a_browser(out, result.stdout, "binary", tmp_path / "browser")
     counts = [json.loads((f / "metrics.json").read_text())["metrics"]["count"] for f in folders]
     assert sorted(counts) == [200, 400]  # the 10 % test parts of 2,000 and 4,000 rows
     # Both decisions, the live endpoint and `automlops models` are printed.
@@ -141,3 +201,4 @@ def test_local_demo_runs_each_task_kind_from_a_file_with_no_recipe(
         assert f"  {name}" in result.stdout
     assert result.stdout.count("status    succeeded") == 1
     assert "version 1 promoted: the first version of the dataset" in result.stdout
+    check_pages_in_a_browser(out, result.stdout, kind, tmp_path / "browser")

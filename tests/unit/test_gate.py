@@ -115,3 +115,12 @@ def test_a_bad_promotion_table_fails_at_load_naming_the_key(
         recipe_with(f"[promotion]\n{table}\n")
     assert caught.value.field == field
     assert problem in caught.value.problem
+
+
+def test_the_reason_cites_the_bootstrap_interval_of_the_difference() -> None:
+    from handlers.bootstrap import Interval
+
+    champion = Champion(1, {"roc_auc": 0.70}, Interval(-0.012, 0.041, 1000))
+    verdict = decide(AUTO, {"roc_auc": 0.715}, champion)
+    assert verdict.promotes
+    assert "(difference -0.0120 to +0.0410, 95% bootstrap interval)" in verdict.reason
