@@ -448,6 +448,7 @@ locals {
           [local.ns, "Accuracy", "Service", local.metrics_service],
           [local.ns, "F1Macro", "Service", local.metrics_service],
           [local.ns, "R2", "Service", local.metrics_service],
+          [local.ns, "DataDriftMaxPSI", "Service", local.metrics_service],
         ]
       }
     },
@@ -467,6 +468,7 @@ locals {
         alarms = concat(
           [for alarm in aws_cloudwatch_metric_alarm.dlq_not_empty : alarm.arn],
           [aws_cloudwatch_metric_alarm.messages_failed.arn, aws_cloudwatch_metric_alarm.ingest_backlog_age.arn],
+          [aws_cloudwatch_metric_alarm.data_drift.arn],
           aws_cloudwatch_metric_alarm.polls_stalled[*].arn,
           aws_cloudwatch_metric_alarm.polls_stalled_while_running[*].arn,
           [for alarm in aws_cloudwatch_metric_alarm.endpoint_errors : alarm.arn],

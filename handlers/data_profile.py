@@ -1,7 +1,7 @@
 """What an upload looks like, and how far it has moved from the champion's training rows.
 
 Two parts, computed when the upload is split (`handlers/train.py`) and kept in the run's
-`evaluation/profile.json`:
+`runs/<run_id>/profile.json`:
 
 - the upload's profile: rows, columns, the target's balance (rows per class, or the range of a
   numeric target), and per input column the values that were empty or outside the vocabulary

@@ -164,7 +164,7 @@ class RunPaths:
 
     @property
     def profile(self) -> str:  # reports: the upload's profile and the train part's histograms
-        return f"{self.prefix}evaluation/profile.json"
+        return f"{self.prefix}profile.json"
 
     @property
     def html_report(self) -> str:  # reports: the report page, rendered after each decision

@@ -127,6 +127,7 @@ def _binary(sources: Sources, context: dict[str, Any], draw: Draw) -> None:
     draw("histogram", lambda: report_plots.score_histogram(labels, ours.scores, classes))
     matrix = sources.evaluation["metrics"]["confusion_matrix"]
     draw("confusion", lambda: report_plots.confusion(matrix, classes))
+    context["confusion"] = {"classes": list(classes), "matrix": matrix}
     context["threshold"] = sources.recipe.threshold
     context["thresholds"] = _threshold_table(ours)
     context["best_cut"] = _best_f1_cut(ours)
@@ -159,7 +160,8 @@ def _best_f1_cut(ours: ModelScores) -> dict[str, float] | None:
     if not labels.any():
         return None
     precision, recall, cuts = precision_recall_curve(labels, ours.scores)
-    f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0)[:-1]
+    total = precision + recall
+    f1 = (2 * precision * recall / np.where(total > 0, total, 1))[:-1]
     best = int(np.argmax(f1))
     # precision_recall_curve predicts 1 at score >= cut; just below it keeps "above the cut".
     cut = float(np.nextafter(cuts[best], -np.inf))
@@ -175,6 +177,7 @@ def _multiclass(sources: Sources, context: dict[str, Any], draw: Draw) -> None:
     metrics = sources.evaluation["metrics"]
     classes = list(metrics["classes"])
     draw("confusion", lambda: report_plots.confusion(metrics["confusion_matrix"], classes))
+    context["confusion"] = {"classes": classes, "matrix": metrics["confusion_matrix"]}
     context["per_class"] = metrics["per_class"]
 
 
@@ -193,7 +196,13 @@ def _model(sources: Sources, context: dict[str, Any], draw: Draw) -> None:
     if curves:
         draw("training", lambda: report_plots.training_curves(curves))
     context["importance"] = importance or []
-    context["job"] = sources.job
+    job_name = sources.job.get("name", "(not described)")
+    context["job"] = {
+        "name": job_name,
+        "hyperparameters": sources.recipe.hyperparameter_dict(),
+        "final_metrics": {},
+        **sources.job,
+    }
     context["curves"] = {
         metric: {channel: values[-1] for channel, values in channels.items()}
         for metric, channels in (curves or {}).items()

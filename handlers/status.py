@@ -38,6 +38,15 @@ def describe_run(document: dict[str, Any]) -> str:
             f"decision  {decision.get('decision')} (version {decision.get('version')}; live: "
             f"version {decision.get('live_version') or 'none'}): {decision.get('reason')}"
         )
+    drift = document.get("stages", {}).get("train", {}).get("stats", {}).get("drift")
+    if drift:
+        verdict = (
+            f"drifted ({', '.join(drift['drifted_features'])})" if drift["drifted"] else "stable"
+        )
+        lines.append(
+            f"drift     {verdict}: largest PSI {drift['max_psi']:.3f} against version "
+            f"{drift['against']['version']} (threshold {drift['threshold']:g})"
+        )
     lines.append("")
     lines.append(f"{'stage':<11}{'outcome':<10}{'tries':<7}{'started':<31}ended")
     for name, entry in _ordered(document.get("stages", {})):

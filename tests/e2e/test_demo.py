@@ -95,7 +95,6 @@ def test_local_demo_prints_the_metrics_and_copies_the_report(tmp_path: Path) -> 
             "report.md",
             "report.html",
             "scores.csv",
-            "profile.json",
             "confusion_matrix.png",
             "decision.json",
         } <= {p.name for p in run_folder.iterdir()}
@@ -106,9 +105,8 @@ def test_local_demo_prints_the_metrics_and_copies_the_report(tmp_path: Path) -> 
     assert (second / "champion-v1-scores.csv").exists()
     decision = json.loads((second / "decision.json").read_text())
     assert "95% bootstrap interval" in decision["reason"]
-    drift = json.loads((second / "profile.json").read_text())["drift"]
-    assert drift["against"]["version"] == 1
-    assert drift["max_psi"] >= 0
+    assert "Against version 1: largest PSI" in (second / "report.md").read_text()
+    assert "against version 1 (threshold 0.25)" in result.stdout  # status shows the drift
     check_pages_in_a_browser(out, result.stdout, "binary", tmp_path / "browser")
     counts = [json.loads((f / "metrics.json").read_text())["metrics"]["count"] for f in folders]
     assert sorted(counts) == [200, 400]  # the 10 % test parts of 2,000 and 4,000 rows

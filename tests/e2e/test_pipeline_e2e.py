@@ -70,7 +70,7 @@ def test_synthetic_upload_gets_a_report_well_above_chance(
     assert metrics["pr_auc"] > metrics["positives"] / metrics["count"]  # beats the base rate
     keys = evaluation_keys(synthetic_run["run_id"])
     report = pipeline.read_bytes("reports", keys["report"]).decode()
-    assert f"| ROC AUC | {metrics['roc_auc']:.4f} |" in report
+    assert f"| roc_auc (gate) | {metrics['roc_auc']:.4f} |" in report
     assert pipeline.read_bytes("reports", keys["confusion_matrix"]).startswith(b"\x89PNG")
 
 

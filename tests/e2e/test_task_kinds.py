@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 import xgboost as xgb
+from browser import assert_renders
 from lifecycle_helpers import cli, decision
 from pipeline_harness import Pipeline, running_pipeline
 from sklearn import metrics as skm
@@ -135,6 +136,15 @@ def test_a_regression_file_runs_and_its_better_version_replaces_the_champion(
     challenger = evaluation(pipeline, second["run_id"])["rmse"]
     assert made["decision"] == ("promoted" if challenger < champion else "rejected"), made
     assert f"rmse {challenger:.4f} vs {champion:.4f} for the champion" in made["reason"]
+    # The second version's page: both models on the same axes, drift against version 1.
+    page = tmp_path / "report.html"
+    page.write_bytes(pipeline.read_bytes("reports", RunPaths(second["run_id"]).html_report))
+    html = page.read_text()
+    assert "champion (version 1)" in html
+    assert "Compared with version 1" in html
+    assert "difference (this \u2212 champion)" in html
+    sections = {"section-regression", "figure-predicted", "figure-residuals", "section-drift"}
+    assert_renders(page, tmp_path / "browser", sections | {"figure-importance", "figure-training"})
 
 
 def test_binary_parity_with_a_direct_xgboost_train(pipeline: Pipeline, tmp_path: Path) -> None:

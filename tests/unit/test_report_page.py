@@ -1,0 +1,161 @@
+"""The report page renders for every kind and every shape of what a run leaves: with and
+without a champion (scored or not), importance, curves, a profile and drift. Rendering is
+strict (an undefined name fails), so a missing part must be handled, not hidden."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+import pytest
+from test_recipe_kinds import MULTICLASS_TARGET, REGRESSION_TARGET, recipe
+
+from handlers import bootstrap, report_page, runs_index
+from handlers.measure import measure
+from handlers.recipe import Recipe
+from handlers.report_sources import ModelScores, Sources
+from handlers.scoring import Scored
+
+RECIPES = {
+    "binary": Recipe.load_packaged("bank-marketing"),
+    "multiclass": recipe(MULTICLASS_TARGET),
+    "regression": recipe(REGRESSION_TARGET),
+}
+
+
+def scored(kind: str, seed: int) -> Scored:
+    rng = np.random.default_rng(seed)
+    if kind == "binary":
+        labels = rng.integers(0, 2, 300).astype(float)
+        return Scored(labels, np.clip(labels * 0.4 + rng.random(300) * 0.6, 0, 1), 1, 0.0)
+    if kind == "multiclass":
+        labels = rng.integers(0, 4, 300).astype(float)
+        logits = rng.normal(size=(300, 4))
+        logits[np.arange(300), labels.astype(int)] += 1.0
+        return Scored(labels, np.exp(logits) / np.exp(logits).sum(1, keepdims=True), 1, 0.0)
+    labels = rng.normal(100, 10, 300)
+    return Scored(labels, labels + rng.normal(0, 5, 300), 1, 0.0)
+
+
+def sources(kind: str, *, champion: str, extras: bool) -> Sources:
+    the_recipe = RECIPES[kind]
+    ours, theirs = scored(kind, 1), scored(kind, 2)
+    metric = the_recipe.promotion.metric
+    interval = bootstrap.interval(the_recipe, ours, metric, "r")
+    decision = {
+        "decision": "promoted",
+        "reason": "because",
+        "action": "gate",
+        "version": 2,
+        "live_version": 2,
+        "decided_at": "2026-12-01T00:00:00+00:00",
+    }
+    champion_doc: dict[str, Any] | None = None
+    if champion == "scored":
+        comparison = bootstrap.compare(
+            the_recipe, ours.labels, ours.scores, theirs.scores, metric, "r"
+        )
+        champion_doc = {
+            "version": 1,
+            "run_id": "20261201-0000000001",
+            "metrics": measure(the_recipe, theirs).to_dict(),
+            "comparison": comparison.to_dict(),
+        }
+    elif champion == "unscored":
+        champion_doc = {"version": 1, "run_id": "20261201-0000000001", "metrics": None}
+    found = Sources(
+        run_id="20261201-0000000002",
+        dataset="shop",
+        recipe=the_recipe,
+        manifest={"source": {"bucket": "raw", "key": "data/shop/a.csv"}, "decisions": [decision]},
+        evaluation={
+            "run": {"evaluated_at": "2026-12-01T00:00:00+00:00", "requests": 1},
+            "metrics": measure(the_recipe, ours).to_dict(),
+            "interval": None if interval is None else {"metric": metric, **interval.to_dict()},
+        },
+        decision=decision,
+        ours=ModelScores("challenger (version 2)", ours.labels, ours.scores),
+        champion=champion_doc,
+        theirs=None
+        if champion != "scored"
+        else ModelScores("champion (version 1)", theirs.labels, theirs.scores),
+        profile=None,
+        live_endpoint="aml-shop-live",
+        unavailable={"importance": "no model", "curves": "no log"},
+    )
+    if extras:
+        found.importance = [("area", 12.5), ("district", 3.0)]
+        found.curves = {"rmse": {"train": [3.0, 2.0], "validation": [3.5, 2.5]}}
+        found.unavailable = {}
+        found.profile = {
+            "rows": 3000,
+            "columns": 3,
+            "target": {"column": "y", "kind": kind, "rows": {"a": 10, "b": 20}}
+            if kind != "regression"
+            else {"column": "y", "kind": kind, "mean": 1.0, "min": 0.0, "max": 2.0},
+            "columns_profile": [
+                {"column": "area", "role": "numeric", "missing": 0, "out_of_vocabulary": 0}
+            ],
+            "reference": {"rows": 2100},
+            "drift": {
+                "against": {"version": 1, "run_id": "20261201-0000000001"},
+                "threshold": 0.25,
+                "psi": {"area": 0.4, "district": 0.01},
+                "max_psi": 0.4,
+                "drifted_features": ["area"],
+                "drifted": True,
+                "target": {"psi": 0.02},
+            },
+        }
+    return found
+
+
+@pytest.mark.parametrize(
+    ("kind", "champion", "extras"),
+    [
+        (kind, *shape)
+        for kind, shape in itertools.product(
+            RECIPES, (("none", False), ("unscored", True), ("scored", True), ("scored", False))
+        )
+    ],
+)
+def test_the_page_renders_every_shape(kind: str, champion: str, extras: bool) -> None:
+    html, markdown = report_page.render(sources(kind, champion=champion, extras=extras))
+    assert 'id="section-confidence"' in html
+    assert 'id="section-drift"' in html
+    assert "## Decision: promoted (gate, 2026-12-01T00:00:00+00:00)" in markdown
+    if kind == "multiclass":
+        assert "| actual \\ predicted | bronze | silver | gold | platinum |" in markdown
+    figures = html.count('src="data:image/png;base64,')
+    expected = {"binary": 5, "multiclass": 1, "regression": 2}[kind] + (2 if extras else 0)
+    assert figures == expected
+    if extras:
+        assert "<strong>drifted</strong>: area" in html
+        assert "DRIFTED (area)" in markdown
+    else:
+        assert "Not available: no model" in html
+    if champion == "scored":
+        assert "difference (this \u2212 champion)" in html
+        assert "champion (version 1)" in html
+
+
+def test_html_escapes_what_it_inserts() -> None:
+    found = sources("binary", champion="none", extras=False)
+    found.decision = {**(found.decision or {}), "reason": "<script>alert(1)</script>"}
+    html, _ = report_page.render(found)
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_the_index_links_every_run_and_marks_the_live_one() -> None:
+    rows = [runs_index.row_of(sources("binary", champion=c, extras=True)) for c in ("none",)]
+    rows.append({**rows[0], "run_id": "20261201-0000000003", "value": None, "low": None})
+    document = {"datasets": {"shop": {"runs": rows, "live_run": rows[0]["run_id"]}}}
+    html = runs_index.render(document)
+    for row in rows:
+        assert f'href="../runs/{row["run_id"]}/evaluation/report.html"' in html
+    assert f"{rows[0]['run_id']} ★" in html
+    assert html.count('src="data:image/png;base64,') == 1
+    local = runs_index.render(document, link=lambda run_id: f"{run_id}/report.html")
+    assert f'href="{rows[0]["run_id"]}/report.html"' in local
