@@ -32,19 +32,24 @@ def join_uri(base: str, *parts: str) -> str:
     return "/".join([base.rstrip("/"), *parts])
 
 
+def client(service: str, endpoint_url: str | None, region: str) -> Any:
+    """A client of the AWS the emulator is given. Explicit credentials: without them botocore
+    may probe the instance metadata service, which takes seconds to time out on a laptop. moto
+    accepts any."""
+    return boto3.client(
+        service,  # type: ignore[call-overload]  # s3 or logs
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
+        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
+        aws_session_token=os.environ.get("AWS_SESSION_TOKEN"),
+        config=Config(retries={"mode": "standard", "max_attempts": 3}),
+    )
+
+
 class S3:
     def __init__(self, endpoint_url: str | None, region: str) -> None:
-        # Explicit credentials: without them botocore may probe the instance metadata service, which
-        # takes seconds to time out on a laptop. moto accepts any.
-        self._client: Any = boto3.client(
-            "s3",
-            endpoint_url=endpoint_url,
-            region_name=region,
-            aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
-            aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
-            aws_session_token=os.environ.get("AWS_SESSION_TOKEN"),
-            config=Config(retries={"mode": "standard", "max_attempts": 3}),
-        )
+        self._client: Any = client("s3", endpoint_url, region)
 
     def list_objects(self, uri: str) -> list[tuple[str, str]]:
         """(bucket, key) of every object under the prefix, in key order."""

@@ -10,13 +10,13 @@ Logging is best effort, as on AWS: a failure to write is logged and never fails 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
+
+from localcloud.sagemaker.s3io import client
 
 GROUP = "/aws/sagemaker/TrainingJobs"
 TAB = "#011"
@@ -43,14 +43,7 @@ def round_lines(history: History) -> list[str]:
 
 class TrainingLogs:
     def __init__(self, endpoint_url: str | None, region: str) -> None:
-        self._client: Any = boto3.client(
-            "logs",
-            endpoint_url=endpoint_url,
-            region_name=region,
-            aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
-            aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
-            aws_session_token=os.environ.get("AWS_SESSION_TOKEN"),
-        )
+        self._client: Any = client("logs", endpoint_url, region)
 
     def write(self, job_name: str, lines: Sequence[str]) -> None:
         stream = f"{job_name}/algo-1-{int(time.time())}"
