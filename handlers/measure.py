@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from handlers import report_plots
 from handlers.metrics import (
     Metrics,
     compute_metrics,
     parse_scores,
-    render_confusion_png,
     render_markdown_report,
 )
 from handlers.multiclass_metrics import (
@@ -72,8 +72,8 @@ def confusion_png(measured: Measured, recipe: Recipe) -> bytes | None:
     if isinstance(measured, RegressionMetrics):
         return None
     if isinstance(measured, MulticlassMetrics):
-        return render_confusion_png(measured.confusion_matrix, measured.classes)
-    return render_confusion_png(measured.confusion.as_matrix(), recipe.target.class_names())
+        return report_plots.confusion(measured.confusion_matrix, measured.classes)
+    return report_plots.confusion(measured.confusion.as_matrix(), recipe.target.class_names())
 
 
 def headline(measured: Measured, recipe: Recipe) -> dict[str, float]:

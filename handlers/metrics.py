@@ -1,4 +1,4 @@
-"""Evaluation: parse an endpoint's scores, compute binary metrics, render the report.
+"""Evaluation: parse an endpoint's scores, compute binary metrics, render the Markdown report.
 
 The original pipeline swapped TP and TN and counted TN twice in accuracy (DESIGN.md §6). Here the
 confusion matrix comes from scikit-learn with `labels=[0, 1]`, whose ravel order is
@@ -8,17 +8,14 @@ one class (ratios with a zero denominator are 0; an undefined AUC is None, with 
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
 
 from service.errors import PermanentError
 
@@ -207,66 +204,6 @@ def _finite(value: Any, position: int) -> float:
 
 
 # --- reports ----------------------------------------------------------------------------------
-
-_CELL = 150
-_MIN_CELL = 40
-_GRID = 900  # the grid's width in pixels for many classes
-_MARGIN = 120
-_TITLE_HEIGHT = 40
-_WHITE, _BLACK, _GREY = (255, 255, 255), (30, 30, 30), (110, 110, 110)
-_CORRECT, _WRONG = (198, 230, 201), (246, 206, 201)
-
-
-def render_confusion_png(
-    matrix: Sequence[Sequence[int]],
-    classes: Sequence[str] = ("0", "1"),
-    path: Path | None = None,
-) -> bytes:
-    """A labelled k-by-k picture of a confusion matrix (rows actual, columns predicted); a 2-by-2
-    one names its cells TN, FP, FN, TP. Written to `path` when given."""
-    size = len(classes)
-    cell = max(_MIN_CELL, min(_CELL, _GRID // size))
-    top = _TITLE_HEIGHT + 30
-    width, height = _MARGIN + size * cell + 30, top + size * cell + 20
-    image = Image.new("RGB", (width, height), _WHITE)
-    draw = ImageDraw.Draw(image)
-    big = ImageFont.load_default(size=max(10, min(28, cell // 5)))
-    small, title = ImageFont.load_default(size=15), ImageFont.load_default(size=18)
-    grid_centre = _MARGIN + size * cell / 2
-    draw.text(
-        (grid_centre, _TITLE_HEIGHT / 2), "Confusion matrix", fill=_BLACK, font=title, anchor="mm"
-    )
-    tags = {(0, 0): "TN", (0, 1): "FP", (1, 0): "FN", (1, 1): "TP"} if size == 2 else {}
-    for actual, row in enumerate(matrix):
-        for predicted, count in enumerate(row):
-            left, upper = _MARGIN + predicted * cell, top + actual * cell
-            colour = _CORRECT if actual == predicted else _WRONG
-            draw.rectangle((left, upper, left + cell, upper + cell), fill=colour, outline=_BLACK)
-            centre = (left + cell / 2, upper + cell / 2)
-            tag = tags.get((actual, predicted))
-            draw.text(
-                (centre[0], centre[1] - (12 if tag else 0)),
-                f"{count:,}",
-                fill=_BLACK,
-                font=big,
-                anchor="mm",
-            )
-            if tag:
-                draw.text((centre[0], centre[1] + 22), tag, fill=_GREY, font=small, anchor="mm")
-    for index, name in enumerate(classes):
-        shown = name if len(name) <= 12 else name[:11] + "…"
-        column_centre = _MARGIN + index * cell + cell / 2
-        label = f"predicted {shown}" if size == 2 else shown
-        draw.text((column_centre, top - 18), label, fill=_BLACK, font=small, anchor="mm")
-        row_centre = top + index * cell + cell / 2
-        label = f"actual {shown}" if size == 2 else shown
-        draw.text((_MARGIN - 10, row_centre), label, fill=_BLACK, font=small, anchor="rm")
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    png = buffer.getvalue()
-    if path is not None:
-        path.write_bytes(png)
-    return png
 
 
 def report_head(run: Mapping[str, Any]) -> list[str]:

@@ -71,11 +71,10 @@ def pr_curves(labels: np.ndarray, models: Mapping[str, np.ndarray]) -> bytes:
 
 
 def calibration(labels: np.ndarray, models: Mapping[str, np.ndarray], bins: int = 10) -> bytes:
-    from sklearn.calibration import calibration_curve
-
+    """Observed rate of the positive class against the mean score, per decile of the score."""
     figure, axes = _figure()
     for (name, scores), colour in zip(models.items(), COLOURS, strict=False):
-        observed, predicted = calibration_curve(labels, scores, n_bins=bins, strategy="quantile")
+        predicted, observed = _calibration_points(labels, scores, bins)
         axes.plot(predicted, observed, marker="o", color=colour, label=name)
     axes.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1, label="perfect")
     axes.set(
@@ -85,6 +84,20 @@ def calibration(labels: np.ndarray, models: Mapping[str, np.ndarray], bins: int 
     )
     axes.legend(loc="upper left")
     return _png(figure)
+
+
+def _calibration_points(
+    labels: np.ndarray, scores: np.ndarray, bins: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's calibration_curve(strategy="quantile") without importing
+    sklearn.calibration (a fifth of a second): equal-count bins, empty ones dropped."""
+    edges = np.quantile(scores, np.linspace(0, 1, bins + 1))
+    index = np.searchsorted(edges[1:-1], scores)
+    counts = np.bincount(index, minlength=bins)
+    filled = counts > 0
+    predicted = np.bincount(index, weights=scores, minlength=bins)[filled] / counts[filled]
+    observed = np.bincount(index, weights=labels, minlength=bins)[filled] / counts[filled]
+    return predicted, observed
 
 
 def score_histogram(labels: np.ndarray, scores: np.ndarray, classes: Sequence[str]) -> bytes:

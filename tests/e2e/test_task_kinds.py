@@ -103,6 +103,10 @@ def test_a_multiclass_file_runs_with_its_drafted_recipe(pipeline: Pipeline, tmp_
     made = decision(pipeline, run["run_id"])
     assert made["decision"] == "promoted"
     assert made["metric"] == "f1_macro"
+    unknown = cli(pipeline, "report", "20991231-0123456789")
+    assert unknown.returncode == 1
+    assert "holds no report: is 20991231-0123456789 a run id?" in unknown.stderr
+    assert cli(pipeline, "report", "../etc").returncode == 1  # not a run id: never a path
     report = pipeline.read_bytes("reports", RunPaths(run["run_id"]).evaluation["report"])
     assert b"| actual \\ predicted | bronze | gold | platinum | silver |" in report
     png = pipeline.read_bytes("reports", RunPaths(run["run_id"]).evaluation["confusion_matrix"])
@@ -136,9 +140,15 @@ def test_a_regression_file_runs_and_its_better_version_replaces_the_champion(
     challenger = evaluation(pipeline, second["run_id"])["rmse"]
     assert made["decision"] == ("promoted" if challenger < champion else "rejected"), made
     assert f"rmse {challenger:.4f} vs {champion:.4f} for the champion" in made["reason"]
-    # The second version's page: both models on the same axes, drift against version 1.
-    page = tmp_path / "report.html"
-    page.write_bytes(pipeline.read_bytes("reports", RunPaths(second["run_id"]).html_report))
+    # The second version's page, as `automlops report` brings it: both models on the same
+    # axes, drift against version 1.
+    fetched = cli(pipeline, "report", second["run_id"], "--out", str(tmp_path / "out"))
+    assert fetched.returncode == 0, fetched.stderr
+    page = Path(fetched.stdout.strip())
+    assert page == tmp_path / "out" / second["run_id"] / "report.html"
+    assert f"runs index: {tmp_path / 'out' / 'index.html'}" in fetched.stderr
+    assert (page.parent / "scores.csv").exists()
+    assert (page.parent / "champion-v1-scores.csv").exists()
     html = page.read_text()
     assert "champion (version 1)" in html
     assert "Compared with version 1" in html

@@ -102,3 +102,19 @@ def test_a_model_archive_without_a_booster_is_unavailable_with_the_reason() -> N
         model_insight.gain_importance(buffer.getvalue(), ["a"])
     with pytest.raises(InsightUnavailable, match="holds no xgboost-model"):
         model_insight.gain_importance(b"\x1f\x8b garbage", ["a"])
+
+
+def test_the_calibration_points_are_scikit_learns() -> None:
+    from sklearn.calibration import calibration_curve
+
+    from handlers.report_plots import _calibration_points
+
+    rng = np.random.default_rng(4)
+    for rows in (40, 413, 1000):
+        labels = rng.integers(0, 2, rows)
+        scores = rng.random(rows)
+        scores[:12] = 0.5  # ties across a bin edge
+        observed, predicted = calibration_curve(labels, scores, n_bins=10, strategy="quantile")
+        ours_predicted, ours_observed = _calibration_points(labels, scores, 10)
+        np.testing.assert_allclose(ours_observed, observed)
+        np.testing.assert_allclose(ours_predicted, predicted)
