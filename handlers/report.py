@@ -6,15 +6,19 @@ the run's row of the runs index and `reports/index.html`. Returns the keys writt
 
 from __future__ import annotations
 
+import time
+
 from handlers import report_page, report_sources, runs_index
 from handlers.deps import Ctx
 from handlers.naming import INDEX_PAGE_KEY, RunPaths
 
 
 def publish(ctx: Ctx, run_id: str) -> list[str]:
+    started = time.perf_counter()
     sources = report_sources.gather(ctx, run_id)
     if sources is None:  # never evaluated: nothing to show
         return []
+    gathered = time.perf_counter()
     reports = ctx.deps.buckets.reports
     paths = RunPaths(run_id)
     html, markdown = report_page.render(sources)
@@ -24,4 +28,11 @@ def publish(ctx: Ctx, run_id: str) -> list[str]:
     live_run = None if champion is None else champion.run_id
     document = runs_index.record(reports, sources.dataset, runs_index.row_of(sources), live_run)
     runs_index.publish(reports, document)
+    ctx.log.info(
+        "report.published",
+        run_id=run_id,
+        gather_ms=round((gathered - started) * 1000, 1),
+        duration_ms=round((time.perf_counter() - started) * 1000, 1),
+        unavailable=sorted(sources.unavailable),
+    )
     return [paths.html_report, paths.evaluation["report"], INDEX_PAGE_KEY]
