@@ -109,7 +109,9 @@ def _unescape(text: str) -> str:
     )
 
 
-def assert_renders(page: Path, work: Path, sections: set[str]) -> Rendered:
+def assert_renders(
+    page: Path, work: Path, sections: set[str], *, min_screenshot_bytes: int = 10_000
+) -> Rendered:
     """No console error, no network request, every image loaded, the sections there."""
     rendered = render(page, work)
     assert rendered.console == [], rendered.console
@@ -120,5 +122,5 @@ def assert_renders(page: Path, work: Path, sections: set[str]) -> Rendered:
         assert image["width"] > 0, image
     missing = sections - set(rendered.ids)
     assert not missing, f"{page} lacks {sorted(missing)}"
-    assert rendered.screenshot.stat().st_size > 10_000
+    assert rendered.screenshot.stat().st_size > min_screenshot_bytes
     return rendered

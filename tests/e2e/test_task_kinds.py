@@ -114,6 +114,17 @@ def test_a_multiclass_file_runs_with_its_drafted_recipe(pipeline: Pipeline, tmp_
     direct = direct_headline(pipeline, run["run_id"], recipe)
     print(f"parity multiclass f1_macro: pipeline {metrics['f1_macro']:.6f}, direct {direct:.6f}")
     assert round(metrics["f1_macro"], 3) == round(direct, 3), (metrics["f1_macro"], direct)
+    # A second version: its page shows both models' numbers, the per-class table, the k-by-k
+    # matrix and the drift from version 1's training rows, in a real browser.
+    again = written(generate_segments, 3000, 15, tmp_path / "segments-2.csv")
+    second = run_of(pipeline, "data/segments/segments-2.csv", again)
+    page = tmp_path / "report.html"
+    page.write_bytes(pipeline.read_bytes("reports", RunPaths(second["run_id"]).html_report))
+    html = page.read_text()
+    assert "champion (version 1)" in html
+    assert "Compared with version 1" in html
+    sections = {"section-per-class", "section-confusion", "figure-confusion", "section-drift"}
+    assert_renders(page, tmp_path / "browser", sections | {"figure-importance", "figure-training"})
 
 
 def test_a_regression_file_runs_and_its_better_version_replaces_the_champion(
