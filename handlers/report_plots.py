@@ -102,14 +102,12 @@ def _calibration_points(
 
 def score_histogram(labels: np.ndarray, scores: np.ndarray, classes: Sequence[str]) -> bytes:
     figure, axes = _figure(5.5, 3.6, bottom=0.7)
-    edges = np.linspace(0, 1, 26).tolist()
+    edges = np.linspace(0, 1, 26)
     for index, colour in ((0, "#7f7f7f"), (1, CHALLENGER)):
-        axes.hist(
-            scores[labels == index],
-            bins=edges,
-            alpha=0.6,
-            color=colour,
-            label=f"actual {classes[index]}",
+        # stairs: one artist per class, where hist would make a patch per bar
+        counts, _ = np.histogram(scores[labels == index], bins=edges)
+        axes.stairs(
+            counts, edges, fill=True, alpha=0.6, color=colour, label=f"actual {classes[index]}"
         )
     axes.set(xlabel="score (probability of the positive class)", ylabel="test rows")
     axes.set_title("Scores by actual class")
@@ -160,7 +158,8 @@ def residuals(actual: np.ndarray, predicted: np.ndarray) -> bytes:
     left.scatter(predicted, error, s=10, alpha=0.5, color=CHALLENGER)
     left.axhline(0, color="grey", linestyle=":")
     left.set(xlabel="predicted", ylabel="predicted - actual", title="Residuals")
-    right.hist(error, bins=30, color=CHALLENGER, alpha=0.8)
+    counts, edges = np.histogram(error, bins=30)
+    right.stairs(counts, edges, fill=True, color=CHALLENGER, alpha=0.8)
     right.set(xlabel="predicted - actual", ylabel="test rows", title="Residual distribution")
     return _png(figure)
 

@@ -1,8 +1,8 @@
 """End to end: more runs of one dataset than the account's quota of serverless endpoints (AWS's
-default is 50 per account; the emulator is given 20 here, and 30 runs, so that the suite stays
+default is 50 per account; the emulator is given 16 here, and 24 runs, so that the suite stays
 fast now that every run also renders its report).
 
-Without clean-up the 21st run's endpoint would be refused with ResourceLimitExceeded. With it,
+Without clean-up the 17th run's endpoint would be refused with ResourceLimitExceeded. With it,
 each run's own endpoint is deleted once its version is decided, and models and endpoint configs
 beyond the live one and `keep_versions` approved versions go too: after any number of runs one
 serverless endpoint is left. Uploads come in waves, as a busy day's would (moto only: the
@@ -25,7 +25,7 @@ from handlers.synthetic import generate
 pytestmark = pytest.mark.e2e
 
 DATASET = "bank-marketing"
-RUNS, WAVE, QUOTA, KEEP_VERSIONS = 30, 10, 20, 3
+RUNS, WAVE, QUOTA, KEEP_VERSIONS = 24, 8, 16, 3
 
 
 @pytest.fixture(scope="module")
