@@ -70,7 +70,7 @@ class Comparison:
 
 def interval(recipe: Recipe, scored: Scored, metric: str, seed_text: str) -> Interval | None:
     """The 95% interval of `metric` on the scored rows."""
-    values, _ = _replicated(recipe, scored.labels, [scored.scores], metric, seed_text)
+    values = _replicated(recipe, scored.labels, [scored.scores], metric, seed_text)
     return _percentiles(values[0])
 
 
@@ -83,7 +83,7 @@ def compare(
     seed_text: str,
 ) -> Comparison:
     """Both models' intervals and the interval of their difference, on shared resamples."""
-    values, _ = _replicated(recipe, labels, [ours, theirs], metric, seed_text)
+    values = _replicated(recipe, labels, [ours, theirs], metric, seed_text)
     return Comparison(
         metric,
         _percentiles(values[0]),
@@ -94,7 +94,8 @@ def compare(
 
 def _replicated(
     recipe: Recipe, labels: np.ndarray, scores: list[np.ndarray], metric: str, seed_text: str
-) -> tuple[list[np.ndarray], int]:
+) -> list[np.ndarray]:
+    """The metric of each model on every resample (the same resamples for all)."""
     fast = FAST.get((recipe.target.kind, metric))
     replicates = REPLICATES if fast else SLOW_REPLICATES
     rows = len(labels)
@@ -103,7 +104,7 @@ def _replicated(
     statistic = fast or _through_measure(metric)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        return [statistic(labels[picks], s[picks], recipe) for s in scores], replicates
+        return [statistic(labels[picks], s[picks], recipe) for s in scores]
 
 
 def _seed(text: str) -> int:

@@ -196,11 +196,14 @@ def _target_shift(reference: Histogram, ours: np.ndarray | None) -> dict[str, An
     if ours is None:
         return None
     theirs = np.asarray(reference["shares"])
-    shift = {"psi": round(_psi(theirs, ours), 6), "champion": theirs.tolist(), "upload": ours}
+    shift: dict[str, Any] = {
+        "psi": round(_psi(theirs, ours), 6),
+        "champion": theirs.tolist(),
+        "upload": ours.tolist(),
+    }
     if reference["type"] == "categorical":
         shift["values"] = reference["values"]
         shift["largest_rate_change"] = float(np.max(np.abs(ours - theirs)))
-    shift["upload"] = ours.tolist()
     return shift
 
 

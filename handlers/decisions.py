@@ -2,8 +2,8 @@
 
 One of `promoted`, `rejected`, `pending-approval`, `rolled-back`, `promotion-failed`
 (DESIGN.md §3): written to `runs/<run_id>/evaluation/decision.json` (last: its presence marks
-the decision made), added to the run's manifest and report, published to the decisions SNS
-topic (when one is configured) and logged as one line with `decision`.
+the decision made), added to the run's manifest (and so to its report pages), published to the
+decisions SNS topic (when one is configured) and logged as one line with `decision`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from handlers.manifest import Document, now
 from handlers.naming import RunPaths
 from handlers.storage import Bucket
-from handlers.task_kinds import BINARY, TASK_KINDS
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
@@ -77,12 +76,10 @@ class DecisionPublisher:
 
 
 def announce(
-    record: DecisionRecord,
-    publisher: DecisionPublisher,
-    reports: Bucket,
-    log: FilteringBoundLogger,
+    record: DecisionRecord, publisher: DecisionPublisher, log: FilteringBoundLogger
 ) -> dict[str, Any]:
-    """Publish, log and add the decision to the run's report; `write_decision` stores it."""
+    """Publish and log the decision; `write_decision` stores it, and the run's report pages
+    show it once clean-up renders them (`handlers/report.py`)."""
     document = record.to_dict()
     document["sns_message_id"] = publisher.publish(document)
     log.info(
@@ -96,7 +93,6 @@ def announce(
         action=record.action,
         seconds_since_evaluation=document["seconds_since_evaluation"],
     )
-    _append_to_report(reports, RunPaths(record.run_id), document)
     return document
 
 
@@ -125,41 +121,6 @@ def decided(document: dict[str, Any]) -> Any:
         manifest.setdefault("decisions", []).append(summary)
 
     return change
-
-
-def _append_to_report(reports: Bucket, paths: RunPaths, document: dict[str, Any]) -> None:
-    key = paths.evaluation["report"]
-    existing = reports.read_bytes(key) or b""
-    section = render_decision(document).encode()
-    reports.put_bytes(key, existing + b"\n" + section, "text/markdown")
-
-
-def render_decision(document: dict[str, Any]) -> str:
-    """Markdown: the decision and its reason, challenger and champion side by side."""
-    lines = [
-        f"## Decision: {document['decision']} ({document['action']}, {document['decided_at']})",
-        "",
-        f"{document['reason']}",
-        "",
-        f"Version {document['version']} of {document['dataset']}; the live endpoint "
-        f"`{document['live_endpoint']}` serves version {document['live_version'] or 'none'}.",
-    ]
-    challenger, champion = document.get("challenger"), document.get("champion")
-    if challenger:
-        theirs = (champion or {}).get("metrics") or {}
-        head = f"champion (version {champion['version']})" if champion else "champion"
-        lines += ["", f"| metric | this version | {head} |", "|---|---|---|"]
-        kind = TASK_KINDS.get(challenger.get("kind", "binary"), BINARY)
-        for name in kind.metrics:
-            marker = " (gate)" if name == document["metric"] else ""
-            lines.append(
-                f"| {name}{marker} | {_shown(challenger.get(name))} | {_shown(theirs.get(name))} |"
-            )
-    return "\n".join(lines) + "\n"
-
-
-def _shown(value: Any) -> str:
-    return "-" if value is None else f"{float(value):.4f}"
 
 
 def _seconds_since(moment: str | None) -> float | None:

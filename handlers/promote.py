@@ -473,7 +473,7 @@ def _announce(
         evaluated_at=scores.evaluated_at,
         requested_by=requested_by,
     )
-    return announce(record, deps.decisions, deps.buckets.reports, ctx.log)
+    return announce(record, deps.decisions, ctx.log)
 
 
 def _scores_of(ctx: Ctx, run_id: str) -> Scores:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from handlers import report_plots
+from handlers.bootstrap import LEVEL
 from handlers.data_profile import LARGE_PSI, MODERATE_PSI
 from handlers.report_sources import ModelScores, Sources
 from handlers.task_kinds import TASK_KINDS
@@ -110,7 +111,7 @@ def _models(sources: Sources) -> dict[str, np.ndarray]:
 def _confidence(sources: Sources) -> dict[str, Any]:
     comparison = (sources.champion or {}).get("comparison")
     return {
-        "level": 0.95,
+        "level": LEVEL,
         "challenger": sources.evaluation.get("interval"),
         "comparison": comparison,
     }

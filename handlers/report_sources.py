@@ -4,7 +4,8 @@ The report is rendered after each decision about the run (`handlers/cleanup.py`)
 run's manifest and recipe, its evaluation folder (metrics, scores, the champion's scores on the
 same rows, the profile), the decisions, the trained model and the training job. A part that
 cannot be had (a training log gone, a model file unreadable) is left out with the reason, so
-the report still renders; a run never evaluated has no report.
+the report still renders; a run never evaluated (or evaluated before its scores were kept)
+has no page.
 """
 
 from __future__ import annotations
@@ -56,10 +57,13 @@ def gather(ctx: Ctx, run_id: str) -> Sources | None:
     manifest = deps.runs.load(run_id)
     if found is None or manifest is None:
         return None
-    dataset = str(manifest["dataset"])
     decision = reports.read_json(paths.decision)
     decided = decision[0] if decision else None
     version = (decided or {}).get("version")
+    ours = _scores(ctx, paths.scores, f"challenger (version {version or '?'})")
+    if ours is None:  # evaluated before scores were kept: nothing to draw the page from
+        return None
+    dataset = str(manifest["dataset"])
     sources = Sources(
         run_id=run_id,
         dataset=dataset,
@@ -67,7 +71,7 @@ def gather(ctx: Ctx, run_id: str) -> Sources | None:
         manifest=manifest,
         evaluation=found[0],
         decision=decided,
-        ours=_scores(ctx, paths.scores, f"challenger (version {version or '?'})"),
+        ours=ours,
         champion=(decided or {}).get("champion"),
         theirs=None,
         profile=_json(ctx, paths.profile),
@@ -86,7 +90,7 @@ def _json(ctx: Ctx, key: str) -> dict[str, Any] | None:
     return found[0] if found else None
 
 
-def _scores(ctx: Ctx, key: str, name: str) -> Any:
+def _scores(ctx: Ctx, key: str, name: str) -> ModelScores | None:
     reports = ctx.deps.buckets.reports
     body = reports.read_bytes(key)
     if body is None:

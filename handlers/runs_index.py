@@ -12,10 +12,12 @@ import base64
 from collections.abc import Callable
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from handlers import report_plots
 from handlers.naming import INDEX_DATA_KEY, INDEX_PAGE_KEY
 from handlers.report_sources import Sources
-from handlers.storage import Bucket
+from handlers.storage import Bucket, is_conflict
 
 WRITE_ATTEMPTS = 8
 MAX_RUNS_PER_DATASET = 200  # the newest; older runs keep their reports, off the page
@@ -56,22 +58,14 @@ def record(
                 reports.write_json(INDEX_DATA_KEY, document, if_none_match=True)
             else:
                 reports.write_json(INDEX_DATA_KEY, document, if_match=etag)
-        except Exception as exc:  # a 412 (or 409): another decision wrote first; read again
-            if not _is_conflict(exc):
+        except ClientError as exc:  # a 412 (or 409): another decision wrote first; read again
+            if not is_conflict(exc):
                 raise
             continue
         return document
     raise RuntimeError(
         f"{reports.uri(INDEX_DATA_KEY)} kept changing; the index is rewritten next time"
     )
-
-
-def _is_conflict(exc: Exception) -> bool:
-    from botocore.exceptions import ClientError
-
-    from handlers.storage import is_conflict
-
-    return isinstance(exc, ClientError) and is_conflict(exc)
 
 
 def bucket_link(run_id: str) -> str:

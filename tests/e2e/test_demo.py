@@ -63,6 +63,21 @@ def _dataset(out: Path) -> str:
     return str(document["dataset"])
 
 
+def demo(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """`automlops local --demo ARGUMENTS` in its own process, as `make demo` runs it; it must
+    succeed."""
+    result = subprocess.run(
+        [sys.executable, "-m", "automlops", "local", "--demo", *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
 def _json_line(line: str) -> dict[str, Any] | None:
     """An EMF document on a line of its own (threads may share a line with other output)."""
     if not line.startswith("{") or '"_aws"' not in line:
@@ -76,15 +91,7 @@ def _json_line(line: str) -> dict[str, Any] | None:
 
 def test_local_demo_prints_the_metrics_and_copies_the_report(tmp_path: Path) -> None:
     out = tmp_path / "reports"
-    result = subprocess.run(
-        [sys.executable, "-m", "automlops", "local", "--demo", "--rows", "2000", "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    result = demo("--rows", "2000", "--out", str(out))
     assert result.stdout.count("status    succeeded") == 2  # two versions of the data
     assert "roc_auc" in result.stdout
     folders = sorted((p for p in out.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
@@ -137,25 +144,7 @@ def test_local_demo_drafts_a_recipe_for_a_file_of_its_own(tmp_path: Path) -> Non
         rows.append(f"C{i:05d},{tenure},{monthly},{plan},{'yes' if churn else 'no'}")
     data.write_text("\n".join(rows) + "\n")
     out = tmp_path / "reports"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "automlops",
-            "local",
-            "--demo",
-            "--data",
-            str(data),
-            "--out",
-            str(out),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    result = demo("--data", str(data), "--out", str(out))
     recipe = out / "churn-export.toml"
     assert (
         f"no recipe for churn-export: drafted {recipe} (binary target 'churned')" in result.stdout
@@ -182,16 +171,7 @@ def test_local_demo_runs_each_task_kind_from_a_file_with_no_recipe(
     with data.open("wb") as sink:
         GENERATORS[kind](sink, 1500, seed=21)
     out = tmp_path / "reports"
-    command = ["local", "--demo", "--data", str(data), "--target", target, "--out", str(out)]
-    result = subprocess.run(
-        [sys.executable, "-m", "automlops", *command],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    result = demo("--data", str(data), "--target", target, "--out", str(out))
     recipe = out / f"{kind}.toml"
     assert f"drafted {recipe} ({kind} target '{target}')" in result.stdout
     assert f"{kind} metrics on its held-out test set:" in result.stdout
