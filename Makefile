@@ -73,7 +73,15 @@ browser:
 		echo "browser: chromium could not be installed; the browser tests skip"; \
 	else echo "browser: no chromium and no root apt-get; the browser tests skip"; fi
 
-bench: install
+# The throughput comparison's peers, in an environment of their own: never the project's lock.
+BENCH_ENV := $(TOOLS)/bench
+
+$(BENCH_ENV)/.installed: benchmarks/peers.txt | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(BENCH_ENV)
+	$(UV) pip install --quiet --python $(BENCH_ENV)/bin/python -r benchmarks/peers.txt
+	@touch $@
+
+bench: install $(BENCH_ENV)/.installed
 	$(BIN)/python benchmarks/bench_consumer.py
 	$(BIN)/python benchmarks/bench_preprocess.py
 	$(BIN)/python benchmarks/bench_evaluate.py

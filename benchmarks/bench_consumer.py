@@ -1,23 +1,28 @@
-"""Consumer throughput and worker start-up time, against moto's server. Run by hand:
+"""Consumer throughput against real peers, and worker start-up time, on moto's server. `make bench`
+runs it; by hand:
 
-    .venv/bin/python benchmarks/bench_consumer.py [--messages 2000] [--chunk 50]
-        [--threads 4 16] [--starts 3]
+    .venv/bin/python benchmarks/bench_consumer.py [--rounds 3] [--threads 4] [--io-messages 400]
+        [--noop-messages 1000] [--starts 5]
 
-1. Throughput: N `worker.ping` messages (a no-op handler) drained from the stages queue by a
-   naive consumer (receive 1, handle, delete 1) and by the Worker; the ratio is the point.
-   moto's SQS does O(queue length) work per message received (it recomputes the queue's
-   attributes for each one), so the queue is filled and drained in chunks (default 50) and only
-   draining is timed: deeper queues measure moto, not the consumer.
-   Both consumers run in this process; moto runs in a child process so that it does not
-   compete with them for the GIL.
+1. Throughput. Each contender (`benchmarks/contenders.py`) runs in a process of its own against one
+   moto server (a child process, so that nobody competes with it for a GIL): the naive loop, Doist
+   sqs-workers, dramatiq with dramatiq-sqs, Celery's SQS transport, and the automlops worker at
+   its defaults. The peers come from the bench environment (`benchmarks/peers.txt`, installed
+   by `make bench` into .tools/bench). Every contender gets a fresh queue, the same thread count,
+   long polling and batches of ten where it has the setting; rounds are interleaved and the
+   table gives medians. The server counts the SQS calls by action (whatever client made them:
+   Celery receives through its own HTTP client), so calls per message are the consumer's own
+   receives, deletes and visibility changes. moto does O(queue length) work per message
+   received, so the queue is filled in chunks of 50: deeper queues would measure moto.
 2. Start-up: `python -m automlops worker` as a real process, from spawn to its `worker.started`
-   line (the pollers are about to issue their first ReceiveMessage) and to the health file
-   (the first ReceiveMessage has returned; a message waits so it returns at once).
+   line (the pollers are issuing their first ReceiveMessage) and to the health file (that
+   receive has returned), with `python -c "import boto3"` as the floor no SQS worker can beat.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import statistics
@@ -27,53 +32,118 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
-from automlops.aws import AwsTarget, build_clients
-from service.context import HandlerContext
-from service.hooks import Hooks
-from service.logs import configure_logging
-from service.messages import Outgoing, StageMessage, encode_envelope
+from automlops.aws import AwsTarget
+from service.messages import encode_envelope
 from service.ping import Ping
-from service.routing import Route
-from service.settings import RuntimeSettings as Settings
-from service.sqs import SqsTransport
-from service.worker import Worker
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-BENCH_SETTINGS = {
-    "AUTOMLOPS_POLL_WAIT_SECONDS": "1",
-    "AUTOMLOPS_LOG_FORMAT": "json",
-}
+BENCH_PYTHON = REPO_ROOT / ".tools" / "bench" / "bin" / "python"
+PEERS = ("sqs-workers", "dramatiq-sqs", "celery")
+CONSUMING = (
+    "ReceiveMessage",
+    "DeleteMessage",
+    "DeleteMessageBatch",
+    "ChangeMessageVisibility",
+    "ChangeMessageVisibilityBatch",
+)
+CHUNK = 50
 
 
 @dataclass(frozen=True)
-class Run:
+class Contender:
     name: str
+    threads: int
+    handler_ms: int
+
+    @property
+    def python(self) -> Path:
+        return BENCH_PYTHON if self.name in PEERS else Path(sys.executable)
+
+
+@dataclass
+class Run:
+    contender: Contender
     messages: int
     seconds: float
-    calls: int  # SQS calls the consumer made (receive, delete, visibility)
+    calls: Counter[str] = field(default_factory=Counter)
 
     @property
     def rate(self) -> float:
         return self.messages / self.seconds
 
+    @property
+    def calls_per_message(self) -> float:
+        return sum(self.calls[a] for a in CONSUMING) / self.messages
 
-# -- the stack, in a child process -----------------------------------------------------------
+
+# -- the server, in a child process ----------------------------------------------------------
+
+
+class CountingApp:
+    """WSGI middleware counting SQS calls by action, for both of SQS's protocols."""
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+        self.calls: Counter[str] = Counter()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        action = self._action(environ)
+        if action:
+            with self._lock:
+                self.calls[action] += 1
+        return self._app(environ, start_response)
+
+    @staticmethod
+    def _action(environ: dict[str, Any]) -> str:
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target.startswith("AmazonSQS."):
+            return str(target.removeprefix("AmazonSQS."))
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        from urllib.parse import parse_qs
+
+        form = parse_qs(body.decode(errors="replace")) | parse_qs(environ.get("QUERY_STRING", ""))
+        return str(form.get("Action", [""])[0])
+
+    def take(self) -> dict[str, int]:
+        with self._lock:
+            calls, self.calls = dict(self.calls), Counter()
+        return calls
 
 
 def serve_stack() -> None:
-    """Child process: start the embedded stack, print its env, serve until stdin closes."""
-    from localcloud.stack import StackConfig, running_stack
+    """Child process: moto behind the counter, the bench stack provisioned; then, per line on
+    stdin, `counts` prints (and resets) the calls counted so far."""
+    import logging
 
-    config = StackConfig(prefix="bench", visibility_timeout=30, max_receive_count=5)
-    with running_stack(config) as stack:
-        print(json.dumps({"env": stack.env, "queue_urls": stack.queue_urls}), flush=True)
-        sys.stdin.read()
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    from localcloud.stack import Stack, StackConfig, provision
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    counting = CountingApp(DomainDispatcherApplication(create_backend_app))
+    server = make_server(
+        "127.0.0.1", 0, counting, threaded=True, request_handler=MotoRequestHandler
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+    made = provision(endpoint, StackConfig(prefix="bench", visibility_timeout=30))
+    stack = Stack(endpoint, made.buckets, made.queue_urls, made.dlq_urls, server=None)  # type: ignore[arg-type]  # served above
+    print(json.dumps(stack.env), flush=True)
+    for _ in sys.stdin:
+        print(json.dumps(counting.take()), flush=True)
 
 
 class StackProcess:
@@ -85,10 +155,18 @@ class StackProcess:
             stdout=subprocess.PIPE,
             text=True,
         )
+        # What a worker process needs: endpoint, credentials, buckets, queues.
+        self.env: dict[str, str] = json.loads(self._line())
+
+    def _line(self) -> str:
         assert self.process.stdout is not None
-        info = json.loads(self.process.stdout.readline())
-        self.env: dict[str, str] = info["env"]
-        self.queue_urls: dict[str, str] = info["queue_urls"]
+        return self.process.stdout.readline()
+
+    def take_counts(self) -> Counter[str]:
+        assert self.process.stdin is not None
+        self.process.stdin.write("counts\n")
+        self.process.stdin.flush()
+        return Counter(json.loads(self._line()))
 
     def close(self) -> None:
         assert self.process.stdin is not None
@@ -96,160 +174,85 @@ class StackProcess:
         self.process.wait(10)
 
 
-# -- filling and draining --------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class Nap(StageMessage):
-    """The benchmark's message: its handler sleeps `ms` (0 = a no-op handler)."""
-
-    TYPE: ClassVar[str] = "bench.nap"
-    ms: int = 0
-
-
-def nap(ms: int) -> None:
-    if ms:
-        time.sleep(ms / 1000)
-
-
-def handle_nap(msg: Nap, ctx: HandlerContext[object]) -> list[Outgoing]:
-    nap(msg.ms)
-    return []
-
-
-class CallCounter:
-    """Counts SQS API calls made by a client, by operation."""
-
-    def __init__(self, sqs: Any) -> None:
-        self.calls: Counter[str] = Counter()
-        sqs.meta.events.register("before-call.sqs", self._count)
-
-    def _count(self, model: Any, **_: Any) -> None:
-        self.calls[model.name] += 1
-
-    def consuming(self) -> int:
-        """Calls a consumer makes; sends (the producer's) are not counted."""
-        return sum(n for name, n in self.calls.items() if not name.startswith("Send"))
-
-
-def fill(sqs: Any, url: str, count: int, handler_ms: int) -> None:
-    def send_batch(start: int) -> None:
-        entries = [
-            {
-                "Id": str(i),
-                "MessageBody": encode_envelope(Nap(run_id=f"b-{start + i}", ms=handler_ms)),
-            }
-            for i in range(min(10, count - start))
-        ]
-        failed = sqs.send_message_batch(QueueUrl=url, Entries=entries).get("Failed", [])
-        assert not failed, failed
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(send_batch, range(0, count, 10)))
-
-
-def purge(sqs: Any, urls: Sequence[str]) -> None:
-    for url in urls:
-        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get(
-            "Messages", []
-        ):
-            entries = [
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
-            ]
-            sqs.delete_message_batch(QueueUrl=url, Entries=entries)
-
-
-def chunked(total: int, chunk: int) -> list[int]:
-    return [min(chunk, total - start) for start in range(0, total, chunk)]
+# -- one contender's run -----------------------------------------------------------------------
 
 
 def sqs_client(env: dict[str, str]) -> Any:
     return AwsTarget.from_env(env).session().client("sqs", endpoint_url=env["AWS_ENDPOINT_URL"])
 
 
-def naive_consumer(env: dict[str, str], total: int, chunk: int, handler_ms: int) -> Run:
-    sqs = sqs_client(env)
-    counter = CallCounter(sqs)
-    url = env["AUTOMLOPS_STAGES_QUEUE_URL"]
-    seconds = 0.0
-    for count in chunked(total, chunk):
-        fill(sqs, url, count, handler_ms)
-        seconds += drain_naively(sqs, url, count)
-    return Run("naive (receive 1, delete 1)", total, seconds, counter.consuming())
+def fresh_queue(sqs: Any, name: str) -> str:
+    """A queue with a dead-letter queue, as the worker requires of every queue it polls."""
+    dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]
+    redrive = {"deadLetterTargetArn": arn["QueueArn"], "maxReceiveCount": "5"}
+    attributes = {"VisibilityTimeout": "30", "RedrivePolicy": json.dumps(redrive)}
+    return str(sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
 
 
-def drain_naively(sqs: Any, url: str, count: int) -> float:
-    """The baseline: one message per receive, handled, deleted on its own."""
-    done = 0
-    started = time.perf_counter()
-    while done < count:
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=1).get(
-            "Messages", []
-        )
-        for message in messages:
-            nap(json.loads(message["Body"])["payload"]["ms"])  # the handler
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            done += 1
-    return time.perf_counter() - started
+def run_contender(stack: StackProcess, contender: Contender, total: int, tag: str) -> Run:
+    sqs = sqs_client(stack.env)
+    name = f"bench_{contender.name.replace('-', '_')}_{tag}"
+    url = fresh_queue(sqs, name)
+    env = {
+        **os.environ,
+        **stack.env,
+        "AUTOMLOPS_STAGES_QUEUE_URL": url,
+        "PYTHONPATH": str(REPO_ROOT / "benchmarks"),
+        "dramatiq_queue_prefetch": "10",
+    }
+    command = [str(contender.python), str(REPO_ROOT / "benchmarks" / "contenders.py")]
+    command += [contender.name, "--threads", str(contender.threads)]
+    command += ["--queue-url", url, "--queue-name", name]
+    process = subprocess.Popen(
+        command, cwd=REPO_ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        return drive(stack, process, contender, total)
+    finally:
+        process.kill()
+        process.wait(10)
 
 
-def worker_consumer(
-    env: dict[str, str], threads: int, total: int, chunk: int, handler_ms: int
+def drive(
+    stack: StackProcess, process: subprocess.Popen[str], contender: Contender, total: int
 ) -> Run:
-    settings = Settings.from_env({**env, "AUTOMLOPS_WORKER_THREADS": str(threads)})
-    filler = sqs_client(env)
+    assert process.stdin is not None
+    assert process.stdout is not None
+    if process.stdout.readline().strip() != "ready":
+        raise RuntimeError(f"{contender.name} did not start")
+    stack.take_counts()  # set-up calls are not the consumer's work
     seconds = 0.0
-    calls = 0
-    for count in chunked(total, chunk):
-        fill(filler, settings.stages_queue_url, count, handler_ms)
-        elapsed, made = drain_with_worker(env, settings, count)
-        seconds += elapsed
-        calls += made
-    return Run(f"worker ({threads} threads, batched)", total, seconds, calls)
+    for count in chunked(total, CHUNK):
+        process.stdin.write(f"fill {count} {contender.handler_ms}\n")
+        process.stdin.flush()
+        seconds += float(process.stdout.readline().split()[1])
+    time.sleep(0.3)  # the last deletes, still in flight, are part of the work
+    calls = stack.take_counts()
+    return Run(contender, total, seconds, calls)
 
 
-def drain_with_worker(env: dict[str, str], settings: Settings, count: int) -> tuple[float, int]:
-    """Seconds from a new Worker's start to `count` settled stages messages, and its SQS calls."""
-    settled = threading.Semaphore(0)
-
-    def on_settled(summary: dict[str, Any]) -> None:
-        if summary["queue"] == "stages":
-            settled.release()
-
-    clients = build_clients(
-        AwsTarget.from_env(env),
-        poll_wait_seconds=settings.poll_wait_seconds,
-        threads=settings.worker_threads,
-        invoke_concurrency=1,
-    )
-    counter = CallCounter(clients.sqs)
-    worker = Worker(
-        settings,
-        SqsTransport(clients.sqs),
-        [Route(Nap, handle_nap)],
-        hooks=Hooks(on_settled=on_settled),
-    )
-    runner = threading.Thread(target=worker.run, daemon=True)
-    runner.start()
-    worker.wait_started(30)  # queue discovery done; the pollers are starting
-    started = time.perf_counter()
-    for _ in range(count):
-        settled.acquire()
-    elapsed = time.perf_counter() - started
-    made = counter.consuming() - counter.calls["GetQueueAttributes"] - counter.calls["GetQueueUrl"]
-    worker.stop()
-    runner.join(30)
-    return elapsed, made
+def chunked(total: int, chunk: int) -> list[int]:
+    return [min(chunk, total - start) for start in range(0, total, chunk)]
 
 
 # -- start-up ----------------------------------------------------------------------------------
 
 
-def startup_times(env: dict[str, str], sqs: Any, starts: int) -> tuple[list[float], list[float]]:
-    """Seconds from spawn to `worker.started`, and to the first completed receive."""
-    to_started: list[float] = []
-    to_polled: list[float] = []
+def startup_times(env: dict[str, str], starts: int) -> dict[str, list[float]]:
+    """Seconds from spawn to `worker.started` and to the first completed receive, and the
+    floor: spawn to exit of `python -c "import boto3"`. Interleaved, so drift hits all three."""
+    sqs = sqs_client(env)
+    times: dict[str, list[float]] = {
+        'python -c "import boto3" (floor)': [],
+        "spawn -> first receive issued": [],
+        "spawn -> first receive returned": [],
+    }
+    floor, issued, returned = times.values()
     for _ in range(starts):
+        spawned = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import boto3"], check=True)
+        floor.append(time.perf_counter() - spawned)
         with tempfile.TemporaryDirectory() as tmp:
             health = Path(tmp) / "health"
             sqs.send_message(
@@ -257,6 +260,7 @@ def startup_times(env: dict[str, str], sqs: Any, starts: int) -> tuple[list[floa
                 MessageBody=encode_envelope(Ping(run_id="startup")),
             )
             process_env = {**os.environ, **env, "AUTOMLOPS_HEALTH_FILE": str(health)}
+            process_env |= {"AUTOMLOPS_POLL_WAIT_SECONDS": "1", "AUTOMLOPS_LOG_FORMAT": "json"}
             spawned = time.perf_counter()
             process = subprocess.Popen(
                 [sys.executable, "-m", "automlops", "worker"],
@@ -266,11 +270,11 @@ def startup_times(env: dict[str, str], sqs: Any, starts: int) -> tuple[list[floa
                 stderr=subprocess.STDOUT,
                 text=True,
             )
-            to_started.append(wait_for_line(process, "worker.started") - spawned)
-            to_polled.append(wait_for(health.exists) - spawned)
+            issued.append(wait_for_line(process, "worker.started") - spawned)
+            returned.append(wait_for(health.exists) - spawned)
             process.terminate()
             process.communicate(timeout=30)
-    return to_started, to_polled
+    return times
 
 
 def wait_for_line(process: subprocess.Popen[str], event: str) -> float:
@@ -290,52 +294,93 @@ def wait_for(condition: Callable[[], bool], timeout: float = 30) -> float:
     return time.perf_counter()
 
 
-# -- report ------------------------------------------------------------------------------------
+# -- the table ---------------------------------------------------------------------------------
 
 
-def report(title: str, runs: list[Run]) -> None:
-    baseline = runs[0]
-    print(f"\n{title}")
-    print(
-        f"{'consumer':<34} {'messages':>8} {'seconds':>8} {'msg/s':>8} {'vs naive':>9} "
-        f"{'SQS calls/msg':>14}"
-    )
+def medians(runs: list[Run]) -> Iterator[tuple[Contender, float, float, Counter[str]]]:
+    """Per contender, in first-run order: median msg/s, median calls/msg, the calls of the
+    median run."""
+    by_contender: dict[Contender, list[Run]] = {}
     for run in runs:
-        print(
-            f"{run.name:<34} {run.messages:>8} {run.seconds:>8.2f} {run.rate:>8.1f} "
-            f"{run.rate / baseline.rate:>8.1f}x {run.calls / run.messages:>14.2f}"
+        by_contender.setdefault(run.contender, []).append(run)
+    for contender, own in by_contender.items():
+        ordered = sorted(own, key=lambda r: r.rate)
+        middle = ordered[len(ordered) // 2]
+        yield (
+            contender,
+            statistics.median(r.rate for r in own),
+            statistics.median(r.calls_per_message for r in own),
+            middle.calls,
         )
 
 
-def report_startup(to_started: list[float], to_polled: list[float]) -> None:
-    print(f"\nstart-up of `python -m automlops worker`, {len(to_started)} runs")
+def report(runs: list[Run], rounds: int) -> None:
+    rows = list(medians(runs))
+    best_peer: dict[tuple[int, int], float] = {}
+    for contender, rate, _, _ in rows:
+        if contender.name in PEERS:
+            key = (contender.handler_ms, contender.threads)
+            best_peer[key] = max(best_peer.get(key, 0.0), rate)
+    print(f"\nthroughput, medians of {rounds} rounds, queue depth <= {CHUNK}")
+    print(
+        f"{'handler':<8} {'consumer':<14} {'threads':>7} {'msg/s':>7} {'vs best peer':>12} "
+        f"{'calls/msg':>9}  {'receive':>7} {'delete':>6} {'visib.':>6}"
+    )
+    for contender, rate, per_message, calls in rows:
+        handler = f"{contender.handler_ms} ms" if contender.handler_ms else "no-op"
+        peer = best_peer.get((contender.handler_ms, contender.threads))
+        ratio = f"{rate / peer:.2f}x" if peer else "-"
+        count = sum(calls[a] for a in CONSUMING) / per_message if per_message else 1
+        print(
+            f"{handler:<8} {contender.name:<14} {contender.threads:>7} {rate:>7.1f} {ratio:>12} "
+            f"{per_message:>9.2f}  {_share(calls, count, 'ReceiveMessage'):>7} "
+            f"{_share(calls, count, 'DeleteMessage'):>6} "
+            f"{_share(calls, count, 'ChangeMessageVisibility'):>6}"
+        )
+
+
+def _share(calls: Counter[str], messages: float, action: str) -> str:
+    """Calls per message of one action, its batch form included."""
+    return f"{(calls[action] + calls[action + 'Batch']) / messages:.2f}"
+
+
+def report_startup(times: dict[str, list[float]]) -> None:
+    starts = len(next(iter(times.values())))
+    print(f"\nstart-up of `python -m automlops worker`, {starts} runs")
     print(f"{'':<34} {'median':>8} {'min':>8} {'max':>8}")
-    for name, values in (
-        ("spawn -> first receive issued", to_started),
-        ("spawn -> first receive returned", to_polled),
-    ):
+    for name, values in times.items():
         print(
             f"{name:<34} {statistics.median(values):>7.2f}s {min(values):>7.2f}s "
             f"{max(values):>7.2f}s"
         )
 
 
-def compare(args: argparse.Namespace, env: dict[str, str], total: int, handler_ms: int) -> None:
-    runs = [naive_consumer(env, total, args.chunk, handler_ms)]
-    for threads in args.threads:
-        runs.append(worker_consumer(env, threads, total, args.chunk, handler_ms))
-    what = "no-op handler" if not handler_ms else f"handler sleeping {handler_ms} ms (I/O-bound)"
-    report(f"throughput, {what}, queue depth <= {args.chunk}", runs)
+def contenders(args: argparse.Namespace) -> list[tuple[Contender, int]]:
+    """(contender, messages) in the order each round runs them."""
+    peers = PEERS if BENCH_PYTHON.exists() else ()
+    if not peers:
+        print(f"no bench environment at {BENCH_PYTHON} (`make bench` makes it): peers skipped")
+    plan = [
+        (Contender(name, threads, args.io_ms), args.io_messages)
+        for threads in args.threads
+        for name in ("naive", *peers, "automlops")
+    ]
+    plan += [
+        (Contender(name, 1 if name != "automlops" else 4, 0), args.noop_messages)
+        for name in ("naive", *peers[:1], "automlops")
+    ]
+    return plan
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--messages", type=int, default=2000, help="for the no-op handler")
-    parser.add_argument("--chunk", type=int, default=50, help="queue depth per fill")
-    parser.add_argument("--threads", type=int, nargs="+", default=[4, 16])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, nargs="+", default=[4])
     parser.add_argument("--io-ms", type=int, default=20, help="the I/O-bound handler's sleep")
-    parser.add_argument("--io-messages", type=int, default=400, help="0 skips that comparison")
-    parser.add_argument("--starts", type=int, default=3)
+    parser.add_argument("--io-messages", type=int, default=400)
+    parser.add_argument("--noop-messages", type=int, default=1000, help="0 skips that part")
+    parser.add_argument("--starts", type=int, default=5)
+    parser.add_argument("--only", nargs="*", default=None, help="contender names to run")
     parser.add_argument("--serve-stack", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_stack:
@@ -343,18 +388,18 @@ def main() -> None:
         return
 
     stack = StackProcess()
-    # One JSON summary line per message is part of the real cost; it goes to /dev/null.
-    with open(os.devnull, "w") as sink:
-        configure_logging("INFO", "json", stream=sink)
-        try:
-            env = {**stack.env, **BENCH_SETTINGS}
-            purge(sqs_client(env), list(stack.queue_urls.values()))
-            compare(args, env, args.messages, handler_ms=0)
-            if args.io_messages:
-                compare(args, env, args.io_messages, handler_ms=args.io_ms)
-            report_startup(*startup_times(env, sqs_client(env), args.starts))
-        finally:
-            stack.close()
+    try:
+        plan = [(c, n) for c, n in contenders(args) if n and (not args.only or c.name in args.only)]
+        runs = [
+            run_contender(stack, contender, messages, f"r{round_}_{i}")
+            for round_ in range(args.rounds)
+            for i, (contender, messages) in enumerate(plan)
+        ]
+        report(runs, args.rounds)
+        if args.starts:
+            report_startup(startup_times(stack.env, args.starts))
+    finally:
+        stack.close()
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
-"""One thread that settles messages in batches: DeleteMessageBatch and ChangeMessageVisibilityBatch.
+"""Settling in batches: DeleteMessageBatch and ChangeMessageVisibilityBatch.
 
-Handler threads hand over a finished message and move on; whatever has queued up meanwhile goes
-out together, in batches of up to ten per queue, so a busy worker makes one call per ten messages
-and an idle one adds no waiting.
+Handler threads hand over a finished message and move on. One collector groups the operations
+by (action, queue) and sends a group when it holds ten entries (SQS's batch limit) or when its
+first entry has waited `window` seconds, so a busy worker makes one call per ten messages and a
+quiet one adds at most the window. The calls themselves run on a few caller threads: one that
+stalls (a slow DeleteMessageBatch) holds only its own batch, never the others'.
 """
 
 from __future__ import annotations
@@ -10,21 +12,20 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import structlog
 
-from service.transport import BatchFailure, Transport
+from service.transport import BATCH_LIMIT, BatchFailure, Transport
 from service.visibility import Visibility
 
 log = structlog.get_logger("service.batcher")
 
 # Called once per operation with None on success or the reason it failed.
 Done = Callable[[str | None], None]
-DRAIN_LIMIT = 200
+WINDOW_SECONDS = 0.05  # how long a lone delete waits for company
 
 
 @dataclass(frozen=True)
@@ -36,15 +37,33 @@ class SettleOp:
     seconds: int = 0
 
 
+@dataclass
+class _Group:
+    kind: str
+    url: str
+    due: float  # when the group goes out even if not full
+    ops: list[SettleOp] = field(default_factory=list)
+
+
+Batch = tuple[str, str, list[SettleOp]]
+
+
 class SettleBatcher:
-    def __init__(self, transport: Transport, visibility: Visibility, threads: int = 4) -> None:
-        """`threads` settling threads share the queue of operations: a call that stalls (a slow
-        DeleteMessageBatch) holds only its own batch, never the others'."""
+    def __init__(
+        self,
+        transport: Transport,
+        visibility: Visibility,
+        threads: int = 4,
+        window: float = WINDOW_SECONDS,
+    ) -> None:
         self._transport = transport
         self._visibility = visibility
+        self._window = window
         self._ops: queue.SimpleQueue[SettleOp | None] = queue.SimpleQueue()
-        self._threads = [
-            threading.Thread(target=self._run, name=f"settle-{i}", daemon=True)
+        self._batches: queue.SimpleQueue[Batch | None] = queue.SimpleQueue()
+        self._collector = threading.Thread(target=self._collect, name="settle-collect", daemon=True)
+        self._callers = [
+            threading.Thread(target=self._call, name=f"settle-{i}", daemon=True)
             for i in range(threads)
         ]
 
@@ -53,15 +72,16 @@ class SettleBatcher:
         return self._transport
 
     def start(self) -> None:
-        for thread in self._threads:
+        self._collector.start()
+        for thread in self._callers:
             thread.start()
 
     def stop(self, timeout: float) -> None:
-        """Settle everything handed over so far, then end the threads."""
+        """Settle everything handed over so far (no more waiting for company), then end."""
         deadline = time.monotonic() + timeout
-        for _ in self._threads:
-            self._ops.put(None)
-        for thread in self._threads:
+        self._ops.put(None)
+        self._collector.join(timeout=max(0.0, deadline - time.monotonic()))
+        for thread in self._callers:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def delete(self, queue_url: str, receipt_handle: str, done: Done) -> None:
@@ -72,29 +92,50 @@ class SettleBatcher:
     ) -> None:
         self._ops.put(SettleOp("visibility", queue_url, receipt_handle, done, seconds))
 
-    def _run(self) -> None:
+    # -- the collector -----------------------------------------------------------------------
+
+    def _collect(self) -> None:
+        groups: dict[tuple[str, str], _Group] = {}
         stopping = False
         while not stopping:
-            ops, stopping = self._take()
-            groups: dict[tuple[str, str], list[SettleOp]] = defaultdict(list)
-            for op in ops:
-                groups[(op.kind, op.queue_url)].append(op)
-            for (kind, url), group in groups.items():
-                self._settle(kind, url, group)
+            stopping = self._take_into(groups)
+            self._send_due(groups, time.monotonic())
+        self._send_due(groups, float("inf"))
+        for _ in self._callers:
+            self._batches.put(None)
 
-    def _take(self) -> tuple[list[SettleOp], bool]:
-        """Block for one op, then take whatever else is already waiting."""
-        ops: list[SettleOp] = []
-        item = self._ops.get()
-        while item is not None:
-            ops.append(item)
-            if len(ops) >= DRAIN_LIMIT:
-                return ops, False
-            try:
-                item = self._ops.get_nowait()
-            except queue.Empty:
-                return ops, False
-        return ops, True
+    def _take_into(self, groups: dict[tuple[str, str], _Group]) -> bool:
+        """Wait for the next operation until the earliest group is due; True means stop."""
+        due = min((g.due for g in groups.values()), default=None)
+        try:
+            op = self._ops.get(timeout=None if due is None else max(0.0, due - time.monotonic()))
+        except queue.Empty:
+            return False
+        if op is None:
+            return True
+        self._add(groups, op)
+        return False
+
+    def _add(self, groups: dict[tuple[str, str], _Group], op: SettleOp) -> None:
+        key = (op.kind, op.queue_url)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = _Group(op.kind, op.queue_url, time.monotonic() + self._window)
+        group.ops.append(op)
+        if len(group.ops) >= BATCH_LIMIT:
+            del groups[key]
+            self._batches.put((group.kind, group.url, group.ops))
+
+    def _send_due(self, groups: dict[tuple[str, str], _Group], now: float) -> None:
+        for key in [k for k, g in groups.items() if g.due <= now]:
+            group = groups.pop(key)
+            self._batches.put((group.kind, group.url, group.ops))
+
+    # -- the callers -------------------------------------------------------------------------
+
+    def _call(self) -> None:
+        while (batch := self._batches.get()) is not None:
+            self._settle(*batch)
 
     def _settle(self, kind: str, url: str, ops: list[SettleOp]) -> None:
         if kind == "delete":

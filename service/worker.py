@@ -1,11 +1,11 @@
 """The consumer: one long-polling thread per queue feeding a bounded pool of handler threads.
 
-Pollers reserve free handler slots before each receive, so nothing received waits for a
-thread. Each message is decoded, handled and its follow-ups sent on a handler thread
-(`dispatch`); the `Settler` decides and records what becomes of it, batching deletes and
-visibility changes on one thread; `Visibility` keeps held messages invisible meanwhile.
-`run()` returns after `stop()` once in-flight work has finished or been handed back within the
-shutdown budget.
+Pollers reserve credits before each receive (`Capacity`): one per handler thread plus a bounded
+prefetch, so a busy queue is received ten at a time while the last ten still run. Each message
+is decoded, handled and its follow-ups sent on a handler thread (`dispatch`); the `Settler`
+decides and records what becomes of it, batching deletes and visibility changes (`batcher`);
+`Visibility` keeps held messages invisible meanwhile, prefetched ones included. `run()` returns
+after `stop()` once in-flight work has finished or been handed back within the shutdown budget.
 """
 
 from __future__ import annotations
@@ -39,8 +39,13 @@ log = structlog.get_logger("service.worker")
 QUEUE_ROLES: tuple[QueueRole, ...] = ("ingest", "stages")
 
 STOP_CHECK_SECONDS = 0.1  # how often the main loop looks for a stop request
-CAPACITY_WAIT_SECONDS = 1.0  # a poller waiting for a free slot re-checks for stop this often
-GATHER_SECONDS = 0.01  # a busy queue's poller waits this long for more free slots
+CAPACITY_WAIT_SECONDS = 1.0  # a poller waiting for a free credit re-checks for stop this often
+# A busy queue's receive holds up to ten credits while it waits, so it waits briefly: a queue
+# that went quiet must not keep them from the other queue for a whole long poll.
+BUSY_WAIT_SECONDS = 1
+# Receivers per queue. The first long-polls; the others receive only while the queue is busy and
+# the threads are running short of queued work (a round trip slower than the threads' pace).
+RECEIVERS_PER_QUEUE = 2
 POLL_ERROR_MAX_SLEEP = 30.0
 SETTLE_FLUSH_SECONDS = 5.0  # beyond the budget, for the last hand-backs to reach SQS
 
@@ -81,7 +86,11 @@ class Worker:
             max_receives=lambda role: self._queue_configs[role].max_receive_count,
         )
         self._inflight = InFlight(on_busy=self._hooks.on_busy, on_idle=self._hooks.on_idle)
-        self._capacity = Capacity(settings.worker_threads)
+        self._capacity = Capacity(
+            settings.worker_threads,
+            prefetch_max=3 * settings.max_messages,
+            horizon_seconds=settings.visibility_extension_seconds,
+        )
         self._pool = HandlerPool(settings.worker_threads)
         self._visibility = Visibility(
             self._inflight,
@@ -100,6 +109,7 @@ class Worker:
         )
         self._health = HealthFile(settings.health_file)
         self._pollers: list[threading.Thread] = []
+        self._busy: dict[QueueRole, threading.Event] = {}  # set while a queue returns messages
         self._stop_requested = False
         self._stopping = threading.Event()
         self._started = threading.Event()
@@ -141,11 +151,13 @@ class Worker:
         self._visibility.start()
         self._pool.start()
         for role in self._queues:
-            poller = threading.Thread(
-                target=self._poll, args=(role,), name=f"poll-{role}", daemon=True
-            )
-            self._pollers.append(poller)
-            poller.start()
+            self._busy[role] = threading.Event()
+            for index in range(RECEIVERS_PER_QUEUE):
+                poller = threading.Thread(
+                    target=self._poll, args=(role, index), name=f"poll-{role}-{index}", daemon=True
+                )
+                self._pollers.append(poller)
+                poller.start()
         log.info(
             "worker.started",
             queues=list(self._queues),
@@ -175,13 +187,18 @@ class Worker:
 
     # -- polling -----------------------------------------------------------------------------
 
-    def _poll(self, role: QueueRole) -> None:
+    def _poll(self, role: QueueRole, index: int) -> None:
         url = self._queue_configs[role].url
-        busy = False  # an idle queue's long poll holds one slot, a busy one's up to ten
+        busy = self._busy[role]  # an idle queue's long poll holds one credit, a busy one's ten
         failures = 0
         while not self._stopping.is_set():
+            if index and not busy.wait(CAPACITY_WAIT_SECONDS):
+                continue  # a helper receiver: only while the queue is busy
             try:
-                busy = self._poll_once(role, url, busy)
+                if self._poll_once(role, url, busy.is_set(), helper=index > 0):
+                    busy.set()
+                else:
+                    busy.clear()
                 failures = 0
             except Exception as exc:
                 # SQS unreachable or refusing: back off; the health file ages meanwhile.
@@ -189,16 +206,16 @@ class Worker:
                 log.error("poll.failed", queue=role, error=f"{type(exc).__name__}: {exc}")
                 self._stopping.wait(min(2.0**failures, POLL_ERROR_MAX_SLEEP))
 
-    def _poll_once(self, role: QueueRole, url: str, busy: bool) -> bool:
-        """One receive into free slots; returns whether the queue looks busy."""
+    def _poll_once(self, role: QueueRole, url: str, busy: bool, helper: bool = False) -> bool:
+        """One receive into free credits; returns whether the queue looks busy (a receive that
+        found no free credit says nothing new: it keeps the last answer)."""
         wanted = self.settings.max_messages if busy else 1
-        gather = GATHER_SECONDS if busy else 0.0
-        slots = self._capacity.reserve(wanted, CAPACITY_WAIT_SECONDS, gather)
+        slots = self._capacity.reserve(wanted, CAPACITY_WAIT_SECONDS, when_low=helper)
         if not slots:
             self._health.touch()  # all threads busy is not a hung poll loop
             return busy
         try:
-            received = self._receive(role, url, slots)
+            received = self._receive(role, url, slots, busy)
         except Exception:
             self._capacity.release(slots)
             raise
@@ -208,12 +225,13 @@ class Worker:
         self._accept(received)
         return bool(received)
 
-    def _receive(self, role: QueueRole, url: str, slots: int) -> list[Received]:
+    def _receive(self, role: QueueRole, url: str, slots: int, busy: bool) -> list[Received]:
+        wait = self.settings.poll_wait_seconds
         return self._transport.receive(
             role,
             url,
             max_messages=slots,
-            wait_seconds=self.settings.poll_wait_seconds,
+            wait_seconds=min(wait, BUSY_WAIT_SECONDS) if busy else wait,
             visibility_timeout=self.settings.visibility_extension_seconds,
         )
 
@@ -224,14 +242,18 @@ class Worker:
                 late.append(message)
                 continue
             entry = self._inflight.add(message)
+            self._capacity.accepted(1)
             self._pool.submit(partial(self._handle, entry))
         if late:
+            self._capacity.release(len(late))
             self._settler.hand_back_now(late)
 
     # -- handling ----------------------------------------------------------------------------
 
     def _handle(self, entry: Entry) -> None:
         structlog.contextvars.clear_contextvars()
+        self._capacity.started()
+        ran: float | None = None  # the handler's run time, for the prefetch bound
         try:
             if self._stopping.is_set():
                 if self._inflight.move(entry, State.RECEIVED, State.HANDED_BACK):
@@ -245,13 +267,15 @@ class Worker:
                 message_id=message.message_id,
                 receive_count=message.receive_count,
             )
+            began = time.monotonic()
             processed = self._dispatcher.process(message, note=partial(_note, entry))
+            ran = time.monotonic() - began
             self._settler.settle(entry, processed)
         except Exception as exc:
             self._settler.abandon(entry, exc)
         finally:
             structlog.contextvars.clear_contextvars()
-            self._capacity.release(1)
+            self._capacity.release(1, ran)
 
 
 def _note(entry: Entry, identity: Identity) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -97,6 +98,35 @@ def test_message_is_routed_handled_followed_up_and_deleted(
     assert "error" not in first
     assert [s["outcome"] for s in settled] == ["ok", "ok"]
     assert queues.wait_until(lambda: queues.depth(broker.queue_urls["stages"]) == 0, 5)
+
+
+@pytest.mark.parametrize("broker", ["sqs"], indirect=True)  # moto's long poll, not memory's
+def test_a_follow_up_is_taken_by_the_long_poll_already_waiting(
+    start_worker: StartWorker,
+    make_settings: Callable[..., Any],
+    summaries: Summaries,
+    queues: QueueTool,
+    broker: Broker,
+) -> None:
+    sent_at: list[float] = []
+    started_at: list[float] = []
+
+    def start(msg: Start, ctx: HandlerContext[object]) -> list[Outgoing]:
+        time.sleep(1.5)  # the stages queue goes quiet: its poller is back in a 20 s long poll
+        sent_at.append(time.monotonic())
+        return [Outgoing(Next(run_id=msg.run_id, n=msg.n + 1))]
+
+    def follow(msg: Next, ctx: HandlerContext[object]) -> list[Outgoing]:
+        started_at.append(time.monotonic())
+        return []
+
+    start_worker(
+        [Route(Start, start), Route(Next, follow)], settings=make_settings(poll_wait_seconds=20)
+    )
+    queues.send(broker.queue_urls["stages"], encode_envelope(Start(run_id="r-1", n=1)))
+    summaries.wait_count(2, timeout=30)
+    # Far less than a poll's 20 s: the waiting receive returned as the follow-up arrived.
+    assert started_at[0] - sent_at[0] < 2.0
 
 
 @pytest.mark.parametrize("broker", ["sqs"], indirect=True)  # S3 notifies SQS, not memory

@@ -80,6 +80,31 @@ def test_sigterm_hands_back_what_cannot_finish_within_the_budget(
     assert queues.receive_all(stack.queue_urls["stages"], wait_seconds=0) == []
 
 
+def test_sigterm_hands_back_prefetched_messages_unstarted(
+    clean_queues: Stack, spawn: Spawn, make_env: MakeEnv, queues: QueueTool, stack: Stack
+) -> None:
+    process = start_app(spawn, make_env(worker_threads=1, shutdown_budget_seconds=2))
+    url = stack.queue_urls["ingest"]
+    queues.send(url, encode_envelope(Slow(run_id="r-slow", seconds=60)))
+    process.wait_for_event("slow.started")
+    pings = {encode_envelope(Ping(run_id=f"r-ping-{n}")) for n in range(3)}
+    for body in pings:
+        queues.send(url, body)
+    time.sleep(1.5)  # received into the prefetch: the one thread is busy
+    visible = queues.sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]["ApproximateNumberOfMessages"]
+    assert visible == "0"
+
+    process.process.send_signal(signal.SIGTERM)
+    assert process.wait_exit(timeout=15) == 0, process.output()
+    outcomes = [e["outcome"] for e in process.events("message.settled")]
+    assert outcomes == ["handed-back"] * 4
+    back = queues.receive_all(url, wait_seconds=1)
+    assert pings <= {m["Body"] for m in back}  # visible again at once, none lost or run
+    assert all(m["Attributes"]["ApproximateReceiveCount"] == "2" for m in back)
+
+
 def test_sigterm_exits_within_the_budget_even_with_a_non_daemon_thread_in_flight(
     clean_queues: Stack, spawn: Spawn, make_env: MakeEnv, queues: QueueTool, stack: Stack
 ) -> None:

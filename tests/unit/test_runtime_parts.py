@@ -32,6 +32,16 @@ def test_capacity_hands_out_no_more_than_is_free() -> None:
     assert slots.free == 4
 
 
+def test_capacity_counts_the_prefetch_beyond_the_threads() -> None:
+    credits = Capacity(4, prefetch_max=20, horizon_seconds=60)
+    assert credits.reserve(10, timeout=0) == 10
+    credits.accepted(10)  # received: waiting for threads
+    assert credits.reserve(10, timeout=0) == 10
+    credits.accepted(10)
+    assert credits.reserve(10, timeout=0.05) == 4  # 24 in all; the threads have work queued
+    assert credits.free == 0
+
+
 def test_capacity_wakes_a_waiting_poller_when_a_slot_frees() -> None:
     slots = Capacity(1)
     slots.reserve(1, timeout=0)
@@ -39,6 +49,22 @@ def test_capacity_wakes_a_waiting_poller_when_a_slot_frees() -> None:
     started = time.monotonic()
     assert slots.reserve(5, timeout=5) == 1
     assert time.monotonic() - started < 2
+
+
+def test_prefetch_shrinks_to_what_the_threads_start_within_the_horizon() -> None:
+    credits = Capacity(4, prefetch_max=20, horizon_seconds=60)
+    assert credits.prefetch == 20  # nothing measured yet
+    credits.reserve(1, timeout=0)
+    credits.release(1, seconds=0.02)
+    assert credits.prefetch == 20  # fast handlers: capped at the maximum
+    slow = Capacity(4, prefetch_max=20, horizon_seconds=60)
+    slow.reserve(1, timeout=0)
+    slow.release(1, seconds=25.0)  # two runs fit in 60 s: the 8 waiting start within it
+    assert slow.prefetch == 8
+    slow.reserve(1, timeout=0)
+    slow.release(1, seconds=400.0)  # the running average passes 60 s: nothing waits
+    assert slow.prefetch == 0
+    assert slow.free == 4
 
 
 def test_busy_and_idle_hooks_fire_on_the_edges_only() -> None:
@@ -130,14 +156,36 @@ def test_console_format_is_not_json() -> None:
     assert not line.startswith("{")
 
 
-def test_capacity_gathers_freed_slots_for_a_fuller_receive() -> None:
-    slots = Capacity(4)
-    assert slots.reserve(4, timeout=0) == 4
-    slots.release(1)
+def test_capacity_waits_for_a_full_receive_while_the_threads_have_work() -> None:
+    credits = Capacity(4, prefetch_max=10)
+    assert credits.reserve(10, timeout=0) == 10
+    credits.accepted(10)
+    for _ in range(4):
+        credits.started()  # six still queued: enough for the threads
     for delay in (0.01, 0.02, 0.03):
-        threading.Timer(delay, slots.release).start()
+        threading.Timer(delay, lambda: credits.release(3)).start()
     started = time.monotonic()
-    assert slots.reserve(10, timeout=1, gather=2) == 4  # waited for all four, not just one
-    assert time.monotonic() - started < 1  # and no longer: four is all there is
-    slots.release(1)
-    assert slots.reserve(10, timeout=1, gather=0.05) == 1  # gives up gathering after 50 ms
+    assert credits.reserve(10, timeout=1) == 10  # waited for ten, not just the first four free
+    assert time.monotonic() - started < 1
+
+
+def test_capacity_takes_what_is_free_when_the_threads_run_short() -> None:
+    credits = Capacity(4, prefetch_max=10)
+    assert credits.reserve(14, timeout=0) == 14
+    credits.accepted(14)
+    for _ in range(11):
+        credits.started()  # three queued: fewer than the threads
+    credits.release(6)
+    started = time.monotonic()
+    assert credits.reserve(10, timeout=1) == 6  # no waiting for a full ten
+    assert time.monotonic() - started < 0.5
+
+
+def test_a_helper_receiver_waits_for_the_threads_to_run_short() -> None:
+    credits = Capacity(4, prefetch_max=20)
+    assert credits.reserve(8, timeout=0) == 8
+    credits.accepted(8)
+    assert credits.reserve(10, timeout=0.05, when_low=True) == 0  # 8 queued: not needed
+    for _ in range(5):
+        credits.started()
+    assert credits.reserve(10, timeout=0.05, when_low=True) == 10  # 3 queued: it helps
