@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from automlops.aws import AwsClients, AwsTarget, build_clients
-from handlers import ROUTES, S3_RULES
+from handlers import ROUTES, S3_RULES, WARM_UP
 from handlers.deps import PipelineClients, PipelineDeps
 from handlers.settings import PipelineSettings
 from service.errors import ConfigurationError
@@ -20,9 +20,10 @@ from service.hooks import Hooks
 from service.metrics import MetricsEmitter
 from service.observers import Observers
 from service.protection import TaskProtection
-from service.routing import AnyRoute
+from service.routing import AnyRoute, modules_of
 from service.settings import RuntimeSettings
 from service.sqs import SqsTransport
+from service.warmup import Warmup
 from service.worker import Worker
 
 S = TypeVar("S")
@@ -97,6 +98,7 @@ class App:
 
     worker: Worker
     observers: Observers
+    warmup: Warmup  # the stages' imports, started by the first poll
 
     def run(self) -> None:
         """Serve until `worker.stop()`; the observers run exactly as long."""
@@ -120,16 +122,18 @@ def compose(
     observers = Observers(
         MetricsEmitter(config.runtime.metrics_namespace), TaskProtection(config.ecs_agent_uri)
     )
+    routes: list[AnyRoute] = [*ROUTES, *extra_routes]
+    warmup = Warmup([*modules_of(routes), *WARM_UP])
     worker = Worker(
         config.runtime,
         SqsTransport(clients.sqs),
-        [*ROUTES, *extra_routes],
+        routes,
         s3_rules=S3_RULES,
         buckets=config.pipeline.bucket_names(),
         deps=pipeline_deps(config.pipeline, clients),
-        hooks=Hooks.combine(observers.hooks(), hooks) if hooks else observers.hooks(),
+        hooks=Hooks.combine(observers.hooks(), warmup.hooks(), *([hooks] if hooks else [])),
     )
-    return App(worker, observers)
+    return App(worker, observers, warmup)
 
 
 SETTINGS_CLASSES = (RuntimeSettings, PipelineSettings)

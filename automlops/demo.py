@@ -44,6 +44,7 @@ SECOND_SIGNAL = 2.0
 TERMINAL = ("succeeded", "failed")
 # Faster than AWS, same flow: the emulator's endpoint takes 2 s to come up, watches look often.
 DEMO_ENV = {
+    "AUTOMLOPS_TRAINING_WATCH_FIRST_SECONDS": "1",
     "AUTOMLOPS_TRAINING_WATCH_SECONDS": "2",
     "AUTOMLOPS_POLL_WAIT_SECONDS": "2",
     "AUTOMLOPS_ENDPOINT_WAIT_SECONDS": "60",

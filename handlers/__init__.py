@@ -8,7 +8,6 @@ with each stage's name as the run manifest records it. Handlers receive `Pipelin
 
 from __future__ import annotations
 
-from handlers import cleanup, deploy, evaluate, preprocess, promote, train, watch
 from handlers.messages import (
     DataUploaded,
     EndpointCleanup,
@@ -21,7 +20,7 @@ from handlers.messages import (
     TrainRequested,
 )
 from service.messages import S3Rule
-from service.routing import Route
+from service.routing import Route, deferred
 
 S3_RULES: tuple[S3Rule, ...] = (
     # `.csv` or gzip-compressed `.csv.gz`, in any letter case (`.CSV` from Windows tools).
@@ -36,15 +35,29 @@ S3_RULES: tuple[S3Rule, ...] = (
     S3Rule(bucket="models", prefix="runs/", suffix="model.tar.gz", message=ModelTrained),
 )
 
-# Not annotated as a whole: each Route is checked on its own (message class vs handler).
+# Each stage's module is imported when its first message arrives (or by the warm-up after the
+# first poll): start-up and the health check load none of pandas, scikit-learn or matplotlib.
+# The stage names are the run manifest's; tests/unit/test_deferred.py checks every handler's
+# message type and stage name against its module, which the type checker cannot see through.
 ROUTES = (
-    Route(DataUploaded, preprocess.handle, preprocess.STAGE),
-    Route(TrainRequested, train.handle, train.STAGE),
-    Route(TrainingWatch, watch.handle, watch.STAGE),
-    Route(ModelTrained, deploy.handle, deploy.STAGE),
-    Route(EvaluateRequested, evaluate.handle, evaluate.STAGE),
-    Route(ModelEvaluated, promote.handle_evaluated, promote.STAGE),
-    Route(ModelApprove, promote.handle_approve, promote.STAGE),
-    Route(ModelRollback, promote.handle_rollback, promote.STAGE),
-    Route(EndpointCleanup, cleanup.handle, cleanup.STAGE),
+    Route(DataUploaded, deferred("handlers.preprocess", "handle"), "preprocess"),
+    Route(TrainRequested, deferred("handlers.train", "handle"), "train"),
+    Route(TrainingWatch, deferred("handlers.watch", "handle"), "training"),
+    Route(ModelTrained, deferred("handlers.deploy", "handle"), "deploy"),
+    Route(EvaluateRequested, deferred("handlers.evaluate", "handle"), "evaluate"),
+    Route(ModelEvaluated, deferred("handlers.promote", "handle_evaluated"), "promote"),
+    Route(ModelApprove, deferred("handlers.promote", "handle_approve"), "promote"),
+    Route(ModelRollback, deferred("handlers.promote", "handle_rollback"), "promote"),
+    Route(EndpointCleanup, deferred("handlers.cleanup", "handle"), "cleanup"),
+)
+
+# Imported by the warm-up besides the stages' modules: what the stages import inside functions
+# (the report's plots, templates and booster reader; scikit-learn's metrics).
+WARM_UP = (
+    "sklearn.metrics",
+    "handlers.report_plots",
+    "matplotlib.figure",
+    "matplotlib.backends.backend_agg",
+    "handlers.templates",
+    "xgboost",
 )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Self
 
 from handlers.naming import (
@@ -123,9 +123,15 @@ class TrainRequested(RunMessage):
 class TrainingWatch(RunMessage):
     TYPE: ClassVar[str] = "training.watch"
     job_name: str
+    looks: int = 0  # times the job was seen running: the next look waits twice as long
+
+    def next_look(self) -> TrainingWatch:
+        return replace(self, looks=self.looks + 1)
 
     def check(self) -> None:
         self.expect_name("job_name", self.job_name, "train")
+        if self.looks < 0:
+            raise self.invalid("looks", self.looks, "is negative")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -35,6 +35,8 @@ class PipelineSettings:
     xgboost_version: str = "3.0-5"
     training_instance_type: str = "ml.m5.large"
     training_max_runtime_seconds: int = 3600
+    # A running job is looked at after `first`, then twice as long each time, up to `seconds`.
+    training_watch_first_seconds: int = 5
     training_watch_seconds: int = 60
     endpoint_memory_mb: int = 4096
     endpoint_max_concurrency: int = 1
@@ -58,6 +60,11 @@ class PipelineSettings:
             "reports": self.reports_bucket,
         }
 
+    def watch_delay(self, looks: int) -> int:
+        """Seconds before the look that follows `looks` looks at a running job."""
+        doubled = self.training_watch_first_seconds * 2 ** min(looks, 16)
+        return int(min(doubled, self.training_watch_seconds))
+
     def problems(self) -> list[str]:
         problems: list[str] = []
         if self.endpoint_memory_mb not in SERVERLESS_MEMORY_SIZES:
@@ -70,6 +77,11 @@ class PipelineSettings:
             "invoke_payload_limit_bytes", self.invoke_payload_limit_bytes, 1024, 4_194_304
         )
         problems += in_range("training_watch_seconds", self.training_watch_seconds, 1, 900)
+        if not 1 <= self.training_watch_first_seconds <= self.training_watch_seconds:
+            problems.append(
+                f"{PREFIX}TRAINING_WATCH_FIRST_SECONDS={self.training_watch_first_seconds} must "
+                f"be 1 to {PREFIX}TRAINING_WATCH_SECONDS ({self.training_watch_seconds})"
+            )
         if not NAME_PREFIX_PATTERN.match(self.sagemaker_name_prefix):
             problems.append(
                 f"{PREFIX}SAGEMAKER_NAME_PREFIX={self.sagemaker_name_prefix!r} must be 1-10 "

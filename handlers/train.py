@@ -39,7 +39,7 @@ def handle(msg: TrainRequested, ctx: Ctx) -> list[Outgoing]:
             record.artifacts.update({part: curated.uri(key) for part, key in _parts(paths)})
             record.artifacts["training_job"] = job_name
         watch = TrainingWatch(run_id=msg.run_id, dataset=msg.dataset, job_name=job_name)
-        return [Outgoing(watch, delay_seconds=ctx.deps.settings.training_watch_seconds)]
+        return [Outgoing(watch, delay_seconds=ctx.deps.settings.watch_delay(0))]
 
 
 def _parts(paths: RunPaths) -> list[tuple[str, str]]:

@@ -2,7 +2,9 @@
 
 A running job is looked at again by a fresh, delayed `training.watch` rather than by retrying
 this message: a healthy job that trains longer than maxReceiveCount x back-off must not be
-dead-lettered. The job's own MaxRuntimeInSeconds bounds how long this can go on.
+dead-lettered. The job's own MaxRuntimeInSeconds bounds how long this can go on. The first look
+comes soon (a small job on the emulator, or one that fails at once, is over in seconds) and each
+later one waits twice as long, up to `training_watch_seconds`.
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ def handle(msg: TrainingWatch, ctx: Ctx) -> list[Outgoing]:
         )
         if status in RUNNING:
             record.outcome = "waiting"  # the stage sends itself again
-            again = TrainingWatch(run_id=msg.run_id, dataset=msg.dataset, job_name=msg.job_name)
-            return [Outgoing(again, delay_seconds=ctx.deps.settings.training_watch_seconds)]
+            again = msg.next_look()
+            return [Outgoing(again, delay_seconds=ctx.deps.settings.watch_delay(again.looks))]
         if status == "Completed":
             artifact = job.get("ModelArtifacts", {}).get("S3ModelArtifacts", "")
             record.artifacts.update(job=msg.job_name, model=artifact)

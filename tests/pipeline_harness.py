@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 # second, back-offs of a few seconds.
 FAST_PIPELINE: dict[str, Any] = {
     "poll_wait_seconds": 1,
+    "training_watch_first_seconds": 1,
     "training_watch_seconds": 1,
     "heartbeat_seconds": 2,
     "visibility_extension_seconds": 10,

@@ -341,7 +341,7 @@ def test_train_emits_a_delayed_training_watch(
     out = only(trained.first)
     assert isinstance(out.message, TrainingWatch)
     assert out.message.job_name == job_name
-    assert out.delay_seconds == pipeline.settings.training_watch_seconds > 0
+    assert out.delay_seconds == pipeline.settings.training_watch_first_seconds > 0
 
 
 def test_train_a_second_time_creates_no_second_job(trained: Trained) -> None:
@@ -390,8 +390,10 @@ def test_watch_of_a_running_job_sends_itself_again_later(
     assert isinstance(watching, TrainingWatch)
     try:
         again = only(watch.handle(watching, pipeline.context()))
-        assert again.message == watching
-        assert again.delay_seconds == pipeline.settings.training_watch_seconds
+        assert again.message == dataclasses.replace(watching, looks=1)
+        assert again.delay_seconds == pipeline.settings.watch_delay(1)
+        later = only(watch.handle(again.message, pipeline.context()))
+        assert later.message == dataclasses.replace(watching, looks=2)
         document = pipeline.manifest(request.run_id)
         assert document is not None
         assert document["stages"]["training"]["outcome"] == "waiting"
