@@ -37,6 +37,7 @@ from handlers.storage import Bucket
 from handlers.synthetic import generate
 from handlers.task_kinds import TASK_KINDS, Kind
 from localcloud.stack import CREDENTIALS, REGION, Stack
+from service.hooks import Hooks
 from service.logs import configure_logging
 
 DATASET = "bank-marketing"
@@ -90,11 +91,13 @@ def run_demo(options: DemoOptions) -> int:
 
 
 @contextmanager
-def running_worker(stack: Stack, overrides: dict[str, str]) -> Iterator[App]:
-    """The worker on `stack`, on a thread, until the block ends."""
+def running_worker(
+    stack: Stack, overrides: dict[str, str], hooks: Hooks | None = None
+) -> Iterator[App]:
+    """The worker on `stack`, on a thread, until the block ends; `hooks` see what it settles."""
     config = stack_config(stack, overrides)
     configure_logging(config.runtime.log_level, config.runtime.log_format)
-    app = compose(config)
+    app = compose(config, hooks=hooks)
     thread = threading.Thread(target=app.run, name="worker", daemon=True)
     thread.start()
     try:

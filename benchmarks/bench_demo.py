@@ -35,7 +35,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from service.hooks import Hooks
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# What each message's summary line says about where its time went.
+MESSAGE_KEYS = (
+    "stage",
+    "message_type",
+    "outcome",
+    "queued_ms",
+    "duration_ms",
+    "handler_ms",
+    "endpoint_wait_ms",
+)
 QUIET = {"AUTOMLOPS_LOG_LEVEL": "WARNING"}
 
 
@@ -58,7 +70,8 @@ def run_once(rows: int, result_file: Path) -> None:
             "AUTOMLOPS_HEALTH_FILE": str(folder / "health"),
             "AUTOMLOPS_WORK_DIR": str(folder / "work"),
         }
-        with demo.running_worker(stack, overrides):
+        settled: list[dict[str, Any]] = []
+        with demo.running_worker(stack, overrides, Hooks(on_settled=settled.append)):
             data = synthetic_file(folder, rows)
             options = demo.DemoOptions(data=data, rows=rows, out_dir=folder / "out")
             uploaded_at = datetime.now(UTC)
@@ -67,6 +80,11 @@ def run_once(rows: int, result_file: Path) -> None:
             document = demo._follow_run(stack, key, options.timeout_seconds)
             observed = time.perf_counter() - started
         result = timings(document, uploaded_at, observed)
+        result["messages"] = [
+            {key: summary.get(key) for key in MESSAGE_KEYS}
+            for summary in settled
+            if summary.get("run_id") in (document["run_id"], "unknown")
+        ]
         result["evaluation"] = evaluation_facts(stack, document["run_id"])
         assert stack.sagemaker_endpoint_url is not None
         result["in_service"] = in_service_at(stack.sagemaker_endpoint_url, document, uploaded_at)
@@ -212,6 +230,45 @@ def print_evaluate_facts(results: list[dict[str, Any]]) -> None:
     )
 
 
+def print_breakdown(results: list[dict[str, Any]]) -> None:
+    """Per stage, medians over the runs: time in the queue (a watch's delay included), waiting
+    for an endpoint inside the handler, and the handler's own work."""
+    print()
+    print("where the time goes, per stage (medians of the runs' sums, seconds):")
+    print(
+        f"{'stage':<12} {'messages':>8} {'in queue':>9} {'endpoint':>9} {'work':>7}  "
+        "(in queue: from send to receive; endpoint: the handler waiting for InService)"
+    )
+    stages = list(dict.fromkeys(m["stage"] for r in results for m in r["messages"]))
+    for stage in stages:
+        sums = [_sums([m for m in r["messages"] if m["stage"] == stage]) for r in results]
+        count, queued, endpoint, work = (median([s[i] for s in sums]) for i in range(4))
+        print(f"{stage:<12} {count:>8g} {queued:>9.2f} {endpoint:>9.2f} {work:>7.2f}")
+    totals = [_sums(r["messages"]) for r in results]
+    print(
+        f"{'all':<12} {median([t[0] for t in totals]):>8g} "
+        f"{median([t[1] for t in totals]):>9.2f} {median([t[2] for t in totals]):>9.2f} "
+        f"{median([t[3] for t in totals]):>7.2f}"
+    )
+    undelayed = [
+        m["queued_ms"]
+        for r in results
+        for m in r["messages"]
+        if m["message_type"] != "training.watch" and m["queued_ms"] is not None
+    ]
+    print(
+        f"a message that was not delayed waited in its queue {median(undelayed):.0f} ms "
+        f"(median), {max(undelayed):.0f} ms at most, over {len(undelayed)} messages"
+    )
+
+
+def _sums(messages: list[dict[str, Any]]) -> tuple[int, float, float, float]:
+    queued = sum(m["queued_ms"] or 0 for m in messages) / 1000
+    endpoint = sum(m["endpoint_wait_ms"] or 0 for m in messages) / 1000
+    handler = sum(m["handler_ms"] or 0 for m in messages) / 1000
+    return len(messages), queued, endpoint, handler - endpoint
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=5000, help="synthetic rows, as `make demo`")
@@ -234,6 +291,7 @@ def main() -> None:
     print_runs(results)
     print_medians(results, args.rows)
     print_evaluate_facts(results)
+    print_breakdown(results)
 
 
 if __name__ == "__main__":

@@ -218,7 +218,12 @@ def dramatiq_sqs(args: argparse.Namespace) -> Encode:
 
 def celery(args: argparse.Namespace) -> Encode:
     """Celery's SQS transport (kombu) with the threads pool, its worker in this process."""
+    import warnings
+
     from celery import Celery
+
+    # The benchmark runs as root in a throw-away process; Celery says so at every start.
+    warnings.filterwarnings("ignore", message="You're running the worker with superuser")
 
     endpoint = os.environ["AWS_ENDPOINT_URL"].removeprefix("http://")
     app = Celery("bench", broker=f"sqs://testing:testing@{endpoint}")

@@ -7,7 +7,10 @@ permanent, carrying the endpoint's FailureReason.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import time
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from tenacity import (
     RetryError,
@@ -23,6 +26,18 @@ if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
 
 SETTLING = ("Creating", "Updating", "SystemUpdating", "RollingBack")
+NOTE = "endpoint_wait_ms"  # in the message's summary line: how long its stage waited
+
+
+@contextmanager
+def noted(notes: MutableMapping[str, Any]) -> Iterator[None]:
+    """Adds the block's time to `notes[NOTE]`: the stage's waiting, told apart from its work."""
+    began = time.monotonic()
+    try:
+        yield
+    finally:
+        waited = (time.monotonic() - began) * 1000
+        notes[NOTE] = round(float(notes.get(NOTE, 0.0)) + waited, 1)
 
 
 def wait_in_service(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from handlers import bootstrap, deploy, measure, run_metrics, score_files
+from handlers import bootstrap, deploy, endpoint_wait, measure, run_metrics, score_files
 from handlers.claims import Claim, claim
 from handlers.deps import Ctx
 from handlers.measure import Measured
@@ -60,7 +60,8 @@ def handle(msg: EvaluateRequested, ctx: Ctx) -> list[Outgoing]:
     if verdict == "run-failed":
         raise DuplicateDelivery(f"run {msg.run_id} failed; {STAGE} stands down")
     with ctx.deps.runs.stage(msg, STAGE, ctx, after=(deploy.STAGE,)) as record:
-        ctx.deps.sagemaker.wait_in_service(msg.endpoint_name)
+        with endpoint_wait.noted(ctx.notes):
+            ctx.deps.sagemaker.wait_in_service(msg.endpoint_name)
         recipe = ctx.deps.runs.facts(msg.run_id).recipe.load()
         scored = score_test_set(ctx, recipe, msg.run_id, msg.endpoint_name)
         metrics = measure.measure(recipe, scored)

@@ -25,7 +25,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from handlers import bootstrap, evaluate, live, score_files
+from handlers import bootstrap, endpoint_wait, evaluate, live, score_files
 from handlers.champions import Pointer, Served, Transition
 from handlers.decisions import DecisionRecord, announce, decided, write_decision
 from handlers.deps import Ctx
@@ -231,7 +231,8 @@ def _champion_metrics(
             f"{live_name} does not serve the champion (version {served.version}) right now; "
             "scoring it later",
         )
-    ctx.deps.sagemaker.wait_in_service(live_name)
+    with endpoint_wait.noted(ctx.notes):
+        ctx.deps.sagemaker.wait_in_service(live_name)
     scored = evaluate.score_test_set(ctx, candidate.recipe, candidate.run_id, live_name)
     document: dict[str, Any] = {
         "version": served.version,
@@ -411,7 +412,8 @@ def _switch(ctx: Ctx, pointer: Pointer) -> Ending:
                 f"the champion pointer of {pointer.dataset} changed; looking again", delay=1
             )
         pointer = sent
-    switched = live.outcome(deps.sagemaker, live_name, transition)
+    with endpoint_wait.noted(ctx.notes):
+        switched = live.outcome(deps.sagemaker, live_name, transition)
     reason = str(transition.context.get("reason", ""))
     ending = _registry_after(ctx, transition, switched, reason)
     final = target if switched.served else transition.previous

@@ -32,7 +32,9 @@ class State(enum.Enum):
 @dataclass(eq=False)
 class Entry:
     received: Received
-    started: float = field(default_factory=time.monotonic)
+    started: float = field(default_factory=time.monotonic)  # received, on the monotonic clock
+    received_at: float = field(default_factory=time.time)  # the same moment, wall clock
+    handler_seconds: float | None = None  # how long its handlers ran, once they have
     state: State = State.RECEIVED
     # Known once decoded; for the summary of a message handed back before it finished.
     identity: Identity = field(default_factory=lambda: Identity("unknown", "unknown"))

@@ -142,6 +142,12 @@ def _summary(
         "duration_ms": round((time.monotonic() - entry.started) * 1000, 1),
         "followups": processed.followups if processed else 0,
     }
+    # Where the time went: in the queue before this receive (a follow-up's delay included),
+    # and in the handlers (the rest of duration_ms waited for a thread or for the settle).
+    if message.sent_at is not None:
+        summary["queued_ms"] = round(max(0.0, entry.received_at - message.sent_at) * 1000, 1)
+    if entry.handler_seconds is not None:
+        summary["handler_ms"] = round(entry.handler_seconds * 1000, 1)
     if verdict.error:
         summary["error"] = verdict.error
     if verdict.retry_delay is not None:

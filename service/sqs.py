@@ -131,7 +131,15 @@ def _received(queue: str, url: str, raw: Any) -> Received:
         body=raw.get("Body", ""),
         receive_count=int(raw.get("Attributes", {}).get("ApproximateReceiveCount", "1")),
         attributes=raw.get("MessageAttributes", {}),
+        sent_at=_epoch_seconds(raw.get("Attributes", {}).get("SentTimestamp")),
     )
+
+
+def _epoch_seconds(milliseconds: str | None) -> float | None:
+    try:
+        return int(milliseconds or "") / 1000
+    except ValueError:
+        return None
 
 
 def _failures(failed: Sequence[Any], offset: int) -> list[BatchFailure]:

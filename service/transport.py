@@ -31,6 +31,7 @@ class Received:
     body: str
     receive_count: int
     attributes: Mapping[str, MessageAttributeValueTypeDef] = field(default_factory=dict)
+    sent_at: float | None = None  # epoch seconds the queue says it was sent (SentTimestamp)
 
 
 @dataclass(frozen=True)

@@ -269,7 +269,7 @@ class Worker:
             )
             began = time.monotonic()
             processed = self._dispatcher.process(message, note=partial(_note, entry))
-            ran = time.monotonic() - began
+            ran = entry.handler_seconds = time.monotonic() - began
             self._settler.settle(entry, processed)
         except Exception as exc:
             self._settler.abandon(entry, exc)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import xgboost as xgb
 
-from handlers.endpoint_wait import wait_in_service
+from handlers.endpoint_wait import noted, wait_in_service
 from localcloud.sagemaker import Emulator
 from localcloud.sagemaker.artifacts import pack
 from localcloud.stack import (
@@ -147,3 +147,18 @@ def test_past_the_bound_it_is_retryable_and_returns_soon(
     assert caught.value.reason == f"endpoint {name} is still Creating after 1 s"
     assert caught.value.delay == 60
     assert status_of(sm, name) == "Creating"
+
+
+def test_the_wait_is_noted_for_the_summary_line_even_when_it_fails() -> None:
+    notes: dict[str, Any] = {}
+
+    def failing_wait() -> None:
+        with noted(notes):
+            time.sleep(0.02)
+            raise RuntimeError("endpoint Failed")
+
+    with noted(notes):
+        time.sleep(0.02)
+    with pytest.raises(RuntimeError):
+        failing_wait()
+    assert notes["endpoint_wait_ms"] >= 40  # both waits, added up

@@ -96,6 +96,9 @@ def test_message_is_routed_handled_followed_up_and_deleted(
     assert (first["queue"], first["run_id"], first["receive_count"]) == ("stages", "r-1", 1)
     assert (first["outcome"], first["followups"]) == ("ok", 1)
     assert "error" not in first
+    assert 0 <= first["handler_ms"] <= first["duration_ms"]
+    if broker.kind == "sqs":  # SQS says when it was sent (memory keeps no such clock)
+        assert 0 <= first["queued_ms"] < 60_000
     assert [s["outcome"] for s in settled] == ["ok", "ok"]
     assert queues.wait_until(lambda: queues.depth(broker.queue_urls["stages"]) == 0, 5)
 
