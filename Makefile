@@ -32,8 +32,10 @@ demo: install
 		$(if $(TARGET),--target $(TARGET)) $(if $(KIND),--kind $(KIND)) \
 		$(if $(DATASET),--dataset $(DATASET))
 
+# Two processes (the machine's cores), each file's tests on one of them: the suite mostly waits
+# on servers, so this halves its time; each process has its own moto and LocalStack.
 test: lint localstack browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 unit: install
 	$(BIN)/pytest tests/unit

@@ -86,9 +86,14 @@ def _cited(difference: Interval | None) -> str:
     if difference is None:
         return ""
     return (
-        f" (difference {difference.low:+.4f} to {difference.high:+.4f}, "
+        f" (difference {_signed(difference.low)} to {_signed(difference.high)}, "
         f"{LEVEL:.0%} bootstrap interval)"
     )
+
+
+def _signed(value: float) -> str:
+    """+0.0123, and +0.0000 for a value that rounds to zero (never "-0.0000")."""
+    return f"{round(value, 4) + 0.0:+.4f}"
 
 
 def _passing(rules: Promotion, reason: str) -> Verdict:

@@ -124,3 +124,11 @@ def test_the_reason_cites_the_bootstrap_interval_of_the_difference() -> None:
     verdict = decide(AUTO, {"roc_auc": 0.715}, champion)
     assert verdict.promotes
     assert "(difference -0.0120 to +0.0410, 95% bootstrap interval)" in verdict.reason
+
+
+def test_a_bound_that_rounds_to_zero_reads_plus_zero() -> None:
+    from handlers.bootstrap import Interval
+
+    champion = Champion(1, {"roc_auc": 0.70}, Interval(-0.00001, 0.0266, 1000))
+    verdict = decide(AUTO, {"roc_auc": 0.715}, champion)
+    assert "(difference +0.0000 to +0.0266," in verdict.reason

@@ -129,6 +129,7 @@ def test_artifact_loading_skips_dotfiles_and_averages_ensembles() -> None:
         (tarball({"xgboost-model": b"garbage"}), "Model xgboost-model cannot be loaded"),
         (tarball({"xgboost-model": b"\x80\x04K\x01."}), "cannot be loaded"),  # a pickle: refused
     ],
+    ids=["not-a-tarball", "empty-tarball", "garbage-model", "pickled-model"],
 )
 def test_unservable_artifacts(data: bytes, problem: str) -> None:
     with pytest.raises(artifacts.ArtifactError, match=problem):
