@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import xgboost as xgb
 
-from handlers.endpoint_wait import noted, wait_in_service
+from handlers.endpoint_wait import MAX_PAUSE_SECONDS, noted, wait_in_service
 from localcloud.sagemaker import Emulator
 from localcloud.sagemaker.artifacts import pack
 from localcloud.stack import (
@@ -162,3 +162,21 @@ def test_the_wait_is_noted_for_the_summary_line_even_when_it_fails() -> None:
     with pytest.raises(RuntimeError):
         failing_wait()
     assert notes["endpoint_wait_ms"] >= 40  # both waits, added up
+
+
+def test_the_pauses_grow_to_ten_seconds_and_no_further(monkeypatch: pytest.MonkeyPatch) -> None:
+    pauses: list[float] = []
+    monkeypatch.setattr("tenacity.nap.time.sleep", pauses.append)  # no real waiting
+
+    class Creating:
+        calls = 0
+
+        def describe_endpoint(self, EndpointName: str) -> dict[str, str]:
+            self.calls += 1
+            return {"EndpointStatus": "Creating" if self.calls < 12 else "InService"}
+
+    wait_in_service(Creating(), "ep", bound_seconds=300)  # type: ignore[arg-type]
+    assert len(pauses) == 11
+    assert pauses[0] < 1  # the first look comes soon
+    assert max(pauses) <= MAX_PAUSE_SECONDS + 0.25  # the cap, plus its jitter
+    assert min(pauses[-4:]) >= MAX_PAUSE_SECONDS  # reached, and held
