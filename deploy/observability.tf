@@ -295,21 +295,28 @@ locals {
   query_folder = "automlops-${var.environment}"
   saved_queries = {
     # Replace RUN_ID with the run's id (e.g. 20261126-3f9a1c0b2e).
-    "run-timeline"           = <<-EOT
-      fields @timestamp, event, stage, message_type, outcome, duration_ms, receive_count, error, message_id
+    "run-timeline"      = <<-EOT
+      fields @timestamp, event, stage, message_type, outcome, duration_ms, queued_ms, handler_ms, endpoint_wait_ms, receive_count, error, message_id
       | filter run_id = "RUN_ID"
       | sort @timestamp asc
       | limit 1000
     EOT
-    "failures-by-stage"      = <<-EOT
+    "failures-by-stage" = <<-EOT
       filter ispresent(message_id) and outcome in ["retry", "dead-lettered"]
       | stats count(*) as failures, latest(error) as last_error, latest(run_id) as last_run by stage, outcome
       | sort failures desc
     EOT
-    "slowest-stages"         = <<-EOT
+    "slowest-stages"    = <<-EOT
       filter ispresent(message_id) and ispresent(duration_ms)
       | stats count(*) as messages, avg(duration_ms) as avg_ms, pct(duration_ms, 50) as p50_ms, pct(duration_ms, 95) as p95_ms, max(duration_ms) as max_ms by stage
       | sort p95_ms desc
+    EOT
+    # Per stage: time in the queue (a training watch's delay included), in the handlers, and the
+    # part of that spent waiting for an endpoint to be InService.
+    "where-the-time-goes"    = <<-EOT
+      filter event = "message.settled" and ispresent(handler_ms)
+      | stats count(*) as messages, sum(queued_ms) / 1000 as queued_s, pct(queued_ms, 95) as p95_queued_ms, sum(handler_ms) / 1000 as handler_s, sum(endpoint_wait_ms) / 1000 as endpoint_wait_s by stage
+      | sort handler_s desc
     EOT
     "dead-lettered-messages" = <<-EOT
       fields @timestamp, queue, message_type, run_id, message_id, receive_count, stage, error
