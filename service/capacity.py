@@ -31,9 +31,9 @@ class Capacity:
 
     def reserve(self, wanted: int, timeout: float, when_low: bool = False) -> int:
         """Wait up to `timeout` s for a free credit (and, `when_low`, for the threads to be
-        running short of queued work); then, while the threads still have work queued, wait
-        (within the same `timeout`) until `wanted` are free, for a full receive. Take what is
-        free, at most `wanted`; 0 if none came free."""
+        running short of queued work); then, while the threads still have work queued, up to
+        `timeout` s more until `wanted` are free, for a full receive. Take what is free, at
+        most `wanted`; 0 if none came free."""
         with self._changed:
             if not self._changed.wait_for(
                 lambda: self._free() > 0 and (not when_low or self._queued < self._threads),
