@@ -13,7 +13,9 @@ runs it; by hand:
    table gives medians. The server counts the SQS calls by action (whatever client made them:
    Celery receives through its own HTTP client), so calls per message are the consumer's own
    receives, deletes and visibility changes. moto does O(queue length) work per message
-   received, so the queue is filled in chunks of 50: deeper queues would measure moto.
+   received (a receive of ten from 50 visible messages takes ~70 ms), so the queue is filled
+   in chunks of 50, over HTTP by one sender while the contender consumes: deeper queues, or a
+   chunk put in all at once, would measure moto rather than the consumers.
 2. Start-up: `python -m automlops worker` as a real process, from spawn to its `worker.started`
    line (the pollers are issuing their first ReceiveMessage) and to the health file (that
    receive has returned), with `python -c "import boto3"` as the floor no SQS worker can beat.

@@ -174,7 +174,8 @@ def sqs_workers(args: argparse.Namespace) -> Encode:
     """Doist's sqs-workers: one `process_batch` loop (receive ten, handle, delete) per thread."""
     from sqs_workers import SQSEnv
 
-    queue = SQSEnv().queue(args.queue_name, queue_url=args.queue_url)
+    # JSON, as the other contenders encode (its default codec is a pickle).
+    queue = SQSEnv(codec="json").queue(args.queue_name, queue_url=args.queue_url)
     queue.connect_processor("nap", lambda ms: nap(ms))
 
     def loop() -> None:
