@@ -299,16 +299,19 @@ def wait_for(condition: Callable[[], bool], timeout: float = 30) -> float:
 # -- the table ---------------------------------------------------------------------------------
 
 
-def medians(runs: list[Run]) -> Iterator[tuple[Contender, float, float, Run]]:
-    """Per contender, in first-run order: median msg/s, and the calls per message and the run
-    itself of the median run by rate (one run, so that the call columns add up)."""
+def medians(runs: list[Run]) -> Iterator[tuple[Contender, float, float, dict[str, float]]]:
+    """Per contender, in first-run order: the medians over its runs of msg/s, of SQS calls per
+    message, and of each action's calls per message (medians each: they need not add up)."""
     by_contender: dict[Contender, list[Run]] = {}
     for run in runs:
         by_contender.setdefault(run.contender, []).append(run)
     for contender, own in by_contender.items():
-        middle = sorted(own, key=lambda r: r.rate)[len(own) // 2]
+        shares = {
+            action: statistics.median(_share(r, action) for r in own)
+            for action in ("ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility")
+        }
         rate = statistics.median(r.rate for r in own)
-        yield contender, rate, middle.calls_per_message, middle
+        yield contender, rate, statistics.median(r.calls_per_message for r in own), shares
 
 
 def _peer_key(contender: Contender) -> tuple[int, int]:
@@ -329,20 +332,21 @@ def report(runs: list[Run], rounds: int) -> None:
         f"{'handler':<8} {'consumer':<14} {'threads':>7} {'msg/s':>7} {'vs best peer':>12} "
         f"{'calls/msg':>9}  {'receive':>7} {'delete':>6} {'visib.':>6}"
     )
-    for contender, rate, per_message, middle in rows:
+    for contender, rate, per_message, shares in rows:
         handler = f"{contender.handler_ms} ms" if contender.handler_ms else "no-op"
         peer = best_peer.get(_peer_key(contender))
         ratio = f"{rate / peer:.2f}x" if peer else "-"
         print(
             f"{handler:<8} {contender.name:<14} {contender.threads:>7} {rate:>7.1f} {ratio:>12} "
-            f"{per_message:>9.2f}  {_share(middle, 'ReceiveMessage'):>7} "
-            f"{_share(middle, 'DeleteMessage'):>6} {_share(middle, 'ChangeMessageVisibility'):>6}"
+            f"{per_message:>9.2f}  {shares['ReceiveMessage']:>7.2f} "
+            f"{shares['DeleteMessage']:>6.2f} {shares['ChangeMessageVisibility']:>6.2f}"
         )
     report_goals(rows, best_peer)
 
 
 def report_goals(
-    rows: list[tuple[Contender, float, float, Run]], best_peer: dict[tuple[int, int], float]
+    rows: list[tuple[Contender, float, float, dict[str, float]]],
+    best_peer: dict[tuple[int, int], float],
 ) -> None:
     """The worker's rows against the goals it is held to."""
     for contender, rate, per_message, _ in rows:
@@ -357,9 +361,9 @@ def report_goals(
         )
 
 
-def _share(run: Run, action: str) -> str:
+def _share(run: Run, action: str) -> float:
     """Calls per message of one action, its batch form included."""
-    return f"{(run.calls[action] + run.calls[action + 'Batch']) / run.messages:.2f}"
+    return (run.calls[action] + run.calls[action + "Batch"]) / run.messages
 
 
 def report_startup(times: dict[str, list[float]]) -> None:
