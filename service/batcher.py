@@ -39,8 +39,8 @@ class SettleOp:
 
 @dataclass
 class _Group:
-    kind: str
-    url: str
+    """The operations of one (action, queue) waiting to go out together."""
+
     due: float  # when the group goes out even if not full
     ops: list[SettleOp] = field(default_factory=list)
 
@@ -118,18 +118,15 @@ class SettleBatcher:
 
     def _add(self, groups: dict[tuple[str, str], _Group], op: SettleOp) -> None:
         key = (op.kind, op.queue_url)
-        group = groups.get(key)
-        if group is None:
-            group = groups[key] = _Group(op.kind, op.queue_url, time.monotonic() + self._window)
+        group = groups.setdefault(key, _Group(time.monotonic() + self._window))
         group.ops.append(op)
         if len(group.ops) >= BATCH_LIMIT:
             del groups[key]
-            self._batches.put((group.kind, group.url, group.ops))
+            self._batches.put((*key, group.ops))
 
     def _send_due(self, groups: dict[tuple[str, str], _Group], now: float) -> None:
         for key in [k for k, g in groups.items() if g.due <= now]:
-            group = groups.pop(key)
-            self._batches.put((group.kind, group.url, group.ops))
+            self._batches.put((*key, groups.pop(key).ops))
 
     # -- the callers -------------------------------------------------------------------------
 

@@ -253,7 +253,6 @@ class Worker:
     def _handle(self, entry: Entry) -> None:
         structlog.contextvars.clear_contextvars()
         self._capacity.started()
-        ran: float | None = None  # the handler's run time, for the prefetch bound
         try:
             if self._stopping.is_set():
                 if self._inflight.move(entry, State.RECEIVED, State.HANDED_BACK):
@@ -269,13 +268,13 @@ class Worker:
             )
             began = time.monotonic()
             processed = self._dispatcher.process(message, note=partial(_note, entry))
-            ran = entry.handler_seconds = time.monotonic() - began
+            entry.handler_seconds = time.monotonic() - began
             self._settler.settle(entry, processed)
         except Exception as exc:
             self._settler.abandon(entry, exc)
         finally:
             structlog.contextvars.clear_contextvars()
-            self._capacity.release(1, ran)
+            self._capacity.release(1, entry.handler_seconds)  # its pace bounds the prefetch
 
 
 def _note(entry: Entry, identity: Identity) -> None:
