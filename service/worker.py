@@ -43,8 +43,10 @@ CAPACITY_WAIT_SECONDS = 1.0  # a poller waiting for a free credit re-checks for 
 # A busy queue's receive holds up to ten credits while it waits, so it waits briefly: a queue
 # that went quiet must not keep them from the other queue for a whole long poll.
 BUSY_WAIT_SECONDS = 1
-# Receivers per queue. The first long-polls; the others receive only while the queue is busy and
-# the threads are running short of queued work (a round trip slower than the threads' pace).
+# Receivers per queue. The first long-polls; the others receive only while the queue has a
+# backlog (its last busy receive came back as full as asked) and the threads are running short
+# of queued work (a round trip slower than the threads' pace). A queue that gave one message and
+# went quiet (an upload, S3's test event) thus holds one receive's credits for a second, not two.
 RECEIVERS_PER_QUEUE = 2
 POLL_ERROR_MAX_SLEEP = 30.0
 SETTLE_FLUSH_SECONDS = 5.0  # beyond the budget, for the last hand-backs to reach SQS
@@ -110,6 +112,7 @@ class Worker:
         self._health = HealthFile(settings.health_file)
         self._pollers: list[threading.Thread] = []
         self._busy: dict[QueueRole, threading.Event] = {}  # set while a queue returns messages
+        self._backlog: dict[QueueRole, threading.Event] = {}  # ...as many as a busy receive asks
         self._stop_requested = False
         self._stopping = threading.Event()
         self._started = threading.Event()
@@ -152,6 +155,7 @@ class Worker:
         self._pool.start()
         for role in self._queues:
             self._busy[role] = threading.Event()
+            self._backlog[role] = threading.Event()
             for index in range(RECEIVERS_PER_QUEUE):
                 poller = threading.Thread(
                     target=self._poll, args=(role, index), name=f"poll-{role}-{index}", daemon=True
@@ -190,15 +194,18 @@ class Worker:
     def _poll(self, role: QueueRole, index: int) -> None:
         url = self._queue_configs[role].url
         busy = self._busy[role]  # an idle queue's long poll holds one credit, a busy one's ten
+        backlog = self._backlog[role]
         failures = 0
         while not self._stopping.is_set():
-            if index and not busy.wait(CAPACITY_WAIT_SECONDS):
-                continue  # a helper receiver: only while the queue is busy
+            if index and not backlog.wait(CAPACITY_WAIT_SECONDS):
+                continue  # a helper receiver: only while the queue has a backlog
             try:
-                if self._poll_once(role, url, busy.is_set(), helper=index > 0):
-                    busy.set()
-                else:
-                    busy.clear()
+                was_busy = busy.is_set()
+                polled = self._poll_once(role, url, was_busy, helper=index > 0)
+                if polled is not None:  # None: no credit came free, nothing learnt
+                    asked, got = polled
+                    _set(busy, got > 0)
+                    _set(backlog, was_busy and got == asked)
                 failures = 0
             except Exception as exc:
                 # SQS unreachable or refusing: back off; the health file ages meanwhile.
@@ -206,14 +213,16 @@ class Worker:
                 log.error("poll.failed", queue=role, error=f"{type(exc).__name__}: {exc}")
                 self._stopping.wait(min(2.0**failures, POLL_ERROR_MAX_SLEEP))
 
-    def _poll_once(self, role: QueueRole, url: str, busy: bool, helper: bool = False) -> bool:
-        """One receive into free credits; returns whether the queue looks busy (a receive that
-        found no free credit says nothing new: it keeps the last answer)."""
+    def _poll_once(
+        self, role: QueueRole, url: str, busy: bool, helper: bool = False
+    ) -> tuple[int, int] | None:
+        """One receive into free credits; returns how many it asked for and how many came, or
+        None when no credit came free."""
         wanted = self.settings.max_messages if busy else 1
         slots = self._capacity.reserve(wanted, CAPACITY_WAIT_SECONDS, when_low=helper)
         if not slots:
             self._health.touch()  # all threads busy is not a hung poll loop
-            return busy
+            return None
         try:
             received = self._receive(role, url, slots, busy)
         except Exception:
@@ -223,7 +232,7 @@ class Worker:
         self._health.touch()
         self._hooks.on_polled()
         self._accept(received)
-        return bool(received)
+        return slots, len(received)
 
     def _receive(self, role: QueueRole, url: str, slots: int, busy: bool) -> list[Received]:
         wait = self.settings.poll_wait_seconds
@@ -279,3 +288,10 @@ class Worker:
 
 def _note(entry: Entry, identity: Identity) -> None:
     entry.identity = identity
+
+
+def _set(event: threading.Event, value: bool) -> None:
+    if value:
+        event.set()
+    else:
+        event.clear()
