@@ -8,12 +8,13 @@ documentation says, with the same thread count, long polling (20 s) and batches 
 library has a setting for it. The process speaks a line protocol on stdin/stdout:
 
     -> ready                     the consumer is running
-    <- fill COUNT MS             enqueue COUNT messages whose handler sleeps MS milliseconds
+    <- fill COUNT MS DEPTH       enqueue COUNT messages whose handler sleeps MS milliseconds,
+                                 never more than DEPTH of them unhandled at a time
     -> done SECONDS              from the first send to the COUNT-th handler's return
 
 Messages are encoded by the contender's own library (its send calls are captured instead of
-made, then all are sent in batches of ten by the same sender), so filling costs every
-contender the same. SQS calls are counted by the harness's server, not here.
+made, then sent ten at a time by the same sender, in step with the handling), so filling costs
+every contender the same. SQS calls are counted by the harness's server, not here.
 """
 
 from __future__ import annotations
@@ -26,15 +27,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
 WAIT_SECONDS = 20
 BATCH = 10
-# One sender: moto serves one request at a time (one GIL), and parallel sends would slow every
-# contender's receives during the fill more than they speed the fill.
-SENDERS = 1
 Entry = dict[str, Any]
 
 
@@ -108,14 +105,14 @@ def captured_sends() -> Iterator[list[Entry]]:
         BaseClient._make_api_call = original  # type: ignore[attr-defined]
 
 
-def send_all(sqs: Any, url: str, entries: list[Entry]) -> None:
-    def send(start: int) -> None:
+def feed(sqs: Any, url: str, entries: list[Entry], handled_before: int, depth: int) -> None:
+    """Sends the entries ten at a time, never leaving more than `depth` unhandled: the queue
+    stays topped up, as a backlog keeps it, without growing deep."""
+    for start in range(0, len(entries), BATCH):
+        HANDLED.wait(handled_before + start + BATCH - depth)
         batch = [{"Id": str(i), **e} for i, e in enumerate(entries[start : start + BATCH])]
         failed = sqs.send_message_batch(QueueUrl=url, Entries=batch).get("Failed", [])
         assert not failed, failed
-
-    with ThreadPoolExecutor(max_workers=SENDERS) as pool:
-        list(pool.map(send, range(0, len(entries), BATCH)))
 
 
 # -- the contenders ------------------------------------------------------------------------------
@@ -279,10 +276,10 @@ def serve(args: argparse.Namespace) -> None:
     expected = 0
     print("ready", file=out)
     for line in sys.stdin:
-        _, count, ms = line.split()
+        _, count, ms, depth = line.split()
         entries = encode(int(count), int(ms))
         started = time.perf_counter()
-        send_all(sqs, args.queue_url, entries)
+        feed(sqs, args.queue_url, entries, expected, int(depth))
         expected += int(count)
         print(f"done {HANDLED.wait(expected) - started:.6f}", file=out)
     os._exit(0)  # the consumers' threads are not told to stop: the run is over
