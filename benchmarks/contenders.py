@@ -115,10 +115,23 @@ def feed(sqs: Any, url: str, entries: list[Entry], handled_before: int, depth: i
         assert not failed, failed
 
 
+Encode = Callable[[int, int], list[Entry]]
+
+
+def encoded_by(send: Callable[[int], object]) -> Encode:
+    """`encode` for a library whose `send(ms)` enqueues one message: its sends, captured."""
+
+    def encode(count: int, ms: int) -> list[Entry]:
+        with captured_sends() as entries:
+            for _ in range(count):
+                send(ms)
+        return entries
+
+    return encode
+
+
 # -- the contenders ------------------------------------------------------------------------------
 # Each starts consuming and returns `encode(count, ms)`, which makes the entries to send.
-
-Encode = Callable[[int, int], list[Entry]]
 
 
 def naive(args: argparse.Namespace) -> Encode:
@@ -182,13 +195,7 @@ def sqs_workers(args: argparse.Namespace) -> Encode:
     for _ in range(args.threads):
         threading.Thread(target=loop, daemon=True).start()
 
-    def encode(count: int, ms: int) -> list[Entry]:
-        with captured_sends() as entries:
-            for _ in range(count):
-                queue.add_job("nap", ms=ms)
-        return entries
-
-    return encode
+    return encoded_by(lambda ms: queue.add_job("nap", ms=ms))
 
 
 def dramatiq_sqs(args: argparse.Namespace) -> Encode:
@@ -205,13 +212,7 @@ def dramatiq_sqs(args: argparse.Namespace) -> Encode:
     )
     worker.start()
 
-    def encode(count: int, ms: int) -> list[Entry]:
-        with captured_sends() as entries:
-            for _ in range(count):
-                actor.send(ms)
-        return entries
-
-    return encode
+    return encoded_by(lambda ms: actor.send(ms))
 
 
 def celery(args: argparse.Namespace) -> Encode:
@@ -250,13 +251,7 @@ def celery(args: argparse.Namespace) -> Encode:
     )
     threading.Thread(target=worker.start, daemon=True).start()
 
-    def encode(count: int, ms: int) -> list[Entry]:
-        with captured_sends() as entries:
-            for _ in range(count):
-                task.delay(ms)
-        return entries
-
-    return encode
+    return encoded_by(lambda ms: task.delay(ms))
 
 
 CONTENDERS: dict[str, Callable[[argparse.Namespace], Encode]] = {
