@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from automlops.compose import App, Config
     from automlops.operator import Operator, Sent
 
-# handlers.task_kinds.KINDS, spelt out: importing the handlers package here would slow every
+# handlers.recipe.kinds.KINDS, spelt out: importing the handlers package here would slow every
 # command's start.
 KINDS = ("binary", "multiclass", "regression")
 EXIT_OK = 0
@@ -263,9 +263,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     import json
 
     from automlops.aws import AwsTarget
-    from handlers import status
-    from handlers.runs import RunRepository
-    from handlers.storage import Bucket
+    from handlers.aws.storage import Bucket
+    from handlers.runs import status
+    from handlers.runs.repository import RunRepository
 
     bucket = os.environ.get("AUTOMLOPS_REPORTS_BUCKET")
     if not bucket:
@@ -320,7 +320,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     import json
 
     from automlops.operator import Operator, OperatorConfig, Refused
-    from handlers.catalog import render
+    from handlers.lifecycle.catalog import render
 
     try:
         operator = Operator(OperatorConfig.from_env(os.environ, sending=False))
@@ -375,8 +375,8 @@ def _send_request(args: argparse.Namespace, send: Callable[[Operator], Sent]) ->
 
 
 def cmd_recipe_draft(args: argparse.Namespace) -> int:
-    from handlers.preprocess import opened
-    from handlers.recipe_draft import dataset_name, draft_recipe
+    from handlers.data.dialect import opened
+    from handlers.data.draft import dataset_name, draft_recipe
     from service.errors import PermanentError
 
     dataset = args.dataset or dataset_name(args.file.name)
@@ -398,7 +398,7 @@ def cmd_recipe_draft(args: argparse.Namespace) -> int:
 
 
 def cmd_recipe_check(args: argparse.Namespace) -> int:
-    from handlers.recipe_check import check
+    from handlers.data.checks import check
     from service.errors import PermanentError
 
     try:

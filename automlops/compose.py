@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from automlops.aws import AwsClients, AwsTarget, build_clients
-from handlers import ROUTES, S3_RULES, WARM_UP
 from handlers.deps import PipelineClients, PipelineDeps
+from handlers.routes import ROUTES, S3_RULES, WARM_UP
 from handlers.settings import PipelineSettings
 from service.errors import ConfigurationError
 from service.hooks import Hooks

@@ -24,18 +24,18 @@ import boto3
 from automlops.compose import App, compose
 from automlops.local import embedded_aws, stack_config, write_env_file
 from automlops.report_files import download_report, write_local_index
-from handlers import status
-from handlers.catalog import catalog, render
-from handlers.champions import ChampionStore
+from handlers.aws.storage import Bucket
+from handlers.data.dialect import opened
+from handlers.data.draft import dataset_name, draft_recipe, read_header
+from handlers.data.synthetic import generate
+from handlers.lifecycle.catalog import catalog, render
+from handlers.lifecycle.champions import ChampionStore
+from handlers.lifecycle.registry import ModelRegistry
 from handlers.naming import DatasetNames, recipe_key
-from handlers.preprocess import opened
-from handlers.recipe import Recipe, RecipeError, packaged_recipe_bytes
-from handlers.recipe_draft import dataset_name, draft_recipe, read_header
-from handlers.registry import ModelRegistry
-from handlers.runs import RunRepository
-from handlers.storage import Bucket
-from handlers.synthetic import generate
-from handlers.task_kinds import TASK_KINDS, Kind
+from handlers.recipe.kinds import TASK_KINDS, Kind
+from handlers.recipe.model import Recipe, RecipeError, packaged_recipe_bytes
+from handlers.runs import status
+from handlers.runs.repository import RunRepository
 from localcloud.stack import CREDENTIALS, REGION, Stack
 from service.hooks import Hooks
 from service.logs import configure_logging
@@ -141,7 +141,7 @@ def _prepare_dataset(stack: Stack, options: DemoOptions) -> str:
         Recipe.from_toml_bytes(text, source=str(options.recipe))  # the worker's own checks, now
         _say(f"recipe for {dataset}: {options.recipe}")
     elif _packaged(dataset):
-        _say(f"recipe for {dataset}: the packaged handlers/recipes/{dataset}.toml")
+        _say(f"recipe for {dataset}: the packaged handlers/recipe/packaged/{dataset}.toml")
         return dataset
     else:
         with opened(options.data, str(options.data)) as source:

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from automlops.aws import AwsTarget
-from handlers.catalog import Catalog, catalog
-from handlers.champions import ChampionStore
-from handlers.manifest import now
+from handlers.aws.storage import Bucket
+from handlers.lifecycle.catalog import Catalog, catalog
+from handlers.lifecycle.champions import ChampionStore
+from handlers.lifecycle.registry import PENDING, ModelRegistry
 from handlers.messages import ModelApprove, ModelRollback, VersionMessage
 from handlers.naming import DATASET_PATTERN, DEFAULT_NAME_PREFIX, DatasetNames
-from handlers.registry import PENDING, ModelRegistry
-from handlers.storage import Bucket
+from handlers.runs.manifest import now
 from service.errors import ConfigurationError
 from service.messages import encode_envelope
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from handlers import runs_index
+from handlers.aws.storage import Bucket
 from handlers.naming import INDEX_DATA_KEY, RunPaths
-from handlers.storage import Bucket
+from handlers.report import index as runs_index
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

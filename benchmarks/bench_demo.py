@@ -92,7 +92,7 @@ def run_once(rows: int, result_file: Path) -> None:
 
 
 def synthetic_file(folder: Path, rows: int) -> Path:
-    from handlers.synthetic import generate
+    from handlers.data.synthetic import generate
 
     path = folder / f"synthetic-{rows}.csv"
     with path.open("wb") as sink:
@@ -119,7 +119,7 @@ def timings(document: dict[str, Any], uploaded_at: datetime, observed: float) ->
 
 
 def evaluation_facts(stack: Any, run_id: str) -> dict[str, Any]:
-    from handlers.evaluate import evaluation_keys
+    from handlers.stages.evaluate import evaluation_keys
 
     body = stack.client("s3").get_object(
         Bucket=stack.buckets["reports"], Key=evaluation_keys(run_id)["metrics"]

@@ -15,7 +15,7 @@ Methods, each scoring the same test file:
 * `per-row`    — one InvokeEndpoint per row, sequential. Measured on the first --sample-rows rows
   and extrapolated linearly to the whole file (marked `*` in the table);
 * `batch-500`  — fixed 500-row requests, sequential;
-* `limit-c<N>` — handlers.scoring.score_file: requests as large as the payload limit
+* `limit-c<N>` — handlers.evaluation.scoring.score_file: requests as large as the payload limit
   (4,000,000 bytes), up to N in flight.
 
 Each method runs once per --latency-ms value; the emulator adds that latency to every
@@ -115,9 +115,9 @@ def encoded_rows(path: Path, rows: int, seed: int) -> None:
     """Synthetic bank-marketing rows, encoded with the recipe: header, label first."""
     import io
 
-    from handlers.features import transform_csv
-    from handlers.recipe import Recipe
-    from handlers.synthetic import generate
+    from handlers.data.features import transform_csv
+    from handlers.data.synthetic import generate
+    from handlers.recipe.model import Recipe
 
     raw = io.BytesIO()
     generate(raw, rows, seed=seed)
@@ -141,7 +141,7 @@ def upload_training_data(s3: Any, bucket: str, processed: Path) -> None:
 
 def train(sm: Any, env: dict[str, str]) -> str:
     """Train once through the emulator; the model tarball's S3 URI."""
-    from handlers.recipe import Recipe
+    from handlers.recipe.model import Recipe
 
     curated, models = env["AUTOMLOPS_CURATED_BUCKET"], env["AUTOMLOPS_MODELS_BUCKET"]
     sm.create_training_job(
@@ -174,7 +174,7 @@ def channel(name: str, uri: str) -> dict[str, Any]:
 
 
 def deploy(sm: Any, env: dict[str, str], model_data: str, max_concurrency: int) -> None:
-    from handlers.endpoint_wait import wait_in_service
+    from handlers.aws.endpoint_wait import wait_in_service
 
     sm.create_model(
         ModelName=NAME,
@@ -204,7 +204,7 @@ class CountingInvoke:
         self._lock = threading.Lock()
 
     def __call__(self, body: bytes) -> Any:
-        from handlers.metrics import parse_scores
+        from handlers.evaluation.binary import parse_scores
 
         with self._lock:
             self.calls += 1
@@ -267,7 +267,7 @@ def fixed_batches(path: Path, invoke: CountingInvoke, size: int) -> Outcome:
 
 
 def payload_limit(path: Path, invoke: CountingInvoke, concurrency: int) -> Outcome:
-    from handlers.scoring import score_file
+    from handlers.evaluation.scoring import score_file
 
     scored = score_file(path, invoke, PAYLOAD_LIMIT, concurrency)
     assert scored.requests == invoke.calls
@@ -376,7 +376,7 @@ def print_table(results: list[Measurement], rows: int, sample: int) -> None:
 
 
 def auc_line(labels_path: Path, scores: list[float]) -> str:
-    from handlers.metrics import compute_metrics
+    from handlers.evaluation.binary import compute_metrics
 
     labels = [int(line.partition(b",")[0]) for line in data_lines(labels_path)]
     metrics = compute_metrics(labels, scores, 0.5)

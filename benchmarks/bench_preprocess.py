@@ -2,11 +2,11 @@
 
     .venv/bin/python benchmarks/bench_preprocess.py [--rows 1000000 5000000] [--workdir DIR]
 
-For each size it writes a synthetic bank-marketing file (handlers.synthetic) to a temporary
+For each size it writes a synthetic bank-marketing file (handlers.data.synthetic) to a temporary
 directory, then runs each method in a fresh subprocess on that file:
 
 * `imports`  — imports what the others import and stops: the fixed interpreter + library cost;
-* `chunked`  — handlers.features.transform_csv (validate + encode, 100k-row chunks);
+* `chunked`  — handlers.data.features.transform_csv (validate + encode, 100k-row chunks);
 * `pandas`   — the original pipeline's way: read_csv of the whole file, the two indicators,
   get_dummies, drop, label first, to_csv.
 
@@ -58,8 +58,8 @@ def run_child(method: str, raw: Path, out: Path) -> None:
     import numpy  # noqa: F401
     import pandas  # noqa: F401
 
-    from handlers.features import transform_csv
-    from handlers.recipe import Recipe
+    from handlers.data.features import transform_csv
+    from handlers.recipe.model import Recipe
 
     recipe = Recipe.load_packaged("bank-marketing")
     started = time.perf_counter()
@@ -110,7 +110,15 @@ def measure(method: str, raw: Path, out: Path, rows: int) -> Measurement:
 
 def write_synthetic(path: Path, rows: int) -> float:
     """In a subprocess too: the parent stays small, and its size is every child's floor."""
-    command = [sys.executable, "-m", "handlers.synthetic", "--rows", str(rows), "--out", str(path)]
+    command = [
+        sys.executable,
+        "-m",
+        "handlers.data.synthetic",
+        "--rows",
+        str(rows),
+        "--out",
+        str(path),
+    ]
     started = time.perf_counter()
     subprocess.run([*command, "--seed", "1729"], check=True, stderr=subprocess.DEVNULL)
     return time.perf_counter() - started

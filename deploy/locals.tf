@@ -13,7 +13,7 @@ locals {
   bucket_roles = ["raw", "curated", "models", "reports"]
   queue_roles  = ["ingest", "stages"]
 
-  # Which new objects start a pipeline stage: the same filters as handlers.S3_RULES (the wiring
+  # Which new objects start a pipeline stage: the same filters as handlers.routes.S3_RULES (the wiring
   # test compares them with localcloud.stack.notification_filters(S3_RULES)).
   notification_filters = {
     # `.csv` and `.csv.gz` in any letter case: S3 matches one case-sensitive suffix, so the
@@ -34,7 +34,7 @@ locals {
   raw_read_prefixes = ["data/", "recipes/"]
 
   # The account hosting the SageMaker XGBoost images, per region: the same table as
-  # handlers/images.py (the wiring test keeps them equal). Set var.xgboost_registry_account_id
+  # handlers/aws/images.py (the wiring test keeps them equal). Set var.xgboost_registry_account_id
   # for a region missing here.
   xgboost_registry_accounts = {
     "af-south-1"     = "510948584623"

@@ -117,7 +117,7 @@ resource "aws_cloudwatch_metric_alarm" "messages_failed" {
 }
 
 # The train stage writes DataDrifted = 1 for an upload with a feature beyond its recipe's
-# [evaluation] drift_psi against the champion's training rows (handlers/train.py).
+# [evaluation] drift_psi against the champion's training rows (handlers/stages/train.py).
 resource "aws_cloudwatch_metric_alarm" "data_drift" {
   alarm_name          = "${local.name}-data-drift"
   alarm_description   = "An upload drifted from its champion's training data (PSI above the recipe's drift_psi). See the run's report.html, section Drift."

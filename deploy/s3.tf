@@ -19,7 +19,7 @@ module "bucket" {
 }
 
 # New objects that start a stage: the ingest queue hears of them, with exactly the filters of
-# handlers.S3_RULES (local.notification_filters; the wiring test compares the two), directly or,
+# handlers.routes.S3_RULES (local.notification_filters; the wiring test compares the two), directly or,
 # with s3_event_delivery = "eventbridge", through EventBridge rules (eventbridge.tf).
 resource "aws_s3_bucket_notification" "ingest" {
   for_each    = local.notification_filters

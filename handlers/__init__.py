@@ -1,63 +1,25 @@
-"""The pipeline: one module per stage plus the ML domain. Knows nothing about SQS.
+"""The pipeline: a CSV in S3 becomes a trained, deployed, evaluated and decided model.
 
-`S3_RULES` says which S3 objects start which stage; the embedded stack and Terraform configure
-the bucket notifications from the same filters. `ROUTES` is the route table the worker runs,
-with each stage's name as the run manifest records it. Handlers receive `PipelineDeps`
-(`handlers/deps.py`) as `ctx.deps`.
+Knows nothing about SQS (the worker runtime is `service`). A folder per concern; each folder's
+`__init__` imports nothing, so importing one module never loads a neighbour's dependencies.
+Layers, lowest first (a module imports only from its own layer or below; the import-linter
+contracts in `pyproject.toml` check it, `docs/architecture.md` explains it):
+
+    messages, naming, settings   the contracts: message types, names and keys, settings
+    aws/         thin AWS clients without pipeline rules: the Bucket, the SageMaker gateway,
+                 the XGBoost image, the endpoint wait, CloudWatch, training logs
+    recipe/      what a dataset declares (pure): the recipe's model and reader, task kinds,
+                 the promotion table, the XGBoost container's rules, the packaged recipes
+    data/        an upload becomes training files (pure): the CSV dialect, validation, the
+                 encoder, the split, the pre-training checks, the profile, drafts, synthetic data
+    evaluation/  a test set scored and measured (pure, the endpoint call injected): scoring,
+                 one metrics module per task kind, bootstrap intervals
+    runs/        what is recorded about a run: the repository, manifest, claims, recipe source,
+                 status
+    lifecycle/   which version serves: the gate, champion pointer, registry, live endpoint,
+                 decisions, catalog
+    deps         what every stage is given (`ctx.deps`), built by the composition root
+    report/      a run's pages, figures and the runs index
+    stages/      the route targets, one module per stage (a stage never imports another)
+    routes       which S3 objects and messages start which stage
 """
-
-from __future__ import annotations
-
-from handlers.messages import (
-    DataUploaded,
-    EndpointCleanup,
-    EvaluateRequested,
-    ModelApprove,
-    ModelEvaluated,
-    ModelRollback,
-    ModelTrained,
-    TrainingWatch,
-    TrainRequested,
-)
-from service.messages import S3Rule
-from service.routing import Route, deferred
-
-S3_RULES: tuple[S3Rule, ...] = (
-    # `.csv` or gzip-compressed `.csv.gz`, in any letter case (`.CSV` from Windows tools).
-    S3Rule(
-        bucket="raw",
-        prefix="data/",
-        suffix=".csv",
-        also=(".csv.gz",),
-        any_case=True,
-        message=DataUploaded,
-    ),
-    S3Rule(bucket="models", prefix="runs/", suffix="model.tar.gz", message=ModelTrained),
-)
-
-# Each stage's module is imported when its first message arrives (or by the warm-up after the
-# first poll): start-up and the health check load none of pandas, scikit-learn or matplotlib.
-# The stage names are the run manifest's; tests/unit/test_deferred.py checks every handler's
-# message type and stage name against its module, which the type checker cannot see through.
-ROUTES = (
-    Route(DataUploaded, deferred("handlers.preprocess", "handle"), "preprocess"),
-    Route(TrainRequested, deferred("handlers.train", "handle"), "train"),
-    Route(TrainingWatch, deferred("handlers.watch", "handle"), "training"),
-    Route(ModelTrained, deferred("handlers.deploy", "handle"), "deploy"),
-    Route(EvaluateRequested, deferred("handlers.evaluate", "handle"), "evaluate"),
-    Route(ModelEvaluated, deferred("handlers.promote", "handle_evaluated"), "promote"),
-    Route(ModelApprove, deferred("handlers.promote", "handle_approve"), "promote"),
-    Route(ModelRollback, deferred("handlers.promote", "handle_rollback"), "promote"),
-    Route(EndpointCleanup, deferred("handlers.cleanup", "handle"), "cleanup"),
-)
-
-# Imported by the warm-up besides the stages' modules: what the stages import inside functions
-# (the report's plots, templates and booster reader; scikit-learn's metrics).
-WARM_UP = (
-    "sklearn.metrics",
-    "handlers.report_plots",
-    "matplotlib.figure",
-    "matplotlib.backends.backend_agg",
-    "handlers.templates",
-    "xgboost",
-)

@@ -9,16 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from handlers.champions import ChampionStore
-from handlers.decisions import DecisionPublisher
-from handlers.model_insight import TrainingLogReader
+from handlers.aws.sagemaker import SageMakerGateway
+from handlers.aws.storage import Bucket
+from handlers.aws.training_logs import TrainingLogReader
+from handlers.lifecycle.champions import ChampionStore
+from handlers.lifecycle.decisions import DecisionPublisher
+from handlers.lifecycle.registry import ModelRegistry
 from handlers.naming import DatasetNames, SageMakerNames, sagemaker_names
-from handlers.recipes_source import RecipeSource
-from handlers.registry import ModelRegistry
-from handlers.runs import RunRepository
-from handlers.sagemaker import SageMakerGateway
+from handlers.runs.recipe_source import RecipeSource
+from handlers.runs.repository import RunRepository
 from handlers.settings import PipelineSettings
-from handlers.storage import Bucket
 from service.context import HandlerContext
 
 if TYPE_CHECKING:

@@ -121,7 +121,7 @@ def provision(
     `rules` default to the pipeline's S3_RULES (the same filters deploy/s3.tf declares).
     """
     if rules is None:
-        from handlers import S3_RULES
+        from handlers.routes import S3_RULES
 
         rules = S3_RULES
     config = config or StackConfig()

@@ -30,11 +30,11 @@ from summaries import Summaries
 
 from automlops.aws import AwsClients
 from automlops.compose import App, Config, compose, connect, pipeline_deps
-from handlers import manifest
+from handlers.aws.storage import Bucket
+from handlers.data.synthetic import generate
 from handlers.deps import PipelineDeps
-from handlers.runs import RunRepository
-from handlers.storage import Bucket
-from handlers.synthetic import generate
+from handlers.runs import manifest
+from handlers.runs.repository import RunRepository
 from localcloud.stack import Stack, StackConfig, provision, running_sagemaker, running_stack
 from service.config import PREFIX, check
 from service.context import HandlerContext

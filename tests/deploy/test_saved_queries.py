@@ -8,7 +8,7 @@ from pathlib import Path
 
 import hcl2
 
-from handlers import endpoint_wait
+from handlers.aws import endpoint_wait
 from service.dispatch import Identity, Processed
 from service.inflight import Entry
 from service.settle import Verdict

@@ -237,7 +237,7 @@ def test_the_worker_may_rewrite_champion_pointers_and_the_runs_index_only_in_rep
 
 
 def test_training_logs_are_read_from_the_training_jobs_group_only(tf: Module) -> None:
-    from handlers.model_insight import TRAINING_LOG_GROUP
+    from handlers.aws.training_logs import TRAINING_LOG_GROUP
 
     statement = task_statements(tf)["ReadTrainingLogs"]
     assert set(statement["actions"]) == {"logs:DescribeLogStreams", "logs:GetLogEvents"}
@@ -250,4 +250,4 @@ def test_drift_has_an_alarm_on_the_metric_the_train_stage_writes(tf: Module) -> 
     assert alarm["metric_name"] == "DataDrifted"
     assert alarm["namespace"] == "${var.metrics_namespace}"
     assert alarm["comparison_operator"] == "GreaterThanOrEqualToThreshold"
-    assert "DataDrifted" in Path("handlers/train.py").read_text()
+    assert "DataDrifted" in Path("handlers/stages/train.py").read_text()

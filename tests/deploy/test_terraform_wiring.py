@@ -13,9 +13,9 @@ import pytest
 from tfconfig import DEPLOY, Module, load, parse
 
 from automlops.compose import Config, required_settings, setting_default, setting_names
-from handlers import S3_RULES
-from handlers.images import XGBOOST_REGISTRIES
+from handlers.aws.images import XGBOOST_REGISTRIES
 from handlers.naming import DatasetNames, sagemaker_names
+from handlers.routes import S3_RULES
 from localcloud.stack import BUCKET_ROLES, QUEUE_ROLES, notification_filters
 from service.config import PREFIX
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from browser import assert_renders
 
-from handlers.synthetic_tasks import GENERATORS
+from handlers.data.synthetic_tasks import GENERATORS
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMON_SECTIONS = {

@@ -29,8 +29,8 @@ from lifecycle_helpers import (
 from localstack_server import LocalStack
 from pipeline_harness import Pipeline, running_pipeline
 
+from handlers.data.synthetic import generate
 from handlers.naming import DatasetNames
-from handlers.synthetic import generate
 
 pytestmark = pytest.mark.e2e
 

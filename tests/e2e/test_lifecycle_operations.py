@@ -16,9 +16,9 @@ import pytest
 from lifecycle_helpers import cli, decision, endpoint_names, pointer, rows_of, serves, versions
 from pipeline_harness import Pipeline, running_pipeline
 
+from handlers.data.synthetic import generate
 from handlers.naming import DatasetNames
-from handlers.recipe import packaged_recipe_bytes
-from handlers.synthetic import generate
+from handlers.recipe.model import packaged_recipe_bytes
 
 pytestmark = pytest.mark.e2e
 AUTO = "[promotion]\nfloors = { roc_auc = 0.5 }\n"

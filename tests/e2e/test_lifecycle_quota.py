@@ -19,8 +19,8 @@ import pytest
 from lifecycle_helpers import endpoint_names
 from pipeline_harness import Pipeline, running_pipeline
 
+from handlers.data.synthetic import generate
 from handlers.naming import DatasetNames
-from handlers.synthetic import generate
 
 pytestmark = pytest.mark.e2e
 

@@ -13,8 +13,8 @@ import pytest
 from localstack_server import LocalStack
 from pipeline_harness import Pipeline, running_pipeline, synthetic_csv
 
-from handlers.evaluate import evaluation_keys
 from handlers.naming import DatasetNames, sagemaker_names
+from handlers.stages.evaluate import evaluation_keys
 
 pytestmark = pytest.mark.e2e
 

@@ -18,10 +18,10 @@ from lifecycle_helpers import cli, decision
 from pipeline_harness import Pipeline, running_pipeline
 from sklearn import metrics as skm
 
+from handlers.data.synthetic import generate
+from handlers.data.synthetic_tasks import generate_prices, generate_segments
 from handlers.naming import RunPaths
-from handlers.recipe import Recipe
-from handlers.synthetic import generate
-from handlers.synthetic_tasks import generate_prices, generate_segments
+from handlers.recipe.model import Recipe
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import xgboost as xgb
 
-from handlers.endpoint_wait import MAX_PAUSE_SECONDS, noted, wait_in_service
+from handlers.aws.endpoint_wait import MAX_PAUSE_SECONDS, noted, wait_in_service
 from localcloud.sagemaker import Emulator
 from localcloud.sagemaker.artifacts import pack
 from localcloud.stack import (

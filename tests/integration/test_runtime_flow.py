@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import pytest
 
-from handlers import S3_RULES
 from handlers.messages import DataUploaded
+from handlers.routes import S3_RULES
 from localcloud.stack import Stack
 from service.context import HandlerContext
 from service.errors import PermanentError

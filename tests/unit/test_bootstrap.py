@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from test_recipe_kinds import MULTICLASS_TARGET, REGRESSION_TARGET, recipe
 
-from handlers import bootstrap
-from handlers.bootstrap import FAST, compare, interval
-from handlers.measure import measure
-from handlers.recipe import Recipe, packaged_recipe_bytes
-from handlers.scoring import Scored
+from handlers.evaluation import bootstrap
+from handlers.evaluation.bootstrap import FAST, compare, interval
+from handlers.evaluation.measure import measure
+from handlers.evaluation.scoring import Scored
+from handlers.recipe.model import Recipe, packaged_recipe_bytes
 
 BINARY = Recipe.from_toml_bytes(*packaged_recipe_bytes("bank-marketing"))
 RECIPES = {

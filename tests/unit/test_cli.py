@@ -146,6 +146,6 @@ def test_aws_region_alone_is_enough() -> None:
 
 def test_the_kind_choices_are_the_task_kinds() -> None:
     from automlops import cli
-    from handlers.task_kinds import KINDS
+    from handlers.recipe.kinds import KINDS
 
     assert cli.KINDS == KINDS

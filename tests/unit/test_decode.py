@@ -196,8 +196,8 @@ def test_a_deeply_nested_body_is_a_decode_error_not_a_crash(decoder: Decoder) ->
 
 
 def test_the_pipelines_rule_takes_csv_and_csv_gz_in_any_case_and_says_why_not_the_rest() -> None:
-    from handlers import ROUTES as PIPELINE_ROUTES
-    from handlers import S3_RULES
+    from handlers.routes import ROUTES as PIPELINE_ROUTES
+    from handlers.routes import S3_RULES
 
     pipeline = Decoder(build_route_table(PIPELINE_ROUTES), S3_RULES, {"raw": "r", "models": "m"})
     taken = ["data/d/a.csv", "data/d/B.CSV", "data/d/c.Csv", "data/d/d.csv.gz", "data/d/E.CSV.GZ"]
@@ -213,7 +213,7 @@ def test_the_pipelines_rule_takes_csv_and_csv_gz_in_any_case_and_says_why_not_th
 
 
 def test_notifications_announce_what_a_rule_cannot_filter_by_its_prefix_only() -> None:
-    from handlers import S3_RULES
+    from handlers.routes import S3_RULES
     from localcloud.stack import notification_filters
 
     assert notification_filters(S3_RULES) == {

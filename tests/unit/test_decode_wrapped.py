@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from handlers import ROUTES, S3_RULES
 from handlers.messages import DataUploaded
+from handlers.routes import ROUTES, S3_RULES
 from service.decode import Decoder
 from service.routing import build_route_table
 

@@ -15,7 +15,7 @@ import pytest
 import structlog
 import structlog.testing
 
-from handlers import ROUTES, WARM_UP
+from handlers.routes import ROUTES, WARM_UP
 from service.routing import deferred, deferred_target, modules_of
 from service.warmup import Warmup
 

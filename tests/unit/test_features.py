@@ -6,9 +6,9 @@ import io
 
 import pytest
 
-from handlers.features import TransformStats, transform_csv
-from handlers.recipe import Recipe
-from handlers.validation import ValidationFailure
+from handlers.data.features import TransformStats, transform_csv
+from handlers.data.validation import ValidationFailure
+from handlers.recipe.model import Recipe
 
 HEADER = (
     "age,job,marital,education,default,housing,loan,contact,month,day_of_week,duration,campaign,"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from test_recipe import SMALL
 
-from handlers.gate import Champion, decide
-from handlers.promotion_rules import Promotion
-from handlers.recipe import Recipe, RecipeError
+from handlers.lifecycle.gate import Champion, decide
+from handlers.recipe.model import Recipe, RecipeError
+from handlers.recipe.promotion import Promotion
 
 
 def recipe_with(promotion: str) -> Recipe:
@@ -118,7 +118,7 @@ def test_a_bad_promotion_table_fails_at_load_naming_the_key(
 
 
 def test_the_reason_cites_the_bootstrap_interval_of_the_difference() -> None:
-    from handlers.bootstrap import Interval
+    from handlers.evaluation.bootstrap import Interval
 
     champion = Champion(1, {"roc_auc": 0.70}, Interval(-0.012, 0.041, 1000))
     verdict = decide(AUTO, {"roc_auc": 0.715}, champion)
@@ -127,7 +127,7 @@ def test_the_reason_cites_the_bootstrap_interval_of_the_difference() -> None:
 
 
 def test_a_bound_that_rounds_to_zero_reads_plus_zero() -> None:
-    from handlers.bootstrap import Interval
+    from handlers.evaluation.bootstrap import Interval
 
     champion = Champion(1, {"roc_auc": 0.70}, Interval(-0.00001, 0.0266, 1000))
     verdict = decide(AUTO, {"roc_auc": 0.715}, champion)

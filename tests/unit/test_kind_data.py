@@ -6,11 +6,11 @@ import io
 
 import pytest
 
-from handlers.features import transform_csv
-from handlers.preprocess import check_trainable
-from handlers.recipe import Recipe
-from handlers.split import split_csv
-from handlers.validation import ValidationFailure
+from handlers.data.checks import check_trainable
+from handlers.data.features import transform_csv
+from handlers.data.split import split_csv
+from handlers.data.validation import ValidationFailure
+from handlers.recipe.model import Recipe
 from service.errors import PermanentError
 
 HEAD = """name = "shop"

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.catalog import Catalog, Row
-from handlers.champions import Pointer, Served, Transition
-from handlers.cleanup import kept_runs
+from handlers.lifecycle.catalog import Catalog, Row
+from handlers.lifecycle.champions import Pointer, Served, Transition
+from handlers.lifecycle.registry import Version
 from handlers.naming import DatasetNames
-from handlers.registry import Version
+from handlers.stages.cleanup import kept_runs
 
 
 def run(n: int) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from handlers import manifest
+from handlers.runs import manifest
 
 Document = dict[str, Any]
 

@@ -8,14 +8,14 @@ import math
 import pytest
 from PIL import Image
 
-from handlers import report_plots
-from handlers.metrics import (
+from handlers.evaluation.binary import (
     Confusion,
     InvalidScores,
     compute_metrics,
     parse_scores,
     render_markdown_report,
 )
+from handlers.report import plots as report_plots
 from service.errors import PermanentError
 
 # 3 positives, 5 negatives; at 0.5: TP 2, FN 1, FP 1, TN 4. TP != TN, so a swap shows.

@@ -184,7 +184,7 @@ def test_a_long_tag_value_keeps_its_start_and_a_digest_within_the_limit() -> Non
 
 
 def test_the_tags_a_job_gets_all_conform() -> None:
-    from handlers.sagemaker import tags
+    from handlers.aws.sagemaker import tags
 
     for tag in tags(run_id="20261201-0123456789", source="s3://b/data/d/x (1).csv" * 20):
         assert 1 <= len(tag["Key"]) <= 128

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from handlers.features import transform_csv
-from handlers.recipe import Recipe
-from handlers.split import split_csv
-from handlers.validation import validate_csv
+from handlers.data.features import transform_csv
+from handlers.data.split import split_csv
+from handlers.data.validation import validate_csv
+from handlers.recipe.model import Recipe
 
 SAMPLE = Path(__file__).resolve().parents[2] / "../shared/data/bank-additional.csv"
 pytestmark = pytest.mark.skipif(not SAMPLE.is_file(), reason=f"{SAMPLE} is not available")

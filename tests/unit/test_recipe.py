@@ -7,7 +7,7 @@ from importlib import resources
 
 import pytest
 
-from handlers.recipe import Recipe, RecipeError
+from handlers.recipe.model import Recipe, RecipeError
 
 SMALL = """
 name = "small"
@@ -109,7 +109,7 @@ def test_bank_marketing_feature_columns_are_fixed() -> None:
 
 
 def test_packaged_recipe_file_is_package_data() -> None:
-    resource = resources.files("handlers").joinpath("recipes", "bank-marketing.toml")
+    resource = resources.files("handlers.recipe").joinpath("packaged", "bank-marketing.toml")
     assert resource.is_file()
 
 
@@ -202,7 +202,7 @@ def test_a_recipe_splits_stratified_unless_it_says_not_to() -> None:
     assert Recipe.load_packaged("bank-marketing").split.stratify is False  # faithful
     text = Recipe.load_packaged("bank-marketing").source
     assert text.endswith("bank-marketing.toml")
-    from handlers.recipe import packaged_recipe_bytes
+    from handlers.recipe.model import packaged_recipe_bytes
 
     body, _ = packaged_recipe_bytes("bank-marketing")
     unsaid = body.replace(b"stratify = false\n", b"")
@@ -220,7 +220,7 @@ def test_a_recipe_splits_stratified_unless_it_says_not_to() -> None:
     ],
 )
 def test_split_options_are_checked_naming_the_key(line: bytes, field: str) -> None:
-    from handlers.recipe import RecipeError, packaged_recipe_bytes
+    from handlers.recipe.model import RecipeError, packaged_recipe_bytes
 
     body, _ = packaged_recipe_bytes("bank-marketing")
     body = body.replace(b"stratify = false\n", line)

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from automlops.cli import main
-from handlers.recipe_check import check
-from handlers.recipe_draft import MAX_VOCABULARY, DraftError, dataset_name, draft_recipe, profile
-from handlers.synthetic import generate
-from handlers.synthetic_tasks import generate_prices, generate_segments
+from handlers.data.checks import check
+from handlers.data.draft import MAX_VOCABULARY, DraftError, dataset_name, draft_recipe, profile
+from handlers.data.synthetic import generate
+from handlers.data.synthetic_tasks import generate_prices, generate_segments
 
 
 def drafted(body: bytes, target: str | None = None) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.recipe import Recipe, RecipeError
-from handlers.task_kinds import HIGHER_IS_BETTER, TASK_KINDS
+from handlers.recipe.kinds import HIGHER_IS_BETTER, TASK_KINDS
+from handlers.recipe.model import Recipe, RecipeError
 
 MULTICLASS_TARGET = """
 [target]

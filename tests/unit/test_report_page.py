@@ -10,11 +10,13 @@ import numpy as np
 import pytest
 from test_recipe_kinds import MULTICLASS_TARGET, REGRESSION_TARGET, recipe
 
-from handlers import bootstrap, report_page, runs_index
-from handlers.measure import measure
-from handlers.recipe import Recipe
-from handlers.report_sources import ModelScores, Sources
-from handlers.scoring import Scored
+from handlers.evaluation import bootstrap
+from handlers.evaluation.measure import measure
+from handlers.evaluation.scoring import Scored
+from handlers.recipe.model import Recipe
+from handlers.report import index as runs_index
+from handlers.report import page as report_page
+from handlers.report.sources import ModelScores, Sources
 
 RECIPES = {
     "binary": Recipe.load_packaged("bank-marketing"),

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 import xgboost as xgb
 
-from handlers import data_profile, model_insight
-from handlers.model_insight import InsightUnavailable
-from handlers.recipe import Recipe
+from handlers.data import profile as data_profile
+from handlers.recipe.model import Recipe
+from handlers.report import insight as model_insight
+from handlers.report.insight import InsightUnavailable
 from localcloud.sagemaker.training_logs import round_lines
 
 RECIPE = Recipe.load_packaged("bank-marketing")
@@ -107,7 +108,7 @@ def test_a_model_archive_without_a_booster_is_unavailable_with_the_reason() -> N
 def test_the_calibration_points_are_scikit_learns() -> None:
     from sklearn.calibration import calibration_curve
 
-    from handlers.report_plots import _calibration_points
+    from handlers.report.plots import _calibration_points
 
     rng = np.random.default_rng(4)
     for rows in (40, 413, 1000):

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from handlers.scoring import Batch, batches, score_batches, score_file
+from handlers.evaluation.scoring import Batch, batches, score_batches, score_file
 from service.errors import PermanentError
 
 

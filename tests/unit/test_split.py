@@ -8,8 +8,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from handlers.recipe import SplitSpec
-from handlers.split import SplitStats, split_csv
+from handlers.data.split import SplitStats, split_csv
+from handlers.recipe.model import SplitSpec
 from service.errors import PermanentError
 
 SPEC = SplitSpec(Fraction(7, 10), Fraction(2, 10), Fraction(1, 10), seed=1729)

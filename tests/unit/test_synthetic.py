@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from handlers.features import transform_csv
-from handlers.recipe import Recipe
-from handlers.synthetic import COLUMNS, generate, main
+from handlers.data.features import transform_csv
+from handlers.data.synthetic import COLUMNS, generate, main
+from handlers.recipe.model import Recipe
 
 SAMPLE = Path(__file__).resolve().parents[2] / "../shared/data/bank-additional.csv"
 BANK = Recipe.load_packaged("bank-marketing")

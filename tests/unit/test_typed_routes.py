@@ -8,7 +8,7 @@ from mypy import api
 
 ROOT = Path(__file__).resolve().parents[2]
 SNIPPET = """
-from handlers import preprocess, train
+from handlers.stages import preprocess, train
 from handlers.messages import DataUploaded
 from service.routing import Route
 

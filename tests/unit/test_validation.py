@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from handlers.recipe import Recipe
-from handlers.validation import FieldCounter, ValidationFailure, ValidationReport, validate_csv
+from handlers.data.validation import FieldCounter, ValidationFailure, ValidationReport, validate_csv
+from handlers.recipe.model import Recipe
 from service.errors import PermanentError
 
 RECIPE = """

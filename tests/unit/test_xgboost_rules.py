@@ -1,5 +1,5 @@
 """One table of the SageMaker XGBoost 3.0-5 container's answers, held against both places that
-apply its rules: the recipe check at upload (handlers/xgboost_params.py) and the emulator's
+apply its rules: the recipe check at upload (handlers/recipe/xgboost.py) and the emulator's
 training job (localcloud/sagemaker/hyperparameters.py). Each case is what the container's
 hyperparameter validation accepts or refuses."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from handlers import xgboost_params
-from handlers.recipe import Recipe, RecipeError, packaged_recipe_bytes
+from handlers.recipe import xgboost as xgboost_params
+from handlers.recipe.model import Recipe, RecipeError, packaged_recipe_bytes
 from localcloud.sagemaker import hyperparameters
 from localcloud.sagemaker.errors import ContainerError
 

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from pipeline_harness import Pipeline, Uploaded, synthetic_csv
 
+from handlers.aws.storage import s3_uri
 from handlers.naming import RunPaths
-from handlers.recipe import Recipe
-from handlers.storage import s3_uri
+from handlers.recipe.model import Recipe
 from service.settle import ATTR_ERROR, ATTR_MESSAGE_TYPE
 
 DATASET = "bank-marketing"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pipeline_harness import Pipeline
 
-from handlers import claims
-from handlers.storage import read_json
+from handlers.aws.storage import read_json
+from handlers.runs import claims
 from service.errors import DuplicateDelivery
 
 RUN_ID = "20261126-c1a1c1a1c1"

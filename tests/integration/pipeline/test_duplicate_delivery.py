@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from pipeline_harness import Pipeline, event_keys, synthetic_csv
 
-from handlers import preprocess
 from handlers.naming import DatasetNames, sagemaker_names
+from handlers.stages import preprocess
 from localcloud.stack import REGION
 
 DATASET = "bank-marketing"

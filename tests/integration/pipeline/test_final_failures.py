@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from pipeline_harness import Pipeline, synthetic_csv
 
-from handlers import deploy, evaluate, preprocess, train, watch
 from handlers.messages import DataUploaded, EvaluateRequested, ModelTrained, TrainRequested
 from handlers.naming import RunPaths
+from handlers.stages import deploy, evaluate, preprocess, train, watch
 from service.errors import PermanentError, RetryableError
 
 

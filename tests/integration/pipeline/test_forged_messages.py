@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from pipeline_harness import Pipeline, synthetic_csv
 
-from handlers import preprocess, promote
 from handlers.messages import DataUploaded, ModelEvaluated
 from handlers.naming import RunPaths, sagemaker_names
+from handlers.stages import preprocess, promote
 from service.errors import RetryableError
 
 DATASET = "bank-marketing"

@@ -11,11 +11,11 @@ import pytest
 from localstack_server import LocalStack
 from pipeline_harness import Pipeline, running_pipeline, synthetic_csv
 
-from handlers import cleanup, promote
+from handlers.aws.sagemaker import tags
+from handlers.lifecycle.registry import Registration
 from handlers.messages import EndpointCleanup, ModelApprove, ModelEvaluated, ModelRollback
 from handlers.naming import DatasetNames, RunPaths, champion_key, sagemaker_names
-from handlers.registry import Registration
-from handlers.sagemaker import tags
+from handlers.stages import cleanup, promote
 from service.errors import MessageDecodeError, PermanentError, RetryableError
 
 DATASET = "bank-marketing"

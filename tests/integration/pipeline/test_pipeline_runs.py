@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 from pipeline_harness import Pipeline, synthetic_csv
 
-from handlers import status
 from handlers.naming import RunPaths, sagemaker_names
-from handlers.recipe import Recipe
+from handlers.recipe.model import Recipe
+from handlers.runs import status
 from service.settle import ATTR_ERROR
 
 DATASET = "bank-marketing"
@@ -305,7 +305,7 @@ def test_re_uploading_the_same_bytes_after_fixing_the_recipe_starts_a_new_run(
 ) -> None:
     """The buckets here announce no version id (moto's events carry none, and its sequencer is
     fixed): the run identity still tells the two uploads of one key and one ETag apart."""
-    from handlers.recipe import packaged_recipe_bytes
+    from handlers.recipe.model import packaged_recipe_bytes
 
     key = "data/fixed-later/upload.csv"
     body = synthetic_csv(300, seed=51)

@@ -16,11 +16,11 @@ import structlog
 from localstack_server import LocalStack
 from pipeline_harness import Pipeline, synthetic_csv
 
-from handlers import preprocess, train
 from handlers.messages import DataUploaded, TrainRequested
 from handlers.naming import RunPaths, sagemaker_names
-from handlers.recipe import packaged_recipe_bytes
-from handlers.runs import RunRepository
+from handlers.recipe.model import packaged_recipe_bytes
+from handlers.runs.repository import RunRepository
+from handlers.stages import preprocess, train
 from service.context import HandlerContext
 from service.errors import PermanentError
 from service.messages import StageMessage
@@ -171,8 +171,8 @@ def test_concurrent_stages_of_one_run_all_land_without_failing(
 
 def test_the_deployments_name_prefix_names_its_sagemaker_resources(pipeline: Pipeline) -> None:
     """IAM scopes the task role to `<prefix>-*`: the worker must name everything so."""
-    from handlers import watch
     from handlers.messages import TrainingWatch
+    from handlers.stages import watch
 
     event = upload_event(pipeline, "data/bank-marketing/prefixed.csv", synthetic_csv(300, seed=9))
     context = pipeline.context(sagemaker_name_prefix="team7")

@@ -24,8 +24,7 @@ from botocore.exceptions import EndpointConnectionError
 from pipeline_harness import CallLog, Pipeline, synthetic_csv
 
 from automlops.aws import AwsClients
-from handlers import claims, cleanup, deploy, evaluate, preprocess, promote, status, train, watch
-from handlers.evaluate import evaluation_keys
+from handlers.aws.storage import s3_uri
 from handlers.messages import (
     DataUploaded,
     EndpointCleanup,
@@ -36,8 +35,10 @@ from handlers.messages import (
     TrainRequested,
 )
 from handlers.naming import RunPaths, sagemaker_names
-from handlers.recipe import Recipe
-from handlers.storage import s3_uri
+from handlers.recipe.model import Recipe
+from handlers.runs import claims, status
+from handlers.stages import cleanup, deploy, evaluate, preprocess, promote, train, watch
+from handlers.stages.evaluate import evaluation_keys
 from localcloud.stack import CREDENTIALS, REGION
 from service.errors import DuplicateDelivery, PermanentError
 from service.messages import Outgoing

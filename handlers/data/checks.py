@@ -1,0 +1,162 @@
+"""`automlops recipe check PATH [--data FILE.csv]`: what the worker would say, without a run.
+
+The recipe is loaded by the worker's own validation; a data file goes through the same
+validation, encoding and trainability checks preprocessing applies (its output is discarded),
+so every message is the one an upload would get.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from handlers.data.dialect import opened
+from handlers.data.features import TransformStats, transform_csv
+from handlers.data.split import SplitStats
+from handlers.recipe.model import Recipe
+from service.errors import PermanentError
+
+
+@dataclass(frozen=True)
+class Checked:
+    recipe: Recipe
+    stats: TransformStats | None = None
+
+    def summary(self) -> str:
+        recipe = self.recipe
+        lines = [
+            f"{recipe.source}: ok: {recipe.target.kind} target {recipe.target.column!r}"
+            f"{_classes(recipe)}; {len(recipe.numeric)} numeric and {len(recipe.categorical)} "
+            f"categorical columns, {len(recipe.derived)} derived -> "
+            f"{len(recipe.feature_columns())} features; promotion on {recipe.promotion.metric} "
+            f"({recipe.promotion.mode})"
+        ]
+        if self.stats is not None:
+            stats = self.stats
+            lines.append(
+                f"data: ok: {stats.rows_out:,} rows, {_target_summary(recipe, stats)}"
+                + (
+                    f"; values outside a vocabulary: {dict(stats.unknown_categories)}"
+                    if stats.unknown_categories
+                    else ""
+                )
+            )
+        return "\n".join(lines)
+
+
+def _classes(recipe: Recipe) -> str:
+    target = recipe.target
+    if target.kind == "binary":
+        return f" ({' / '.join(target.values)}, positive {target.positive!r})"
+    if target.kind == "multiclass":
+        return f" (classes {' / '.join(target.values)})"
+    return ""
+
+
+def _target_summary(recipe: Recipe, stats: TransformStats) -> str:
+    if stats.target is not None:
+        seen = stats.target
+        return f"target from {seen.minimum:g} to {seen.maximum:g}"
+    if recipe.target.kind == "binary":
+        return f"positive rate {stats.positive_rate:.4f}"
+    names = recipe.target.class_names()
+    counts = ", ".join(f"{names[i]} {n:,}" for i, n in enumerate(stats.label_counts))
+    return f"rows per class: {counts}"
+
+
+def check(recipe_path: Path, data: Path | None = None) -> Checked:
+    """Raises the worker's own error (RecipeError, ValidationFailure, PermanentError)."""
+    recipe = Recipe.from_toml_bytes(recipe_path.read_bytes(), source=str(recipe_path))
+    if data is None:
+        return Checked(recipe)
+    file = str(data)
+    with opened(data, file) as reader, open(os.devnull, "wb") as sink:
+        stats = transform_csv(reader, sink, recipe, file=file)
+    check_trainable(stats, recipe, file)
+    return Checked(recipe, stats)
+
+
+def check_trainable(stats: TransformStats, recipe: Recipe, file: str) -> None:
+    """Data that cannot give a meaningful model fails here, before any training: too few rows
+    for every part of the split to get one, a target with a single class or a single value, or
+    target values the objective cannot train on."""
+    sizes = recipe.split.sizes(stats.rows_out)
+    if min(sizes) == 0:
+        raise PermanentError(
+            f"file {file}: {stats.rows_out} rows are too few to split {recipe.split.ratios} "
+            f"(the recipe's [split]; part sizes {sizes}): every part needs at least one row"
+        )
+    if recipe.target.kind == "regression":
+        _check_numeric_target(stats, recipe, file)
+        return
+    present = [label for label, rows in enumerate(stats.label_counts) if rows]
+    if len(present) < 2:
+        target = recipe.target
+        only = target.class_names()[present[0]] if present else "empty"
+        raise PermanentError(
+            f"file {file}: column {target.column!r} is {only!r} in all {stats.rows_out} rows: "
+            "a model needs examples of at least two classes"
+        )
+
+
+def _check_numeric_target(stats: TransformStats, recipe: Recipe, file: str) -> None:
+    column, seen = recipe.target.column, stats.target
+    if seen is None:
+        return
+    if seen.minimum == seen.maximum:
+        raise PermanentError(
+            f"file {file}: column {column!r} is {seen.minimum:g} in all {stats.rows_out} rows: "
+            "a constant target leaves nothing to learn"
+        )
+    objective = recipe.hyperparameter_dict()["objective"]
+    allowed = recipe.target.task.label_ranges.get(objective)
+    if allowed is None:
+        return
+    low, high, low_included = allowed
+    too_low = low is not None and (seen.minimum < low or (seen.minimum == low and not low_included))
+    too_high = high is not None and seen.maximum > high
+    if too_low or too_high:
+        raise PermanentError(
+            f"file {file}: column {column!r} ranges from {seen.minimum:g} to {seen.maximum:g}, "
+            f"but objective {objective!r} (the recipe's xgboost.objective) needs "
+            f"{_range_text(allowed)}: choose another objective, e.g. reg:squarederror"
+        )
+
+
+def _range_text(allowed: tuple[float | None, float | None, bool]) -> str:
+    low, high, low_included = allowed
+    lower = f"{'≥' if low_included else '>'} {low:g}" if low is not None else ""
+    upper = f"≤ {high:g}" if high is not None else ""
+    return "values " + " and ".join(part for part in (lower, upper) if part)
+
+
+def check_split(stats: SplitStats, recipe: Recipe, file: str) -> None:
+    """A split that cannot train or test a model fails before the job: the train or test part
+    lacking a class, or a test part that is largely copies of training rows."""
+    every = set().union(*stats.labels.values())
+    for part in ("train", "test"):
+        missing = sorted(every - set(stats.labels[part]))
+        if missing:
+            raise PermanentError(
+                f"{file}: the {part} part of the split ({recipe.split.ratios}) has no row of "
+                f"label(s) {_named(missing, recipe)} (labels per part: {stats.labels}); use more "
+                "rows or [split] stratify = true"
+            )
+    limit = recipe.split.max_test_overlap
+    if stats.test_overlap > limit:
+        raise PermanentError(
+            f"{file}: {stats.test_rows_in_train} of the {stats.rows['test']} test rows "
+            f"({stats.test_overlap:.0%}) are copies of training rows, above the recipe's "
+            f"[split] max_test_overlap = {limit:g}: the test scores would measure memory, not "
+            "generalisation; remove the duplicates or raise the limit"
+        )
+
+
+def _named(labels: list[str], recipe: Recipe) -> str:
+    """Label indices with their class names: `1 ('yes')`."""
+    names = recipe.target.class_names()
+    return ", ".join(
+        f"{label} ({names[int(label)]!r})" if label.isdigit() and int(label) < len(names) else label
+        for label in labels
+    )

@@ -1,0 +1,106 @@
+"""The runs index: `reports/index.html` in the reports bucket, every dataset's runs on one page.
+
+Rewritten after each decision, from `reports/index.json` (one row per run, upserted with a
+conditional write so two workers deciding at once both land): per dataset the runs in order
+(date, decision, headline metric with its interval, drift flag, a link to each report) and a
+chart of the headline metric over time with the live version marked.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from handlers.aws.storage import Bucket, is_conflict
+from handlers.naming import INDEX_DATA_KEY, INDEX_PAGE_KEY
+from handlers.report import plots as report_plots
+from handlers.report.sources import Sources
+
+WRITE_ATTEMPTS = 8
+MAX_RUNS_PER_DATASET = 200  # the newest; older runs keep their reports, off the page
+
+
+def row_of(sources: Sources) -> dict[str, Any]:
+    decision = sources.decision or {}
+    metric = sources.recipe.promotion.metric
+    interval = sources.evaluation.get("interval") or {}
+    drift = (sources.profile or {}).get("drift") or {}
+    return {
+        "run_id": sources.run_id,
+        "date": sources.evaluation.get("run", {}).get("evaluated_at"),
+        "decision": (sources.manifest.get("decision") or decision).get("decision"),
+        "version": decision.get("version"),
+        "metric": metric,
+        "value": sources.evaluation["metrics"].get(metric),
+        "low": interval.get("low"),
+        "high": interval.get("high"),
+        "drifted": drift.get("drifted"),
+        "max_psi": drift.get("max_psi"),
+    }
+
+
+def record(
+    reports: Bucket, dataset: str, row: dict[str, Any], live_run: str | None
+) -> dict[str, Any]:
+    """Upsert the run's row (by run id) and the dataset's live run; the index document."""
+    for _ in range(WRITE_ATTEMPTS):
+        found = reports.read_json(INDEX_DATA_KEY)
+        document, etag = found if found else ({"datasets": {}}, None)
+        entry = document["datasets"].setdefault(dataset, {"runs": []})
+        runs = [r for r in entry["runs"] if r["run_id"] != row["run_id"]] + [row]
+        entry["runs"] = sorted(runs, key=lambda r: r["run_id"])[-MAX_RUNS_PER_DATASET:]
+        entry["live_run"] = live_run
+        try:
+            if etag is None:
+                reports.write_json(INDEX_DATA_KEY, document, if_none_match=True)
+            else:
+                reports.write_json(INDEX_DATA_KEY, document, if_match=etag)
+        except ClientError as exc:  # a 412 (or 409): another decision wrote first; read again
+            if not is_conflict(exc):
+                raise
+            continue
+        return document
+    raise RuntimeError(
+        f"{reports.uri(INDEX_DATA_KEY)} kept changing; the index is rewritten next time"
+    )
+
+
+def bucket_link(run_id: str) -> str:
+    """From reports/index.html to the run's page in the same bucket."""
+    return f"../runs/{run_id}/evaluation/report.html"
+
+
+def render(document: dict[str, Any], link: Callable[[str], str] = bucket_link) -> str:
+    from handlers.report.templates import environment
+
+    datasets = []
+    for name, entry in sorted(document.get("datasets", {}).items()):
+        runs = entry.get("runs", [])
+        live = entry.get("live_run")
+        metric = runs[-1]["metric"] if runs else ""
+        points = [{**r, "label": i + 1} for i, r in enumerate(runs)]
+        chart = report_plots.headline_history(points, metric, live) if runs else None
+        datasets.append(
+            {
+                "name": name,
+                "metric": metric,
+                "live_run": live,
+                "runs": [
+                    {**r, "link": link(r["run_id"]), "number": i + 1} for i, r in enumerate(runs)
+                ][::-1],
+                "chart": None if chart is None else _data_uri(chart),
+            }
+        )
+    template = environment().get_template("index.html.j2")
+    return template.render(datasets=datasets)
+
+
+def publish(reports: Bucket, document: dict[str, Any]) -> None:
+    reports.put_bytes(INDEX_PAGE_KEY, render(document).encode(), "text/html; charset=utf-8")
+
+
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")

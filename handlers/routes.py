@@ -1,0 +1,64 @@
+"""What starts each stage: the S3 rules, the route table and what the warm-up imports.
+
+`S3_RULES` says which S3 objects start which stage; the embedded stack and Terraform configure
+the bucket notifications from the same filters. `ROUTES` is the route table the worker runs,
+with each stage's name as the run manifest records it. Handlers receive `PipelineDeps`
+(`handlers/deps.py`) as `ctx.deps`.
+"""
+
+from __future__ import annotations
+
+from handlers.messages import (
+    DataUploaded,
+    EndpointCleanup,
+    EvaluateRequested,
+    ModelApprove,
+    ModelEvaluated,
+    ModelRollback,
+    ModelTrained,
+    TrainingWatch,
+    TrainRequested,
+)
+from handlers.stages import order
+from service.messages import S3Rule
+from service.routing import Route, deferred
+
+S3_RULES: tuple[S3Rule, ...] = (
+    # `.csv` or gzip-compressed `.csv.gz`, in any letter case (`.CSV` from Windows tools).
+    S3Rule(
+        bucket="raw",
+        prefix="data/",
+        suffix=".csv",
+        also=(".csv.gz",),
+        any_case=True,
+        message=DataUploaded,
+    ),
+    S3Rule(bucket="models", prefix="runs/", suffix="model.tar.gz", message=ModelTrained),
+)
+
+# Each stage's module is imported when its first message arrives (or by the warm-up after the
+# first poll): start-up and the health check load none of pandas, scikit-learn or matplotlib.
+# The stage names are the run manifest's; tests/unit/test_deferred.py checks every handler's
+# message type and stage name against its module, which the type checker cannot see through.
+ROUTES = (
+    Route(DataUploaded, deferred("handlers.stages.preprocess", "handle"), order.PREPROCESS),
+    Route(TrainRequested, deferred("handlers.stages.train", "handle"), order.TRAIN),
+    Route(TrainingWatch, deferred("handlers.stages.watch", "handle"), order.TRAINING),
+    Route(ModelTrained, deferred("handlers.stages.deploy", "handle"), order.DEPLOY),
+    Route(EvaluateRequested, deferred("handlers.stages.evaluate", "handle"), order.EVALUATE),
+    Route(ModelEvaluated, deferred("handlers.stages.promote", "handle_evaluated"), order.PROMOTE),
+    Route(ModelApprove, deferred("handlers.stages.promote", "handle_approve"), order.PROMOTE),
+    Route(ModelRollback, deferred("handlers.stages.promote", "handle_rollback"), order.PROMOTE),
+    Route(EndpointCleanup, deferred("handlers.stages.cleanup", "handle"), order.CLEANUP),
+)
+
+# Imported by the warm-up besides the stages' modules: what the stages import inside functions
+# (the report's plots, templates and booster reader; scikit-learn's metrics).
+WARM_UP = (
+    "sklearn.metrics",
+    "handlers.report.plots",
+    "matplotlib.figure",
+    "matplotlib.backends.backend_agg",
+    "handlers.report.templates",
+    "xgboost",
+)

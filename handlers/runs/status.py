@@ -1,0 +1,78 @@
+"""Reads run manifests for people: `automlops status [RUN_ID]`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.naming import RUNS_PREFIX
+from handlers.runs.repository import RunRepository
+
+STAGE_ORDER = ("preprocess", "train", "training", "deploy", "evaluate", "promote", "cleanup")
+
+
+def list_runs(runs: RunRepository, limit: int = 20) -> list[dict[str, Any]]:
+    """The newest runs first (run ids start with their date), with status and current stage."""
+    bucket = runs.bucket
+    run_ids: list[str] = []
+    paginator = bucket.s3.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket.name, Prefix=RUNS_PREFIX, Delimiter="/"):
+        run_ids += [p["Prefix"].split("/")[1] for p in page.get("CommonPrefixes", [])]
+    documents = [runs.load(run_id) for run_id in sorted(run_ids)[-limit:][::-1]]
+    return [d for d in documents if d is not None]
+
+
+def describe_run(document: dict[str, Any]) -> str:
+    lines = [
+        f"run       {document['run_id']}",
+        f"status    {document.get('status')}",
+        f"dataset   {document.get('dataset', '?')}",
+    ]
+    source = document.get("source")
+    if source:
+        lines.append(f"source    s3://{source['bucket']}/{source['key']}")
+    if document.get("error"):
+        lines.append(f"error     {document['error']}")
+    decision = document.get("decision")
+    if decision:
+        lines.append(
+            f"decision  {decision.get('decision')} (version {decision.get('version')}; live: "
+            f"version {decision.get('live_version') or 'none'}): {decision.get('reason')}"
+        )
+    drift = document.get("stages", {}).get("train", {}).get("stats", {}).get("drift")
+    if drift:
+        verdict = (
+            f"drifted ({', '.join(drift['drifted_features'])})" if drift["drifted"] else "stable"
+        )
+        lines.append(
+            f"drift     {verdict}: largest PSI {drift['max_psi']:.3f} against version "
+            f"{drift['against']['version']} (threshold {drift['threshold']:g})"
+        )
+    lines.append("")
+    lines.append(f"{'stage':<11}{'outcome':<10}{'tries':<7}{'started':<31}ended")
+    for name, entry in _ordered(document.get("stages", {})):
+        lines.append(
+            f"{name:<11}{entry.get('outcome', ''):<10}{entry.get('attempts', 0)!s:<7}"
+            f"{entry.get('started_at', ''):<31}{entry.get('ended_at', '')}"
+        )
+        if entry.get("error"):
+            lines.append(f"{'':<11}! {entry['error']}")
+        for key, value in entry.get("artifacts", {}).items():
+            lines.append(f"{'':<11}{key}: {value}")
+    return "\n".join(lines)
+
+
+def describe_runs(documents: list[dict[str, Any]]) -> str:
+    if not documents:
+        return "no runs yet"
+    lines = [f"{'run':<21}{'status':<11}{'stage':<12}dataset"]
+    for d in documents:
+        stage = d.get("current_stage") or d.get("failed_stage") or "-"
+        lines.append(
+            f"{d['run_id']:<21}{d.get('status', ''):<11}{stage:<12}{d.get('dataset', '?')}"
+        )
+    return "\n".join(lines)
+
+
+def _ordered(stages: dict[str, Any]) -> list[tuple[str, Any]]:
+    rank = {name: i for i, name in enumerate(STAGE_ORDER)}
+    return sorted(stages.items(), key=lambda item: rank.get(item[0], len(rank)))

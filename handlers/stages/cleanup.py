@@ -1,0 +1,113 @@
+"""Stage `endpoint.cleanup`: after a decision, delete what nothing needs (cost and quota).
+
+- the run's own endpoint: it existed only to be evaluated;
+- the endpoint, endpoint config and model of every registered version of the dataset beyond
+  the live one, the one being moved onto the live endpoint, those awaiting approval and the
+  `keep_versions` newest approved ones (rollback targets stay one UpdateEndpoint away; an older
+  one is deployed again from the registry);
+- the endpoints of the dataset's runs that failed after deploying.
+
+Nothing the live endpoint uses is ever deleted; every delete of what is already gone counts as
+done, so clean-up is safe to repeat and safe after a crash half-way. It ends the run.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from handlers.deps import Ctx
+from handlers.lifecycle.champions import Pointer
+from handlers.lifecycle.registry import PENDING, Version
+from handlers.messages import EndpointCleanup
+from handlers.report import publish as report
+from handlers.runs import manifest
+from handlers.stages import order
+from service.messages import Outgoing
+
+STAGE = order.CLEANUP
+_RUN_ENDPOINT = re.compile(r"-(\d{8}-[0-9a-f]{10})-ep$")
+
+
+def handle(msg: EndpointCleanup, ctx: Ctx) -> list[Outgoing]:
+    deps = ctx.deps
+    with deps.runs.stage(msg, STAGE, ctx) as record:
+        keep_versions = deps.runs.facts(msg.run_id).recipe.load().promotion.keep_versions
+        pointer = deps.champions.read(msg.dataset)
+        group = deps.dataset_names(msg.dataset).model_package_group
+        versions = deps.registry.versions(group)
+        kept = kept_runs(pointer, versions, keep_versions)
+        deleted = _delete_run(ctx, msg.dataset, msg.run_id, models=msg.run_id not in kept)
+        for version in versions:
+            if version.run_id not in kept and version.run_id != msg.run_id:
+                deleted += _delete_run(ctx, msg.dataset, version.run_id, models=True)
+        deleted += _delete_failed_runs_endpoints(ctx, msg.dataset)
+        record.stats = {"deleted": deleted, "kept_runs": sorted(kept)}
+        # After the deletes (a report that cannot be written must not keep endpoints running),
+        # before the run ends (a run that ended has its report).
+        written = report.publish(ctx, msg.run_id)
+        record.artifacts.update({Path(key).name: deps.buckets.reports.uri(key) for key in written})
+    document = deps.runs.load(msg.run_id) or {}
+    deps.runs.update(msg, _finished(document.get("decision") or {}))
+    ctx.log.info("cleanup.done", run_id=msg.run_id, dataset=msg.dataset, deleted=len(deleted))
+    return []
+
+
+def kept_runs(pointer: Pointer, versions: list[Version], keep_versions: int) -> set[str]:
+    """The runs whose model and endpoint config stay."""
+    kept = {v.run_id for v in versions if v.status == PENDING}
+    approved = [v for v in versions if v.status == "Approved"]
+    kept |= {v.run_id for v in sorted(approved, key=lambda v: v.number)[-keep_versions:]}
+    if pointer.champion is not None:
+        kept.add(pointer.champion.run_id)
+    if pointer.transition is not None:
+        kept.add(pointer.transition.target.run_id)
+        if pointer.transition.previous is not None:
+            kept.add(pointer.transition.previous.run_id)
+    return kept
+
+
+def _delete_run(ctx: Ctx, dataset: str, run_id: str, *, models: bool) -> list[str]:
+    """The run's endpoint, and with `models` its endpoint config and model: what was deleted."""
+    gateway = ctx.deps.sagemaker
+    names = ctx.deps.names(dataset, run_id)
+    deleted = [names.endpoint] if gateway.delete_endpoint(names.endpoint) else []
+    if models:
+        if gateway.delete_endpoint_config(names.endpoint_config):
+            deleted.append(names.endpoint_config)
+        if gateway.delete_model(names.model):
+            deleted.append(names.model)
+    return deleted
+
+
+def _delete_failed_runs_endpoints(ctx: Ctx, dataset: str) -> list[str]:
+    """Endpoints of this dataset's runs that failed after deploying (e.g. at evaluation):
+    the run's manifest, not the name, says whose run it is."""
+    deleted = []
+    prefix = ctx.deps.dataset_names(dataset).run_name_prefix
+    for name in ctx.deps.sagemaker.endpoint_names(prefix):
+        match = _RUN_ENDPOINT.search(name)
+        if match is None or name != ctx.deps.names(dataset, match.group(1)).endpoint:
+            continue
+        document = ctx.deps.runs.load(match.group(1)) or {}
+        failed = document.get("dataset") == dataset and document.get("status") == "failed"
+        if failed and ctx.deps.sagemaker.delete_endpoint(name):
+            deleted.append(name)
+    return deleted
+
+
+def _finished(decision: dict[str, Any]) -> Any:
+    """The run ends with its decision: a promotion that failed fails the run, with the reason."""
+    failed = decision.get("decision") == "promotion-failed"
+    finish = manifest.run_finished("failed" if failed else "succeeded")
+
+    def change(document: manifest.Document) -> None:
+        if document["status"] != "running":
+            return  # an operator's approve or rollback cleans up after a run long ended
+        finish(document)
+        if failed:
+            document["error"] = decision.get("reason")
+            document["failed_stage"] = "promote"
+
+    return change
