@@ -24,12 +24,13 @@ from service.messages import S3Rule
 from service.routing import Route, deferred
 
 S3_RULES: tuple[S3Rule, ...] = (
-    # `.csv` or gzip-compressed `.csv.gz`, in any letter case (`.CSV` from Windows tools).
+    # `.csv` or `.tsv`, plain or gzip-compressed, in any letter case (`.CSV` from Windows
+    # tools); the separator is read from the header whatever the name says (handlers/data/dialect).
     S3Rule(
         bucket="raw",
         prefix="data/",
         suffix=".csv",
-        also=(".csv.gz",),
+        also=(".csv.gz", ".tsv", ".tsv.gz"),
         any_case=True,
         message=DataUploaded,
     ),

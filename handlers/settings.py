@@ -16,6 +16,7 @@ from service.config import PREFIX, in_range, read_settings
 
 SERVERLESS_MEMORY_SIZES = (1024, 2048, 3072, 4096, 5120, 6144)
 BUCKET_ROLES = ("raw", "curated", "models", "reports")
+FIRST_WATCH_SECONDS = 5
 _ARN_ROLE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")
 
 
@@ -36,7 +37,8 @@ class PipelineSettings:
     training_instance_type: str = "ml.m5.large"
     training_max_runtime_seconds: int = 3600
     # A running job is looked at after `first`, then twice as long each time, up to `seconds`.
-    training_watch_first_seconds: int = 5
+    # Unset, `first` follows `seconds`: the smaller of FIRST_WATCH_SECONDS and it.
+    training_watch_first_seconds: int | None = None
     training_watch_seconds: int = 60
     endpoint_memory_mb: int = 4096
     endpoint_max_concurrency: int = 1
@@ -60,9 +62,17 @@ class PipelineSettings:
             "reports": self.reports_bucket,
         }
 
+    @property
+    def first_watch_seconds(self) -> int:
+        """The first look at a running job: the operator's, else the default within the
+        longest wait (so setting only the longest wait never conflicts with a default)."""
+        if self.training_watch_first_seconds is not None:
+            return self.training_watch_first_seconds
+        return min(FIRST_WATCH_SECONDS, self.training_watch_seconds)
+
     def watch_delay(self, looks: int) -> int:
         """Seconds before the look that follows `looks` looks at a running job."""
-        doubled = self.training_watch_first_seconds * 2 ** min(looks, 16)
+        doubled = self.first_watch_seconds * 2 ** min(looks, 16)
         return int(min(doubled, self.training_watch_seconds))
 
     def problems(self) -> list[str]:
@@ -77,9 +87,9 @@ class PipelineSettings:
             "invoke_payload_limit_bytes", self.invoke_payload_limit_bytes, 1024, 4_194_304
         )
         problems += in_range("training_watch_seconds", self.training_watch_seconds, 1, 900)
-        if not 1 <= self.training_watch_first_seconds <= self.training_watch_seconds:
+        if not 1 <= self.first_watch_seconds <= self.training_watch_seconds:
             problems.append(
-                f"{PREFIX}TRAINING_WATCH_FIRST_SECONDS={self.training_watch_first_seconds} must "
+                f"{PREFIX}TRAINING_WATCH_FIRST_SECONDS={self.first_watch_seconds} must "
                 f"be 1 to {PREFIX}TRAINING_WATCH_SECONDS ({self.training_watch_seconds})"
             )
         if not NAME_PREFIX_PATTERN.match(self.sagemaker_name_prefix):

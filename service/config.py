@@ -97,5 +97,7 @@ def _positive_int(raw: str) -> int:
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "str": str,
     "int": _positive_int,
+    # A setting whose default follows other settings (the class computes it when unset).
+    "int | None": _positive_int,
     "Path": Path,
 }

@@ -174,7 +174,8 @@ class Decoder:
         near = [r for r in self._rules if r.bucket == role and r.under_prefix(key)]
         if not near:
             return f"{where}: no rule for s3://{bucket}/{key}"
-        endings = " or ".join(s for r in near for s in r.suffixes)
+        suffixes = [s for r in near for s in r.suffixes]
+        endings = " or ".join(filter(None, (", ".join(suffixes[:-1]), suffixes[-1])))
         case = " (any letter case)" if any(r.any_case for r in near) else ""
         return f"{where}: s3://{bucket}/{key} is not a {endings}{case} object: ignored"
 

@@ -1,19 +1,22 @@
-"""`automlops recipe check PATH [--data FILE.csv]`: what the worker would say, without a run.
+"""The rules a file must pass before any training, and `automlops recipe check`, which applies them.
 
-The recipe is loaded by the worker's own validation; a data file goes through the same
-validation, encoding and trainability checks preprocessing applies (its output is discarded),
-so every message is the one an upload would get.
+`check_trainable` (preprocess) and `check_split` (train) are the stages' own rules; `check` runs the
+recipe's validation, the file's validation and encoding, and both rules, in the worker's order,
+with the same functions (its files are discarded), so every message is the one an upload would
+get, and says which rule failed.
 """
 
 from __future__ import annotations
 
-import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from handlers.data.dialect import opened
 from handlers.data.features import TransformStats, transform_csv
-from handlers.data.split import SplitStats
+from handlers.data.split import SplitStats, split_csv
 from handlers.recipe.model import Recipe
 from service.errors import PermanentError
 
@@ -22,6 +25,7 @@ from service.errors import PermanentError
 class Checked:
     recipe: Recipe
     stats: TransformStats | None = None
+    split: SplitStats | None = None
 
     def summary(self) -> str:
         recipe = self.recipe
@@ -41,6 +45,12 @@ class Checked:
                     if stats.unknown_categories
                     else ""
                 )
+            )
+        if self.split is not None:
+            rows = " / ".join(f"{part} {n:,}" for part, n in self.split.rows.items())
+            lines.append(
+                f"split: ok: {rows} rows; {self.split.test_overlap:.0%} of the test rows are "
+                "copies of training rows"
             )
         return "\n".join(lines)
 
@@ -65,16 +75,54 @@ def _target_summary(recipe: Recipe, stats: TransformStats) -> str:
     return f"rows per class: {counts}"
 
 
+class RuleFailed(PermanentError):
+    """A file that breaks one of the pre-training rules; `rule` says which."""
+
+    def __init__(self, rule: str, cause: PermanentError) -> None:
+        super().__init__(f"{rule} rule: {cause.reason}")
+        self.rule = rule
+        self.cause = cause
+
+
+@contextmanager
+def _rule(name: str) -> Iterator[None]:
+    try:
+        yield
+    except PermanentError as exc:
+        raise RuleFailed(name, exc) from exc
+
+
 def check(recipe_path: Path, data: Path | None = None) -> Checked:
-    """Raises the worker's own error (RecipeError, ValidationFailure, PermanentError)."""
-    recipe = Recipe.from_toml_bytes(recipe_path.read_bytes(), source=str(recipe_path))
+    """Every rule the worker applies before training, in its order: the recipe; the file's
+    validation and encoding (preprocess); enough rows and classes (`check_trainable`); the
+    split (`check_split`, as train applies it). Raises RuleFailed naming the rule."""
+    with _rule("recipe"):
+        recipe = Recipe.from_toml_bytes(recipe_path.read_bytes(), source=str(recipe_path))
     if data is None:
         return Checked(recipe)
     file = str(data)
-    with opened(data, file) as reader, open(os.devnull, "wb") as sink:
-        stats = transform_csv(reader, sink, recipe, file=file)
-    check_trainable(stats, recipe, file)
-    return Checked(recipe, stats)
+    with tempfile.TemporaryDirectory(prefix="automlops-check-") as folder:
+        processed = Path(folder) / "processed.csv"
+        with _rule("validation"), opened(data, file) as reader, processed.open("wb") as sink:
+            stats = transform_csv(reader, sink, recipe, file=file)
+        with _rule("trainable"):
+            check_trainable(stats, recipe, file)
+        with _rule("split"):
+            split = split_file(processed, Path(folder), stats.rows_out, recipe, file)
+            check_split(split, recipe, file)
+    return Checked(recipe, stats, split)
+
+
+def split_file(processed: Path, folder: Path, rows: int, recipe: Recipe, file: str) -> SplitStats:
+    """The processed file split as train splits it, the parts written into `folder`."""
+    parts = [folder / f"{part}.csv" for part in ("train", "validation", "test")]
+    with (
+        processed.open("rb") as source,
+        parts[0].open("wb") as train,
+        parts[1].open("wb") as validation,
+        parts[2].open("wb") as test,
+    ):
+        return split_csv(source, train, validation, test, rows=rows, spec=recipe.split, file=file)
 
 
 def check_trainable(stats: TransformStats, recipe: Recipe, file: str) -> None:

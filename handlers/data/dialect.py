@@ -1,9 +1,19 @@
-"""How an upload's bytes are read: the one reader that validation, the recipe draft and the CLI
-share, so a file one of them accepts, the others read the same way."""
+"""How an upload's bytes are read: the rules that validation, the recipe draft and the CLI share,
+so a file one of them accepts, the others read the same way.
+
+- gzip by its magic bytes, whatever the name says;
+- a UTF-8 byte order mark is skipped;
+- Excel's optional first line `sep=<char>` names the separator, and the header is the next line;
+- otherwise the separator is the one of `SEPARATORS` that splits the header into the most of the
+  wanted columns (the recipe's), then into the most fields.
+"""
 
 from __future__ import annotations
 
+import codecs
+import csv
 import gzip
+import re
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +23,10 @@ from typing import BinaryIO, cast
 from service.errors import PermanentError
 
 GZIP_MAGIC = b"\x1f\x8b"
+UTF8_BOM = codecs.BOM_UTF8
+# Comma, semicolon (Excel where the decimal mark is a comma), tab (TSV) and pipe.
+SEPARATORS = (",", ";", "\t", "|")
+_EXCEL_SEP = re.compile(r"^sep=(.)$")
 
 
 @contextmanager
@@ -30,3 +44,31 @@ def opened(path: Path, file: str) -> Iterator[BinaryIO]:
                 yield cast(BinaryIO, unpacked)
             except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
                 raise PermanentError(f"file {file}: not a readable gzip file: {exc}") from exc
+
+
+def excel_separator(line: str) -> str | None:
+    """The separator Excel's optional first line `sep=<char>` names, if the line is one."""
+    match = _EXCEL_SEP.match(line.strip())
+    return match.group(1) if match else None
+
+
+def split_header(line: str, separator: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in next(csv.reader([line], delimiter=separator), []))
+
+
+def sniff(
+    line: str, wanted: frozenset[str] = frozenset(), hinted: str | None = None
+) -> tuple[str, tuple[str, ...]]:
+    """(separator, header fields): the hinted separator, else the one of `SEPARATORS` that
+    splits `line` into the most `wanted` names, then into the most fields (ties: the first)."""
+    candidates = []
+    for rank, separator in enumerate((hinted,) if hinted else SEPARATORS):
+        fields = split_header(line, separator)
+        candidates.append((len(wanted.intersection(fields)), len(fields), -rank, separator))
+    *_, separator = max(candidates)
+    return separator, split_header(line, separator)
+
+
+def separator_names() -> str:
+    """The separators, as an error message lists them."""
+    return ", ".join(repr(s) for s in SEPARATORS)

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from handlers.data import dialect
 from handlers.recipe.kinds import TASK_KINDS, Kind
 from handlers.recipe.model import MAX_CLASSES, Recipe
 from service.errors import PermanentError
@@ -36,7 +37,6 @@ MAX_INTEGER_CLASSES = 20
 IDENTIFIER_MIN_ROWS = 50
 TARGET_NAMES = ("y", "target", "label", "class", "outcome")
 POSITIVE_NAMES = ("yes", "1", "true", "y", "positive", "1.0")
-SEPARATORS = (",", ";", "\t", "|")
 _UNSAFE = re.compile(r'[,"\r\n]')
 
 
@@ -142,7 +142,10 @@ def _rows(source: BinaryIO, file: str) -> Iterator[list[str]]:
     text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
     try:
         first = text.readline()
-        separator = max(SEPARATORS, key=first.count)
+        hinted = dialect.excel_separator(first)
+        if hinted is not None:  # Excel's `sep=;` line: the header is the next line
+            first = text.readline()
+        separator, _ = dialect.sniff(first.rstrip("\r\n"), hinted=hinted)
         yield from csv.reader(_chain(first, text), delimiter=separator)
     except (UnicodeDecodeError, csv.Error) as exc:
         raise DraftError(f"{file}: not a readable CSV file: {exc}") from exc

@@ -19,6 +19,8 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
+from handlers.data.dialect import SEPARATORS
+
 COLUMNS = (
     "age", "job", "marital", "education", "default", "housing", "loan", "contact", "month",
     "day_of_week", "duration", "campaign", "pdays", "previous", "poutcome", "emp.var.rate",
@@ -165,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, required=True, help="number of data rows")
     parser.add_argument("--out", type=Path, required=True, help="CSV file to write")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--separator", choices=[",", ";"], default=",")
+    parser.add_argument("--separator", choices=list(SEPARATORS), default=",")
     parser.add_argument(
         "--signal", type=float, default=1.0, help="scale of every effect on y (default 1)"
     )

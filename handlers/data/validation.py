@@ -24,16 +24,15 @@ from typing import Any, BinaryIO
 import numpy as np
 import pandas as pd
 
+from handlers.data import dialect
+from handlers.data.dialect import UTF8_BOM
 from handlers.recipe.model import Recipe
 from service.errors import PermanentError
 
-SEPARATORS = (",", ";")
 _PANDAS_WIDTH_ERROR = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
-_EXCEL_SEP = re.compile(r"^sep=(.)$")
 _QUOTE, _LF, _CR = ord('"'), ord("\n"), ord("\r")
 # What editors leave in a header that nobody sees: BOMs, zero-width characters, NULs, controls.
 _INVISIBLE = re.compile("[\ufeff\u200b\u200c\u200d\u2060\x00-\x1f\x7f]")
-UTF8_BOM = codecs.BOM_UTF8
 DEFAULT_CHUNK_ROWS = 100_000
 _HEAD_BLOCK = 64 * 1024
 _HEADER_LIMIT = 1024 * 1024
@@ -220,7 +219,7 @@ def open_csv(source: BinaryIO, recipe: Recipe, *, file: str) -> tuple[CsvLayout,
         raise ValidationFailure("the file is empty", file=file)
     header_bytes, _, rest = body.partition(b"\n")
     header_line = _decode(header_bytes, offset, file).rstrip("\r")
-    hinted = _excel_separator(header_line)
+    hinted = dialect.excel_separator(header_line)
     skipped = 0
     if hinted is not None:  # Excel's `sep=;` line: the header is the next line
         skipped = len(header_bytes) + 1
@@ -245,12 +244,6 @@ def open_csv(source: BinaryIO, recipe: Recipe, *, file: str) -> tuple[CsvLayout,
 def _cr_only(head: bytes) -> bool:
     """Lines end in CR alone (old Mac exports): CRs, and no LF in what was read."""
     return b"\r" in head and b"\n" not in head
-
-
-def _excel_separator(line: str) -> str | None:
-    """The separator Excel's optional first line `sep=<char>` names, if the line is one."""
-    match = _EXCEL_SEP.match(line.strip())
-    return match.group(1) if match else None
 
 
 class _CrToLf(io.RawIOBase):
@@ -335,17 +328,11 @@ def _sniff_header(
 ) -> tuple[str, tuple[str, ...]]:
     """Pick the separator that splits the header into the most of the recipe's columns (or the
     one Excel's `sep=` line named)."""
-    wanted = set(recipe.input_columns())
-    candidates = []
-    for separator in (hinted,) if hinted else SEPARATORS:
-        fields = tuple(name.strip() for name in next(csv.reader([line], delimiter=separator)))
-        candidates.append((len(wanted.intersection(fields)), len(fields), separator, fields))
-    _, width, separator, fields = max(candidates)
-    if width < 2:
-        tried = " and ".join(repr(s) for s in SEPARATORS)
+    separator, fields = dialect.sniff(line, frozenset(recipe.input_columns()), hinted)
+    if len(fields) < 2:
         raise ValidationFailure(
-            f"cannot find the column separator in the header: tried {tried}; the header reads "
-            f"{line[:80]!r}",
+            f"cannot find the column separator in the header: tried {dialect.separator_names()};"
+            f" the header reads {line[:80]!r}",
             file=file,
         )
     return separator, fields

@@ -13,8 +13,7 @@ from handlers.aws import cloudwatch as run_metrics
 from handlers.aws.sagemaker import tags
 from handlers.aws.storage import s3_uri, scratch_dir
 from handlers.data import profile as data_profile
-from handlers.data.checks import check_split
-from handlers.data.split import split_csv
+from handlers.data.checks import check_split, split_file
 from handlers.deps import Ctx
 from handlers.messages import TrainingWatch, TrainRequested
 from handlers.naming import RunPaths
@@ -52,29 +51,16 @@ def _split(
     msg: TrainRequested, ctx: Ctx, recipe: Recipe, paths: RunPaths, record: StageRecord
 ) -> None:
     curated = ctx.deps.buckets.curated
+    # Errors name the upload as well as the file they were found in.
+    file = f"{s3_uri(msg.raw_bucket, msg.raw_key)} (as {curated.uri(msg.processed_key)})"
     with scratch_dir(ctx.deps.settings.work_dir) as folder:
         processed = curated.download(msg.processed_key, folder / "processed.csv")
-        files = {part: folder / f"{part}.csv" for part in PARTS}
-        with (
-            processed.open("rb") as source,
-            files["train"].open("wb") as train,
-            files["validation"].open("wb") as validation,
-            files["test"].open("wb") as test,
-        ):
-            stats = split_csv(
-                source,
-                train,
-                validation,
-                test,
-                rows=msg.rows,
-                spec=recipe.split,
-                file=msg.processed_key,
-            )
+        stats = split_file(processed, folder, msg.rows, recipe, file)
         record.stats = stats.to_dict()  # recorded whether or not the split can be used
-        check_split(stats, recipe, curated.uri(msg.processed_key))
+        check_split(stats, recipe, file)
         for part, key in _parts(paths):
-            curated.upload(files[part], key, "text/csv")
-        record.stats["drift"] = _profile(ctx, msg, recipe, processed, files["train"])
+            curated.upload(folder / f"{part}.csv", key, "text/csv")
+        record.stats["drift"] = _profile(ctx, msg, recipe, processed, folder / "train.csv")
     ctx.log.info(
         "train.split",
         run_id=msg.run_id,

@@ -195,19 +195,27 @@ def test_a_deeply_nested_body_is_a_decode_error_not_a_crash(decoder: Decoder) ->
     assert guess_type(nested_type) == "unknown"
 
 
-def test_the_pipelines_rule_takes_csv_and_csv_gz_in_any_case_and_says_why_not_the_rest() -> None:
+def test_the_pipelines_rule_takes_csv_and_tsv_in_any_case_and_says_why_not_the_rest() -> None:
     from handlers.routes import ROUTES as PIPELINE_ROUTES
     from handlers.routes import S3_RULES
 
     pipeline = Decoder(build_route_table(PIPELINE_ROUTES), S3_RULES, {"raw": "r", "models": "m"})
-    taken = ["data/d/a.csv", "data/d/B.CSV", "data/d/c.Csv", "data/d/d.csv.gz", "data/d/E.CSV.GZ"]
+    taken = [
+        "data/d/a.csv",
+        "data/d/B.CSV",
+        "data/d/c.Csv",
+        "data/d/d.csv.gz",
+        "data/d/E.CSV.GZ",
+        "data/d/f.tsv",
+        "data/d/G.TSV.gz",
+    ]
     decoded = pipeline.decode(s3_body(*(record("r", key) for key in taken)))
     assert [job.message.key for job in decoded.jobs] == taken
     left = pipeline.decode(s3_body(record("r", "data/d/notes.txt"), record("r", "other/x.csv")))
     assert left.jobs == ()
     assert left.dropped == (
-        "Records[0]: s3://r/data/d/notes.txt is not a .csv or .csv.gz (any letter case) object: "
-        "ignored",
+        "Records[0]: s3://r/data/d/notes.txt is not a .csv, .csv.gz, .tsv or .tsv.gz "
+        "(any letter case) object: ignored",
         "Records[1]: no rule for s3://r/other/x.csv",
     )
 

@@ -3,6 +3,7 @@ validation unchanged, and the file it was drafted from passes the worker's data 
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from pathlib import Path
 from typing import Any
@@ -207,3 +208,54 @@ def test_a_drafted_recipe_of_each_kind_checks_its_own_file(
     summary = checked.summary()
     assert f"ok: {kind} target {target!r}" in summary
     assert ("rows per class: bronze" if kind == "multiclass" else "target from") in summary
+
+
+@pytest.mark.parametrize("separator", ["\t", "|"])
+def test_a_tab_or_pipe_file_is_drafted_checked_and_read_as_its_comma_twin(
+    tmp_path: Path, separator: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    comma = tmp_path / "bank.csv"
+    with comma.open("wb") as sink:
+        generate(sink, 400, seed=5)
+    other = tmp_path / "bank.tsv"
+    other.write_bytes(comma.read_bytes().replace(b",", separator.encode()))
+    recipes = {}
+    for data in (comma, other):
+        recipe_file = tmp_path / f"{data.suffix[1:]}.toml"
+        command = ["recipe", "draft", str(data), "--target", "y", "--out", str(recipe_file)]
+        assert main_exit(command) == 0
+        recipes[data] = recipe_file.read_text().split("\n", 2)[2]  # past the file-naming lines
+    assert recipes[comma].replace("bank.csv", "bank.tsv") == recipes[other]
+    recipe_file = tmp_path / "tsv.toml"
+    assert main_exit(["recipe", "check", str(recipe_file), "--data", str(other)]) == 0
+    printed = capsys.readouterr().out
+    assert "data: ok: 400 rows" in printed
+    assert "split: ok: train " in printed
+    as_tsv, as_csv = check(recipe_file, other), check(recipe_file, comma)
+    assert as_tsv.stats is not None
+    assert as_csv.stats is not None
+    same = {"file": str(comma), "separator": ","}
+    assert dataclasses.replace(as_tsv.stats, **same) == as_csv.stats
+    assert as_tsv.split == as_csv.split
+    assert as_tsv.split is not None
+    assert sum(as_tsv.split.rows.values()) == 400
+
+
+def test_check_applies_the_splits_rule_as_train_does_and_names_the_rule(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ten rows of which one is positive: preprocessing's rules pass (two classes, a row for
+    each part), the split leaves the test part without the positive class."""
+    rows = [f"{i},{'a' if i % 2 else 'b'},{'yes' if i == 0 else 'no'}" for i in range(10)]
+    data = tmp_path / "few.csv"
+    data.write_bytes(table("n,colour,y", rows))
+    recipe_file = tmp_path / "few.toml"
+    command = ["recipe", "draft", str(data), "--target", "y", "--out", str(recipe_file)]
+    assert main_exit(command) == 0
+    text = recipe_file.read_text().replace("stratify = true", "stratify = false")
+    recipe_file.write_text(text)
+    assert main_exit(["recipe", "check", str(recipe_file), "--data", str(data)]) != 0
+    said = capsys.readouterr().err
+    assert "split rule:" in said
+    assert "has no row of label(s)" in said
+    assert str(data) in said

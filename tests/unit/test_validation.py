@@ -115,9 +115,17 @@ def test_extra_columns_are_reported_and_ignored() -> None:
     assert validate(data).extra_columns == ("shoe size",)
 
 
-def test_tab_separator_is_rejected_naming_the_separators_tried() -> None:
-    error = failure(GOOD.replace(b",", b"\t"))
-    assert "tried ',' and ';'" in error.message
+@pytest.mark.parametrize("separator", [b"\t", b"|", b";"])
+def test_tab_pipe_and_semicolon_files_validate_as_the_comma_file(separator: bytes) -> None:
+    same = validate(GOOD.replace(b",", separator))
+    assert same.separator == separator.decode()
+    comma = validate(GOOD).to_dict()
+    assert {**same.to_dict(), "separator": ","} == comma
+
+
+def test_an_unknown_separator_is_rejected_naming_the_separators_tried() -> None:
+    error = failure(GOOD.replace(b",", b":"))
+    assert "tried ',', ';', '\\t', '|'" in error.message
 
 
 def test_non_utf8_names_the_byte_offset() -> None:

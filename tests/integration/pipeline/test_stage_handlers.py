@@ -342,7 +342,7 @@ def test_train_emits_a_delayed_training_watch(
     out = only(trained.first)
     assert isinstance(out.message, TrainingWatch)
     assert out.message.job_name == job_name
-    assert out.delay_seconds == pipeline.settings.training_watch_first_seconds > 0
+    assert out.delay_seconds == pipeline.settings.first_watch_seconds > 0
 
 
 def test_train_a_second_time_creates_no_second_job(trained: Trained) -> None:
