@@ -93,3 +93,17 @@ def is_permanent(exc: BaseException) -> bool:
             return False
         return 400 <= status < 500 or (status == 0 and bool(code))
     return False
+
+
+def ends_message(exc: BaseException, last_attempt: bool) -> bool:
+    """Whether this failure is the message's end: trying again cannot help, or the queue allows
+    no other attempt (the handler records it as final; the runtime dead-letters it)."""
+    return is_permanent(exc) or last_attempt
+
+
+def reason_of(exc: BaseException, *, with_type: bool = False) -> str:
+    """What went wrong, for a person: a HandlerError's own reason (prefixed with its type with
+    `with_type`, as the dead-letter reason reads), any other exception's type and message."""
+    if isinstance(exc, HandlerError):
+        return f"{type(exc).__name__}: {exc.reason}" if with_type else exc.reason
+    return f"{type(exc).__name__}: {exc}"

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
 from service.backoff import Backoff, clamp_visibility
-from service.errors import DuplicateDelivery, HandlerError, RetryableError, is_permanent
+from service.errors import DuplicateDelivery, RetryableError, is_permanent, reason_of
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
@@ -50,8 +50,7 @@ class Verdict:
 
 def classify(exc: BaseException) -> Failure:
     """Permanent or not as `service.errors.is_permanent` says; a duplicate is neither."""
-    reason = exc.reason if isinstance(exc, HandlerError) else str(exc)
-    error = f"{type(exc).__name__}: {reason}"[:MAX_ERROR_CHARS]
+    error = reason_of(exc, with_type=True)[:MAX_ERROR_CHARS]
     if isinstance(exc, DuplicateDelivery):
         return Failure(error=error, permanent=False, duplicate=True)
     if is_permanent(exc):

@@ -137,6 +137,17 @@ class Bucket:
             self.s3, self.name, key, document, if_match=if_match, if_none_match=if_none_match
         )
 
+    def write_json_if(self, key: str, document: dict[str, Any], etag: str | None) -> str | None:
+        """Write `document` only if the object is still the one read with `etag` (None: only
+        if there is no object yet). The new ETag, or None when another writer came first (S3's
+        412, or 409 for a conditional write racing another): read again and decide again."""
+        try:
+            return self.write_json(key, document, if_match=etag, if_none_match=etag is None)
+        except ClientError as exc:
+            if is_conflict(exc):
+                return None
+            raise
+
     def read_bytes(self, key: str) -> bytes | None:
         """The object's bytes, or None when there is no such object."""
         try:

@@ -16,9 +16,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from handlers.aws.storage import Bucket, is_conflict
+from handlers.aws.storage import Bucket
 from handlers.naming import champion_key
 from handlers.runs.manifest import now
 
@@ -140,18 +138,8 @@ class ChampionStore:
     def write(self, pointer: Pointer, document: dict[str, Any]) -> Pointer | None:
         """Replace `pointer` with `document` if nobody wrote since it was read; None if someone
         did (read again and decide again)."""
-        try:
-            etag = self.bucket.write_json(
-                champion_key(pointer.dataset),
-                document,
-                if_match=pointer.etag,
-                if_none_match=pointer.etag is None,
-            )
-        except ClientError as exc:
-            if is_conflict(exc):
-                return None
-            raise
-        return _parsed(pointer.dataset, document, etag)
+        etag = self.bucket.write_json_if(champion_key(pointer.dataset), document, pointer.etag)
+        return None if etag is None else _parsed(pointer.dataset, document, etag)
 
 
 def _parsed(dataset: str, document: dict[str, Any], etag: str) -> Pointer:

@@ -12,9 +12,7 @@ import base64
 from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from handlers.aws.storage import Bucket, is_conflict
+from handlers.aws.storage import Bucket
 from handlers.naming import INDEX_DATA_KEY, INDEX_PAGE_KEY
 from handlers.report import plots as report_plots
 from handlers.report.sources import Sources
@@ -53,16 +51,9 @@ def record(
         runs = [r for r in entry["runs"] if r["run_id"] != row["run_id"]] + [row]
         entry["runs"] = sorted(runs, key=lambda r: r["run_id"])[-MAX_RUNS_PER_DATASET:]
         entry["live_run"] = live_run
-        try:
-            if etag is None:
-                reports.write_json(INDEX_DATA_KEY, document, if_none_match=True)
-            else:
-                reports.write_json(INDEX_DATA_KEY, document, if_match=etag)
-        except ClientError as exc:  # a 412 (or 409): another decision wrote first; read again
-            if not is_conflict(exc):
-                raise
-            continue
-        return document
+        if reports.write_json_if(INDEX_DATA_KEY, document, etag) is not None:
+            return document
+        # Another decision wrote first: read again.
     raise RuntimeError(
         f"{reports.uri(INDEX_DATA_KEY)} kept changing; the index is rewritten next time"
     )

@@ -20,9 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from botocore.exceptions import ClientError
-
-from handlers.aws.storage import Bucket, is_conflict
+from handlers.aws.storage import Bucket
 from handlers.runs import manifest
 from handlers.runs.repository import RunRepository
 from service.errors import DuplicateDelivery, RetryableError
@@ -94,13 +92,7 @@ def claim(
 
 def _write(spec: Claim, record: dict[str, Any], etag: str | None) -> bool:
     """Create the claim (etag None) or replace exactly the claim we read; False if we lost."""
-    try:
-        spec.bucket.write_json(spec.key, record, if_match=etag, if_none_match=etag is None)
-    except ClientError as exc:
-        if is_conflict(exc):
-            return False
-        raise
-    return True
+    return spec.bucket.write_json_if(spec.key, record, etag) is not None
 
 
 def _age_seconds(at: object) -> float:

@@ -24,13 +24,17 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
-from botocore.exceptions import ClientError
-
-from handlers.aws.storage import Bucket, is_conflict
+from handlers.aws.storage import Bucket
 from handlers.naming import RunPaths
 from handlers.recipe.model import Recipe
 from handlers.runs import manifest
-from service.errors import HandlerError, PermanentError, RetryableError, is_permanent
+from service.errors import (
+    PermanentError,
+    RetryableError,
+    ends_message,
+    is_permanent,
+    reason_of,
+)
 
 if TYPE_CHECKING:
     from structlog.typing import FilteringBoundLogger
@@ -208,11 +212,11 @@ class RunRepository:
 
     def _ended_by(self, record: StageRecord, exc: Exception, ctx: Attempt) -> PermanentError | None:
         """Record how `exc` ended the stage; the PermanentError that ends the run, if it does."""
-        reason = exc.reason if isinstance(exc, HandlerError) else f"{type(exc).__name__}: {exc}"
+        reason = reason_of(exc)
         if isinstance(exc, PermanentError):
             self._fail(record, exc, ctx.log)
             return exc
-        if is_permanent(exc) or ctx.last_attempt:
+        if ends_message(exc, ctx.last_attempt):
             suffix = "" if is_permanent(exc) else " (the last attempt the queue allows)"
             final = PermanentError(reason + suffix)
             self._fail(record, final, ctx.log)
@@ -245,12 +249,8 @@ class RunRepository:
         log.error("run.failed", run_id=record.run_id, stage=record.stage, error=exc.reason, **flat)
 
     def _create(self, key: str, document: dict[str, Any]) -> None:
-        try:
-            self.bucket.write_json(key, document, if_none_match=True)
-        except ClientError as exc:
-            if is_conflict(exc):
-                raise _Conflict(key) from exc
-            raise
+        if self.bucket.write_json_if(key, document, None) is None:
+            raise _Conflict(key)
 
     def _apply(
         self,
@@ -275,17 +275,11 @@ class RunRepository:
             document = copy.deepcopy(known.document)
             change(document)
             document["updated_at"] = manifest.now()
-            try:
-                etag = self.bucket.write_json(
-                    key, document, if_match=known.etag, if_none_match=known.etag is None
-                )
-            except ClientError as exc:
-                if not is_conflict(exc):
-                    raise
-                known = None
-                time.sleep(random.uniform(0, CONFLICT_PAUSE_SECONDS * (attempt + 1)))
-                continue
-            return Version(document, etag)
+            etag = self.bucket.write_json_if(key, document, known.etag)
+            if etag is not None:
+                return Version(document, etag)
+            known = None
+            time.sleep(random.uniform(0, CONFLICT_PAUSE_SECONDS * (attempt + 1)))
         raise RetryableError(
             f"manifest {self.bucket.uri(key)} kept changing under {WRITE_ATTEMPTS} concurrent "
             "updates; trying the stage again shortly",

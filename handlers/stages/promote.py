@@ -48,7 +48,12 @@ from handlers.recipe.model import Recipe
 from handlers.runs.manifest import now
 from handlers.stages import order
 from handlers.stages._shared import score_test_set
-from service.errors import HandlerError, PermanentError, RetryableError, is_permanent
+from service.errors import (
+    PermanentError,
+    RetryableError,
+    ends_message,
+    reason_of,
+)
 from service.messages import Outgoing
 
 STAGE = order.PROMOTE
@@ -360,7 +365,7 @@ def _conclude(ctx: Ctx, pointer: Pointer) -> Ending:
     try:
         return _switch(ctx, pointer)
     except Exception as exc:
-        if is_permanent(exc) or ctx.last_attempt:
+        if ends_message(exc, ctx.last_attempt):
             _abandon(ctx, pointer, exc)
         raise
 
@@ -368,7 +373,7 @@ def _conclude(ctx: Ctx, pointer: Pointer) -> Ending:
 def _abandon(ctx: Ctx, pointer: Pointer, cause: Exception) -> None:
     """End a transition whose message gives up: whatever the live endpoint serves now is the
     champion (the previous one, unless the switch had already happened)."""
-    reason = cause.reason if isinstance(cause, HandlerError) else f"{type(cause).__name__}: {cause}"
+    reason = reason_of(cause)
     try:
         current = ctx.deps.champions.read(pointer.dataset)
         transition = current.transition

@@ -234,8 +234,7 @@ def test_a_tab_or_pipe_file_is_drafted_checked_and_read_as_its_comma_twin(
     as_tsv, as_csv = check(recipe_file, other), check(recipe_file, comma)
     assert as_tsv.stats is not None
     assert as_csv.stats is not None
-    same = {"file": str(comma), "separator": ","}
-    assert dataclasses.replace(as_tsv.stats, **same) == as_csv.stats
+    assert dataclasses.replace(as_tsv.stats, file=str(comma), separator=",") == as_csv.stats
     assert as_tsv.split == as_csv.split
     assert as_tsv.split is not None
     assert sum(as_tsv.split.rows.values()) == 400
