@@ -15,6 +15,7 @@ from automlops.aws import AwsClients, AwsTarget, build_clients
 from handlers.deps import PipelineClients, PipelineDeps
 from handlers.routes import ROUTES, S3_RULES, WARM_UP
 from handlers.settings import PipelineSettings
+from service.assembly import assemble
 from service.errors import ConfigurationError
 from service.hooks import Hooks
 from service.metrics import MetricsEmitter
@@ -124,7 +125,7 @@ def compose(
     )
     routes: list[AnyRoute] = [*ROUTES, *extra_routes]
     warmup = Warmup([*modules_of(routes), *WARM_UP])
-    worker = Worker(
+    parts = assemble(
         config.runtime,
         SqsTransport(clients.sqs),
         routes,
@@ -133,7 +134,7 @@ def compose(
         deps=pipeline_deps(config.pipeline, clients),
         hooks=Hooks.combine(observers.hooks(), warmup.hooks(), *([hooks] if hooks else [])),
     )
-    return App(worker, observers, warmup)
+    return App(Worker(config.runtime, parts), observers, warmup)
 
 
 SETTINGS_CLASSES = (RuntimeSettings, PipelineSettings)

@@ -157,11 +157,11 @@ def automlops(args: argparse.Namespace) -> Encode:
     from bench_nap import Nap, make_route
 
     from automlops.aws import AwsTarget, build_clients
+    from service.assembly import build_worker
     from service.logs import configure_logging
     from service.messages import encode_envelope
     from service.settings import RuntimeSettings
     from service.sqs import SqsTransport
-    from service.worker import Worker
 
     configure_logging("INFO", "json", stream=open(os.devnull, "w"))  # noqa: SIM115 - for the process's life
     env = {**os.environ, "AUTOMLOPS_WORKER_THREADS": str(args.threads)}
@@ -172,7 +172,7 @@ def automlops(args: argparse.Namespace) -> Encode:
         threads=settings.worker_threads,
         invoke_concurrency=1,
     )
-    worker = Worker(settings, SqsTransport(clients.sqs), [make_route(HANDLED.tick)])
+    worker = build_worker(settings, SqsTransport(clients.sqs), [make_route(HANDLED.tick)])
     threading.Thread(target=worker.run, daemon=True).start()
     worker.wait_started(30)
     return lambda count, ms: [

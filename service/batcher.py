@@ -155,7 +155,7 @@ class SettleBatcher:
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}"
             log.error("settle.batch_failed", action=kind, count=len(ops), error=reason)
-            failures = [BatchFailure(i, "CallFailed", reason, False) for i in range(len(ops))]
+            failures = [BatchFailure(i, "CallFailed", reason) for i in range(len(ops))]
         failed = {f.index: f for f in failures}
         for index, op in enumerate(ops):
             failure = failed.get(index)

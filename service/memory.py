@@ -131,7 +131,7 @@ class MemoryTransport:
                     failures.append(_invalid(index, handle))
                 elif message.visible_at <= now:
                     failures.append(
-                        BatchFailure(index, "MessageNotInflight", "message is not in flight", True)
+                        BatchFailure(index, "MessageNotInflight", "message is not in flight")
                     )
                 else:
                     message.visible_at = now + min(max(seconds, 0), MAX_VISIBILITY_SECONDS)
@@ -211,5 +211,5 @@ class MemoryTransport:
 
 def _invalid(index: int, handle: str) -> BatchFailure:
     return BatchFailure(
-        index, "ReceiptHandleIsInvalid", f"receipt handle {handle[:12]}... is not current", True
+        index, "ReceiptHandleIsInvalid", f"receipt handle {handle[:12]}... is not current"
     )

@@ -14,8 +14,6 @@ from pathlib import Path
 from service.config import PREFIX, in_range, read_settings
 from service.messages import QueueRole
 
-__all__ = ["PREFIX", "RuntimeSettings"]
-
 
 @dataclass(frozen=True)
 class RuntimeSettings:

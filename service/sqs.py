@@ -148,7 +148,6 @@ def _failures(failed: Sequence[Any], offset: int) -> list[BatchFailure]:
             index=offset + int(entry["Id"]),
             code=str(entry.get("Code", "")),
             message=str(entry.get("Message", "")),
-            sender_fault=bool(entry.get("SenderFault", False)),
         )
         for entry in failed
     ]

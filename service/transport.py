@@ -39,7 +39,6 @@ class BatchFailure:
     index: int  # position in the list given to the batch call
     code: str
     message: str
-    sender_fault: bool
 
 
 @dataclass(frozen=True)

@@ -12,27 +12,20 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
+from typing import TYPE_CHECKING
 
 import structlog
 
-from service.backoff import Backoff
-from service.batcher import SettleBatcher
-from service.capacity import Capacity
-from service.decode import Decoder, rules_without_route
-from service.dispatch import Dispatcher, Identity
-from service.health import HealthFile
-from service.hooks import Hooks
-from service.inflight import Entry, InFlight, State
-from service.messages import QueueRole, S3Rule
-from service.ping import PING_ROUTE
-from service.pool import HandlerPool
-from service.routing import AnyRoute, build_route_table
+from service.decode import rules_without_route
+from service.dispatch import Identity
+from service.inflight import Entry, State
+from service.messages import QueueRole
 from service.settings import RuntimeSettings
-from service.settler import Settler
-from service.transport import QueueConfig, Received, Transport
-from service.visibility import Visibility
+from service.transport import Received, Transport
+
+if TYPE_CHECKING:
+    from service.assembly import WorkerParts
 
 log = structlog.get_logger("service.worker")
 
@@ -53,63 +46,24 @@ SETTLE_FLUSH_SECONDS = 5.0  # beyond the budget, for the last hand-backs to reac
 
 
 class Worker:
-    def __init__(
-        self,
-        settings: RuntimeSettings,
-        transport: Transport,
-        routes: Iterable[AnyRoute],
-        *,
-        s3_rules: Sequence[S3Rule] = (),
-        buckets: Mapping[str, str] | None = None,
-        deps: object = None,
-        hooks: Hooks | None = None,
-        backoff: Backoff | None = None,
-        queues: Sequence[QueueRole] = QUEUE_ROLES,
-    ) -> None:
-        """`deps` is what every handler receives as `ctx.deps`; `buckets` maps the S3 rules'
-        bucket roles to bucket names; `hooks` are told about settled messages and busy/idle."""
+    def __init__(self, settings: RuntimeSettings, parts: WorkerParts) -> None:
+        """`parts` are the worker's collaborators, built once by `service.assembly.assemble`
+        (the composition root calls it); the worker only runs them."""
         self.settings = settings
-        self.routes: Mapping[str, AnyRoute] = build_route_table([*routes, PING_ROUTE])
-        self._rules = tuple(s3_rules)
-        self._queues = tuple(queues)
-        self._transport = transport
-        self._hooks = hooks or Hooks()
-        self._backoff = backoff or Backoff(
-            settings.backoff_base_seconds, settings.backoff_max_seconds, "full"
-        )
-        decoder = Decoder(self.routes, self._rules, buckets or {})
-        self._queue_configs: dict[str, QueueConfig] = {}
-        self._dispatcher = Dispatcher(
-            decoder,
-            self._transport,
-            settings.queue_url,
-            deps,
-            self._backoff,
-            max_receives=lambda role: self._queue_configs[role].max_receive_count,
-        )
-        self._inflight = InFlight(on_busy=self._hooks.on_busy, on_idle=self._hooks.on_idle)
-        self._capacity = Capacity(
-            settings.worker_threads,
-            prefetch_max=3 * settings.max_messages,
-            horizon_seconds=settings.visibility_extension_seconds,
-        )
-        self._pool = HandlerPool(settings.worker_threads)
-        self._visibility = Visibility(
-            self._inflight,
-            self._transport,
-            settings.heartbeat_seconds,
-            settings.visibility_extension_seconds,
-        )
-        self._batcher = SettleBatcher(self._transport, self._visibility)
-        self._settler = Settler(
-            self._batcher,
-            self._visibility,
-            self._inflight,
-            self._queue_configs,
-            self._backoff,
-            self._hooks,
-        )
-        self._health = HealthFile(settings.health_file)
+        self.routes = parts.routes
+        self._rules = parts.rules
+        self._queues = parts.queues
+        self._transport = parts.transport
+        self._hooks = parts.hooks
+        self._queue_configs = parts.queue_configs
+        self._dispatcher = parts.dispatcher
+        self._inflight = parts.inflight
+        self._capacity = parts.capacity
+        self._pool = parts.pool
+        self._visibility = parts.visibility
+        self._batcher = parts.batcher
+        self._settler = parts.settler
+        self._health = parts.health
         self._pollers: list[threading.Thread] = []
         self._busy: dict[QueueRole, threading.Event] = {}  # set while a queue returns messages
         self._backlog: dict[QueueRole, threading.Event] = {}  # ...as many as a busy receive asks
@@ -138,10 +92,6 @@ class Worker:
     @property
     def transport(self) -> Transport:
         return self._transport
-
-    @property
-    def in_flight(self) -> int:
-        return len(self._inflight)
 
     def start(self) -> None:
         """Find every queue's DLQ (a ConfigurationError if one has none), then start the threads."""

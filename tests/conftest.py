@@ -27,6 +27,7 @@ from summaries import Summaries
 
 from automlops.aws import AwsClients, AwsTarget, build_clients
 from localcloud.stack import Stack, StackConfig, running_stack
+from service.assembly import build_worker
 from service.config import PREFIX
 from service.hooks import Hooks
 from service.memory import MemoryTransport
@@ -186,7 +187,7 @@ def start_worker(
         **options: Any,
     ) -> Worker:
         options.setdefault("hooks", Hooks(on_settled=summaries))
-        worker = Worker(
+        worker = build_worker(
             settings or make_settings(),
             broker.transport,
             routes,

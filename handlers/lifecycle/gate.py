@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from handlers.evaluation.bootstrap import LEVEL, Interval
-from handlers.recipe.promotion import HIGHER_IS_BETTER, Promotion
+from handlers.recipe.kinds import HIGHER_IS_BETTER
+from handlers.recipe.promotion import Promotion
 
 Decision = Literal["promoted", "rejected", "pending-approval", "rolled-back", "promotion-failed"]
 Scores = Mapping[str, float | None]

@@ -27,7 +27,6 @@ DEFAULT_KEEP_VERSIONS = 3
 KEEP_VERSIONS_MAX = 50
 FIELDS = ("metric", "floors", "min_improvement", "mode", "keep_versions")
 DEFAULT_METRIC = BINARY.default_metric
-__all__ = ["HIGHER_IS_BETTER", "Promotion", "read_promotion"]
 
 
 @dataclass(frozen=True)

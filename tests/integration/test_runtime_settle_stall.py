@@ -9,13 +9,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from service.assembly import build_worker
 from service.context import HandlerContext
 from service.hooks import Hooks
 from service.messages import Outgoing, StageMessage, encode_envelope
 from service.routing import Route
 from service.settings import RuntimeSettings
 from service.transport import BatchFailure, Transport
-from service.worker import Worker
 
 if TYPE_CHECKING:
     from conftest import Broker, QueueTool, Summaries
@@ -66,7 +66,7 @@ def test_a_stalled_delete_holds_no_other_message_and_its_own_stays_invisible(
         handled.append(msg.run_id)
         return []
 
-    worker = Worker(settings, transport, [Route(Job, job)], hooks=Hooks(on_settled=summaries))
+    worker = build_worker(settings, transport, [Route(Job, job)], hooks=Hooks(on_settled=summaries))
     runner = threading.Thread(target=worker.run, daemon=True)
     runner.start()
     try:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from automlops.aws import AwsTarget, build_clients
+from service.assembly import build_worker
 from service.context import HandlerContext
 from service.logs import configure_logging
 from service.messages import Outgoing, StageMessage
@@ -31,7 +32,6 @@ from service.routing import Route
 from service.settings import RuntimeSettings
 from service.shutdown import exit_after_drain, install_signal_handlers
 from service.sqs import SqsTransport
-from service.worker import Worker
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,7 +103,7 @@ def main() -> None:
         invoke_concurrency=1,
     )
     sqs = DieBeforeDelete(clients.sqs) if args.die_before_delete else clients.sqs
-    worker = Worker(settings, SqsTransport(sqs), ROUTES, queues=("ingest",))  # type: ignore[arg-type]
+    worker = build_worker(settings, SqsTransport(sqs), ROUTES, queues=("ingest",))  # type: ignore[arg-type]
     install_signal_handlers(worker.stop)
     worker.run()
     exit_after_drain(0)

@@ -14,6 +14,7 @@ import boto3
 import pytest
 
 from automlops.compose import Config
+from service.assembly import build_worker
 from service.context import HandlerContext
 from service.errors import ConfigurationError
 from service.health import check, check_from_env
@@ -54,7 +55,7 @@ def offline_worker(routes: list[Route[Any, object]]) -> Worker:
     session = boto3.Session(
         aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1"
     )
-    return Worker(settings, SqsTransport(session.client("sqs")), routes)
+    return build_worker(settings, SqsTransport(session.client("sqs")), routes)
 
 
 def test_settings_name_every_missing_or_invalid_variable() -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from service.assembly import build_worker
 from service.memory import MemoryTransport
 from service.messages import encode_envelope
 from service.ping import Ping
@@ -50,7 +51,7 @@ def running(tmp_path: Path) -> Iterator[tuple[Worker, Recording]]:
         health_file=tmp_path / "health",
         shutdown_budget_seconds=2,
     )
-    worker = Worker(settings, transport, [])
+    worker = build_worker(settings, transport, [])
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
     assert worker.wait_started(10)
