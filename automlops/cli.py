@@ -266,6 +266,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from handlers.aws.storage import Bucket
     from handlers.runs import status
     from handlers.runs.repository import RunRepository
+    from handlers.stages import order
 
     bucket = os.environ.get("AUTOMLOPS_REPORTS_BUCKET")
     if not bucket:
@@ -284,7 +285,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     if document is None:
         print(f"automlops: no run {args.run_id} in s3://{bucket}/runs/", file=sys.stderr)
         return EXIT_UNHEALTHY
-    print(json.dumps(document, indent=2) if args.json else status.describe_run(document))
+    print(
+        json.dumps(document, indent=2) if args.json else status.describe_run(document, order.STAGES)
+    )
     return EXIT_OK
 
 

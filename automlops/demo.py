@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import boto3
 
@@ -35,7 +34,9 @@ from handlers.naming import DatasetNames, recipe_key
 from handlers.recipe.kinds import TASK_KINDS, Kind
 from handlers.recipe.model import Recipe, RecipeError, packaged_recipe_bytes
 from handlers.runs import status
+from handlers.runs.manifest import Manifest
 from handlers.runs.repository import RunRepository
+from handlers.stages import order
 from localcloud.stack import CREDENTIALS, REGION, Stack
 from service.hooks import Hooks
 from service.logs import configure_logging
@@ -189,7 +190,7 @@ def _upload(stack: Stack, path: Path, name: str, dataset: str) -> str:
     return key
 
 
-def _follow_run(stack: Stack, key: str, timeout: float) -> dict[str, Any]:
+def _follow_run(stack: Stack, key: str, timeout: float) -> Manifest:
     runs = _runs(stack)
     deadline = time.monotonic() + timeout
     seen: dict[str, str] = {}
@@ -203,14 +204,15 @@ def _follow_run(stack: Stack, key: str, timeout: float) -> dict[str, Any]:
     raise TimeoutError(f"the run of {key} did not finish within {timeout:.0f} s")
 
 
-def _run_of(runs: RunRepository, key: str) -> dict[str, Any] | None:
+def _run_of(runs: RunRepository, key: str) -> Manifest | None:
     for document in status.list_runs(runs, limit=50):
-        if document.get("source", {}).get("key") == key:
+        source = document.get("source")
+        if source is not None and source["key"] == key:
             return document
     return None
 
 
-def _report_progress(document: dict[str, Any], seen: dict[str, str]) -> None:
+def _report_progress(document: Manifest, seen: dict[str, str]) -> None:
     for stage, entry in document.get("stages", {}).items():
         outcome = entry.get("outcome", "")
         if seen.get(stage) != outcome and outcome in ("ok", "failed"):
@@ -218,20 +220,23 @@ def _report_progress(document: dict[str, Any], seen: dict[str, str]) -> None:
         seen[stage] = outcome
 
 
-def _conclude(stack: Stack, documents: list[dict[str, Any]], out_dir: Path) -> int:
+def _conclude(stack: Stack, documents: list[Manifest], out_dir: Path) -> int:
     for document in documents:
         print()
-        print(status.describe_run(document))
+        print(status.describe_run(document, order.STAGES))
         if document["status"] != "succeeded":
             _say(f"run {document['run_id']} failed: {document.get('error')}")
             return 1
         _print_metrics(stack, document["run_id"], out_dir)
     print()
     for document in documents:
-        decision = document.get("decision") or {}
+        decision = document.get("decision")
+        if decision is None:
+            _say(f"run {document['run_id']}: no decision")
+            continue
         _say(
-            f"run {document['run_id']}: version {decision.get('version')} "
-            f"{decision.get('decision')}: {decision.get('reason')}"
+            f"run {document['run_id']}: version {decision['version']} "
+            f"{decision['decision']}: {decision['reason']}"
         )
     print()
     print(_models(stack, str(documents[-1].get("dataset", DATASET))))

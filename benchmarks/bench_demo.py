@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from handlers.runs.manifest import Manifest
 from service.hooks import Hooks
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -100,7 +101,7 @@ def synthetic_file(folder: Path, rows: int) -> Path:
     return path
 
 
-def timings(document: dict[str, Any], uploaded_at: datetime, observed: float) -> dict[str, Any]:
+def timings(document: Manifest, uploaded_at: datetime, observed: float) -> dict[str, Any]:
     def since_upload(stamp: str) -> float:
         return (datetime.fromisoformat(stamp) - uploaded_at).total_seconds()
 
@@ -132,7 +133,7 @@ def evaluation_facts(stack: Any, run_id: str) -> dict[str, Any]:
     }
 
 
-def in_service_at(url: str, document: dict[str, Any], uploaded_at: datetime) -> float:
+def in_service_at(url: str, document: Manifest, uploaded_at: datetime) -> float:
     """Seconds from the upload until the live endpoint served the run's model (its
     LastModifiedTime; the run, first of its stack, is promoted). The run's own endpoint is
     deleted by clean-up once the decision is made."""

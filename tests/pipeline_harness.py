@@ -238,7 +238,8 @@ class Pipeline:
     # -- runs ------------------------------------------------------------------------------------
 
     def manifest(self, run_id: str) -> dict[str, Any] | None:
-        return self.runs.load(run_id)
+        """The run's manifest, as JSON (tests read any key of it)."""
+        return cast(dict[str, Any] | None, self.runs.load(run_id))
 
     def runs_of(self, key: str) -> list[dict[str, Any]]:
         """The manifests of every run started by the raw object `key`."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +54,7 @@ def write_json(
     s3: S3Client,
     bucket: str,
     key: str,
-    document: dict[str, Any],
+    document: Mapping[str, object],
     *,
     if_match: str | None = None,
     if_none_match: bool = False,
@@ -128,7 +128,7 @@ class Bucket:
     def write_json(
         self,
         key: str,
-        document: dict[str, Any],
+        document: Mapping[str, object],
         *,
         if_match: str | None = None,
         if_none_match: bool = False,
@@ -137,7 +137,9 @@ class Bucket:
             self.s3, self.name, key, document, if_match=if_match, if_none_match=if_none_match
         )
 
-    def write_json_if(self, key: str, document: dict[str, Any], etag: str | None) -> str | None:
+    def write_json_if(
+        self, key: str, document: Mapping[str, object], etag: str | None
+    ) -> str | None:
         """Write `document` only if the object is still the one read with `etag` (None: only
         if there is no object yet). The new ETag, or None when another writer came first (S3's
         412, or 409 for a conditional write racing another): read again and decide again."""

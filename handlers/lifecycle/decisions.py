@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from handlers.aws.storage import Bucket
 from handlers.naming import RunPaths
-from handlers.runs.manifest import Document, now
+from handlers.runs.manifest import DecisionSummary, Document, now
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
@@ -111,9 +111,13 @@ def _operator_key(paths: RunPaths, document: dict[str, Any]) -> str:
 
 def decided(document: dict[str, Any]) -> Any:
     """The manifest change recording a decision (the latest, and every one in order)."""
-    summary = {
-        key: document.get(key)
-        for key in ("decision", "reason", "action", "version", "live_version", "decided_at")
+    summary: DecisionSummary = {
+        "decision": document.get("decision"),
+        "reason": document.get("reason"),
+        "action": document.get("action"),
+        "version": document.get("version"),
+        "live_version": document.get("live_version"),
+        "decided_at": document.get("decided_at"),
     }
 
     def change(manifest: Document) -> None:

@@ -18,6 +18,7 @@ from handlers.evaluation.bootstrap import LEVEL
 from handlers.recipe.kinds import TASK_KINDS
 from handlers.report import plots as report_plots
 from handlers.report.sources import ModelScores, Sources
+from handlers.runs.manifest import Manifest
 
 THRESHOLD_CUTS = tuple(round(x, 2) for x in np.arange(0.05, 1.0, 0.05))
 TOP_DRIFT_ROWS = 15
@@ -94,9 +95,9 @@ def _drawer(figures: dict[str, str], unavailable: dict[str, str]) -> Draw:
     return draw
 
 
-def _source(manifest: dict[str, Any]) -> str:
-    source = manifest.get("source", {})
-    return f"s3://{source.get('bucket', '?')}/{source.get('key', '?')}"
+def _source(manifest: Manifest) -> str:
+    source = manifest.get("source")
+    return "s3://?/?" if source is None else f"s3://{source['bucket']}/{source['key']}"
 
 
 def _models(sources: Sources) -> dict[str, np.ndarray]:

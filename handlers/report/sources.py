@@ -23,6 +23,7 @@ from handlers.naming import RunPaths
 from handlers.recipe.model import Recipe
 from handlers.report import insight as model_insight
 from handlers.report.insight import InsightUnavailable
+from handlers.runs.manifest import Manifest
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class Sources:
     run_id: str
     dataset: str
     recipe: Recipe
-    manifest: dict[str, Any]
+    manifest: Manifest
     evaluation: dict[str, Any]  # metrics.json
     decision: dict[str, Any] | None  # the gate's
     ours: ModelScores

@@ -41,7 +41,7 @@ class Claim:
     stage: str
     lease_seconds: float
     # done(manifest) tells whether the holder finished.
-    done: Callable[[dict[str, Any]], bool]
+    done: Callable[[manifest.Manifest], bool]
 
 
 def claim(

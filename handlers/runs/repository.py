@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, cast
 
 from handlers.aws.storage import Bucket
 from handlers.naming import RunPaths
@@ -154,7 +154,7 @@ class RunRepository:
 
     def load(self, run_id: str) -> Document | None:
         found = self.bucket.read_json(RunPaths(run_id).manifest)
-        return None if found is None else found[0]
+        return None if found is None else cast(Document, found[0])
 
     def require(self, msg: RunMessage, *, after: tuple[str, ...]) -> None:
         """Raise unless the run exists, is the message's dataset's and its `after` stages ended
@@ -224,7 +224,9 @@ class RunRepository:
         self._end(record, "waiting" if isinstance(exc, RetryableError) else "retrying", reason)
         return None
 
-    def _end(self, record: StageRecord, outcome: str, error: str | None = None) -> None:
+    def _end(
+        self, record: StageRecord, outcome: manifest.Outcome, error: str | None = None
+    ) -> None:
         change = manifest.stage_ended(
             record.stage, outcome, artifacts=record.artifacts, error=error, stats=record.stats
         )
@@ -271,7 +273,11 @@ class RunRepository:
                         f"run {run_id} does not exist (no {self.bucket.uri(key)}): "
                         "only runs started by an upload's preprocessing go on"
                     )
-                known = Version(*found) if found else Version(manifest.new(run_id), None)
+                known = (
+                    Version(cast(Document, found[0]), found[1])
+                    if found
+                    else Version(manifest.new(run_id), None)
+                )
             document = copy.deepcopy(known.document)
             change(document)
             document["updated_at"] = manifest.now()
@@ -305,8 +311,7 @@ def _expecting(
                 f"{msg.TYPE} for run {msg.run_id} names dataset {dataset!r}, but the run is of "
                 f"{document.get('dataset')!r}"
             )
-        stages = document.get("stages", {})
-        outcomes = {s: stages.get(s, {}).get("outcome", "not started") for s in after}
+        outcomes = {s: manifest.stage_of(document, s).get("outcome", "not started") for s in after}
         failed = [s for s, outcome in outcomes.items() if outcome == "failed"]
         if failed:
             raise PermanentError(

@@ -1,27 +1,31 @@
-"""Reads run manifests for people: `automlops status [RUN_ID]`."""
+"""Reads run manifests for people: `automlops status [RUN_ID]`.
+
+A run's stages are shown in the order the caller gives (the stages' own table,
+`handlers/stages/order.py`, which this layer does not import)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
 from handlers.naming import RUNS_PREFIX
+from handlers.runs.manifest import Manifest, StageEntry, stage_of
 from handlers.runs.repository import RunRepository
 
-STAGE_ORDER = ("preprocess", "train", "training", "deploy", "evaluate", "promote", "cleanup")
 
-
-def list_runs(runs: RunRepository, limit: int = 20) -> list[dict[str, Any]]:
+def list_runs(runs: RunRepository, limit: int = 20) -> list[Manifest]:
     """The newest runs first (run ids start with their date), with status and current stage."""
     bucket = runs.bucket
     run_ids: list[str] = []
     paginator = bucket.s3.get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=bucket.name, Prefix=RUNS_PREFIX, Delimiter="/"):
         run_ids += [p["Prefix"].split("/")[1] for p in page.get("CommonPrefixes", [])]
-    documents = [runs.load(run_id) for run_id in sorted(run_ids)[-limit:][::-1]]
+    documents: list[Manifest | None] = [
+        runs.load(run_id) for run_id in sorted(run_ids)[-limit:][::-1]
+    ]
     return [d for d in documents if d is not None]
 
 
-def describe_run(document: dict[str, Any]) -> str:
+def describe_run(document: Manifest, stages: Sequence[str]) -> str:
     lines = [
         f"run       {document['run_id']}",
         f"status    {document.get('status')}",
@@ -38,7 +42,7 @@ def describe_run(document: dict[str, Any]) -> str:
             f"decision  {decision.get('decision')} (version {decision.get('version')}; live: "
             f"version {decision.get('live_version') or 'none'}): {decision.get('reason')}"
         )
-    drift = document.get("stages", {}).get("train", {}).get("stats", {}).get("drift")
+    drift = stage_of(document, "train").get("stats", {}).get("drift")
     if drift:
         verdict = (
             f"drifted ({', '.join(drift['drifted_features'])})" if drift["drifted"] else "stable"
@@ -49,7 +53,7 @@ def describe_run(document: dict[str, Any]) -> str:
         )
     lines.append("")
     lines.append(f"{'stage':<11}{'outcome':<10}{'tries':<7}{'started':<31}ended")
-    for name, entry in _ordered(document.get("stages", {})):
+    for name, entry in _ordered(document.get("stages", {}), stages):
         lines.append(
             f"{name:<11}{entry.get('outcome', ''):<10}{entry.get('attempts', 0)!s:<7}"
             f"{entry.get('started_at', ''):<31}{entry.get('ended_at', '')}"
@@ -61,7 +65,7 @@ def describe_run(document: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def describe_runs(documents: list[dict[str, Any]]) -> str:
+def describe_runs(documents: list[Manifest]) -> str:
     if not documents:
         return "no runs yet"
     lines = [f"{'run':<21}{'status':<11}{'stage':<12}dataset"]
@@ -73,6 +77,6 @@ def describe_runs(documents: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _ordered(stages: dict[str, Any]) -> list[tuple[str, Any]]:
-    rank = {name: i for i, name in enumerate(STAGE_ORDER)}
-    return sorted(stages.items(), key=lambda item: rank.get(item[0], len(rank)))
+def _ordered(entries: dict[str, StageEntry], order: Sequence[str]) -> list[tuple[str, StageEntry]]:
+    rank = {name: i for i, name in enumerate(order)}
+    return sorted(entries.items(), key=lambda item: rank.get(item[0], len(rank)))

@@ -14,8 +14,8 @@ done, so clean-up is safe to repeat and safe after a crash half-way. It ends the
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from handlers.deps import Ctx
 from handlers.lifecycle.champions import Pointer
@@ -49,7 +49,7 @@ def handle(msg: EndpointCleanup, ctx: Ctx) -> list[Outgoing]:
         written = report.publish(ctx, msg.run_id)
         record.artifacts.update({Path(key).name: deps.buckets.reports.uri(key) for key in written})
     document = deps.runs.load(msg.run_id) or {}
-    deps.runs.update(msg, _finished(document.get("decision") or {}))
+    deps.runs.update(msg, _finished(document.get("decision")))
     ctx.log.info("cleanup.done", run_id=msg.run_id, dataset=msg.dataset, deleted=len(deleted))
     return []
 
@@ -97,9 +97,9 @@ def _delete_failed_runs_endpoints(ctx: Ctx, dataset: str) -> list[str]:
     return deleted
 
 
-def _finished(decision: dict[str, Any]) -> Any:
+def _finished(decision: manifest.DecisionSummary | None) -> Callable[[manifest.Manifest], None]:
     """The run ends with its decision: a promotion that failed fails the run, with the reason."""
-    failed = decision.get("decision") == "promotion-failed"
+    failed = decision is not None and decision["decision"] == "promotion-failed"
     finish = manifest.run_finished("failed" if failed else "succeeded")
 
     def change(document: manifest.Document) -> None:
@@ -107,7 +107,7 @@ def _finished(decision: dict[str, Any]) -> Any:
             return  # an operator's approve or rollback cleans up after a run long ended
         finish(document)
         if failed:
-            document["error"] = decision.get("reason")
+            document["error"] = decision["reason"] if decision else None
             document["failed_stage"] = "promote"
 
     return change

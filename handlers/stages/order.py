@@ -12,6 +12,7 @@ EVALUATE = "evaluate"
 PROMOTE = "promote"
 CLEANUP = "cleanup"
 
+STAGES = (PREPROCESS, TRAIN, TRAINING, DEPLOY, EVALUATE, PROMOTE, CLEANUP)  # in a run's order
 AFTER: dict[str, tuple[str, ...]] = {
     PREPROCESS: (),
     TRAIN: (PREPROCESS,),

@@ -14,6 +14,7 @@ from handlers.data.features import transform_csv
 from handlers.deps import Ctx
 from handlers.messages import DataUploaded, TrainRequested
 from handlers.naming import DATASET_PATTERN, RunPaths, dataset_of_key
+from handlers.runs import manifest
 from handlers.runs.claims import Claim, claim
 from handlers.runs.recipe_source import Found
 from handlers.runs.repository import RunFacts, Source, StageRecord
@@ -93,7 +94,7 @@ def _claim(msg: DataUploaded, ctx: Ctx, facts: RunFacts) -> None:
         run_id=msg.run_id,
         stage=STAGE,
         lease_seconds=CLAIM_LEASE_SECONDS,
-        done=lambda document: document.get("stages", {}).get(STAGE, {}).get("outcome") == "ok",
+        done=lambda document: manifest.stage_of(document, STAGE).get("outcome") == "ok",
     )
     verdict = claim(spec, ctx.deps.runs, ctx.message_id, ctx.log, content=facts.to_dict())
     if verdict != "ours":

@@ -18,6 +18,7 @@ from handlers.deps import Ctx
 from handlers.messages import TrainingWatch, TrainRequested
 from handlers.naming import RunPaths
 from handlers.recipe.model import Recipe
+from handlers.runs.manifest import stage_of
 from handlers.runs.repository import StageRecord
 from handlers.stages import order
 from service.messages import Outgoing
@@ -76,8 +77,8 @@ def _profile(
     training rows: written to the run's profile.json, emitted as metrics, summarised on the run.
     """
     reports = ctx.deps.buckets.reports
-    document = ctx.deps.runs.load(msg.run_id) or {}
-    stats = document.get("stages", {}).get("preprocess", {}).get("stats", {})
+    document = ctx.deps.runs.load(msg.run_id)
+    stats = {} if document is None else stage_of(document, order.PREPROCESS).get("stats", {})
     found, upload = data_profile.profile(recipe, processed, train, stats, msg.rows)
     champion = ctx.deps.champions.read(msg.dataset).champion
     reference = None if champion is None else reports.read_json(RunPaths(champion.run_id).profile)

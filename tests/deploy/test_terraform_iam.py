@@ -188,7 +188,7 @@ def sagemaker_operations_the_worker_calls() -> set[str]:
     """Every `self._sm.<operation>(` in handlers/ (the SageMaker gateway and the registry), as
     the IAM action it needs; paginators count as their List operation."""
     called: set[str] = set()
-    for path in (DEPLOY.parent / "handlers").glob("*.py"):
+    for path in (DEPLOY.parent / "handlers").rglob("*.py"):
         text = path.read_text()
         called |= set(re.findall(r"self\._sm\.(\w+)\(", text))
         called |= set(re.findall(r'self\._sm\.get_paginator\("(\w+)"\)', text))

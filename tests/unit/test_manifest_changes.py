@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from handlers.runs import manifest
-
-Document = dict[str, Any]
+from handlers.runs.manifest import Manifest as Document
 
 
 def new_run() -> Document:
     return {"run_id": "20261126-3f9a1c0b2e", "status": "running", "created_at": "t0", "stages": {}}
 
 
-def ended_run(status: str) -> Document:
+def ended_run(status: manifest.RunStatus) -> Document:
     document = new_run()
     manifest.stage_started("train", {})(document)
     manifest.stage_ended("train", "ok")(document)
@@ -59,9 +56,11 @@ def test_details_never_overwrite_what_the_run_already_knows() -> None:
 
 
 @pytest.mark.parametrize("status", ["succeeded", "failed"])
-def test_a_start_after_the_run_ended_is_counted_but_never_reopens_it(status: str) -> None:
+def test_a_start_after_the_run_ended_is_counted_but_never_reopens_it(
+    status: manifest.RunStatus,
+) -> None:
     document = ended_run(status)
-    before = dict(document["stages"]["train"])
+    before = manifest.StageEntry(**document["stages"]["train"])
     manifest.stage_started("train", {"dataset": "late"})(document)
     entry = document["stages"]["train"]
     assert document["status"] == status
@@ -119,13 +118,15 @@ def test_a_failure_of_a_stage_never_started_still_counts_one_attempt() -> None:
 
 @pytest.mark.parametrize("outcome", ["ok", "waiting", "retrying"])
 @pytest.mark.parametrize("status", ["succeeded", "failed"])
-def test_an_end_after_the_run_ended_changes_nothing(status: str, outcome: str) -> None:
+def test_an_end_after_the_run_ended_changes_nothing(
+    status: manifest.RunStatus, outcome: manifest.Outcome
+) -> None:
     document = ended_run(status)
-    before = {**document, "stages": {k: dict(v) for k, v in document["stages"].items()}}
+    before = dict(document["stages"]["train"])
     manifest.stage_ended("train", outcome, error="late")(document)
     manifest.stage_ended("evaluate", outcome)(document)
     assert document["status"] == status
-    assert document["stages"]["train"] == before["stages"]["train"]
+    assert document["stages"]["train"] == before
     assert "outcome" not in document["stages"]["evaluate"]
 
 

@@ -4,7 +4,7 @@ strict (an undefined name fails), so a missing part must be handled, not hidden.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -17,6 +17,7 @@ from handlers.recipe.model import Recipe
 from handlers.report import index as runs_index
 from handlers.report import page as report_page
 from handlers.report.sources import ModelScores, Sources
+from handlers.runs.manifest import Manifest
 
 RECIPES = {
     "binary": Recipe.load_packaged("bank-marketing"),
@@ -69,7 +70,10 @@ def sources(kind: str, *, champion: str, extras: bool) -> Sources:
         run_id="20261201-0000000002",
         dataset="shop",
         recipe=the_recipe,
-        manifest={"source": {"bucket": "raw", "key": "data/shop/a.csv"}, "decisions": [decision]},
+        manifest=cast(
+            Manifest,
+            {"source": {"bucket": "raw", "key": "data/shop/a.csv"}, "decisions": [decision]},
+        ),
         evaluation={
             "run": {"evaluated_at": "2026-12-01T00:00:00+00:00", "requests": 1},
             "metrics": measure(the_recipe, ours).to_dict(),

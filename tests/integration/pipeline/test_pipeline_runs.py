@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -20,6 +20,8 @@ from pipeline_harness import Pipeline, synthetic_csv
 from handlers.naming import RunPaths, sagemaker_names
 from handlers.recipe.model import Recipe
 from handlers.runs import status
+from handlers.runs.manifest import Manifest
+from handlers.stages import order
 from service.settle import ATTR_ERROR
 
 DATASET = "bank-marketing"
@@ -118,7 +120,7 @@ def test_a_failing_endpoint_writes_no_report(
 
 
 def test_status_of_a_failed_run_shows_the_error(failed_endpoint: dict[str, Any]) -> None:
-    lines = status.describe_run(failed_endpoint).splitlines()
+    lines = status.describe_run(cast(Manifest, failed_endpoint), order.STAGES).splitlines()
     assert "status    failed" in lines
     assert f"error     {failed_endpoint['error']}" in lines
     assert f"{'':<11}! {failed_endpoint['error']}" in lines

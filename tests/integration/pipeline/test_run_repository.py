@@ -19,6 +19,7 @@ from pipeline_harness import Pipeline, synthetic_csv
 from handlers.messages import DataUploaded, TrainRequested
 from handlers.naming import RunPaths, sagemaker_names
 from handlers.recipe.model import packaged_recipe_bytes
+from handlers.runs.manifest import Manifest
 from handlers.runs.repository import RunRepository
 from handlers.stages import preprocess, train
 from service.context import HandlerContext
@@ -117,17 +118,21 @@ def step(run_id: str) -> Step:
 CTX: HandlerContext[None] = HandlerContext(deps=None, log=LOG)
 
 
+def meanwhile(document: Manifest) -> None:
+    document["error"] = "written meanwhile"
+
+
 def test_a_manifest_changed_during_a_stage_is_re_read_and_the_stage_still_ends_ok(
     pipeline: Pipeline,
 ) -> None:
     runs: RunRepository = pipeline.runs
     run_id = f"20261201-{uuid.uuid4().hex[:10]}"
     with runs.stage(step(run_id), "first", CTX, new_run=True) as record:
-        runs.update(step(run_id), lambda document: document.update(note="written meanwhile"))
+        runs.update(step(run_id), meanwhile)
         record.artifacts["made"] = "yes"
     document = runs.load(run_id)
     assert document is not None
-    assert document["note"] == "written meanwhile"  # the other write survived
+    assert document["error"] == "written meanwhile"  # the other write survived
     assert document["stages"]["first"]["outcome"] == "ok"
     assert document["stages"]["first"]["artifacts"] == {"made": "yes"}
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import pytest
@@ -37,7 +37,8 @@ from handlers.messages import (
 from handlers.naming import RunPaths, sagemaker_names
 from handlers.recipe.model import Recipe
 from handlers.runs import claims, status
-from handlers.stages import cleanup, deploy, evaluate, preprocess, promote, train, watch
+from handlers.runs.manifest import Manifest
+from handlers.stages import cleanup, deploy, evaluate, order, preprocess, promote, train, watch
 from handlers.stages.evaluate import evaluation_keys
 from localcloud.stack import CREDENTIALS, REGION
 from service.errors import DuplicateDelivery, PermanentError
@@ -683,7 +684,7 @@ def test_the_first_version_is_promoted_and_clean_up_ends_the_run(
 
 
 def test_status_describes_a_run_stage_by_stage(finished: dict[str, Any]) -> None:
-    text = status.describe_run(finished)
+    text = status.describe_run(cast(Manifest, finished), order.STAGES)
     lines = text.splitlines()
     assert lines[0] == f"run       {finished['run_id']}"
     assert "status    succeeded" in lines
@@ -692,7 +693,7 @@ def test_status_describes_a_run_stage_by_stage(finished: dict[str, Any]) -> None
     )
     assert f"source    s3://{finished['source']['bucket']}/{finished['source']['key']}" in lines
     rows = [line.split() for line in lines]  # stage, outcome, tries, started, ended
-    assert [row[0] for row in rows if len(row) == 5 and row[1] == "ok"] == list(status.STAGE_ORDER)
+    assert [row[0] for row in rows if len(row) == 5 and row[1] == "ok"] == list(order.STAGES)
 
 
 def test_status_lists_the_runs_with_their_status(
