@@ -41,15 +41,24 @@ S3_RULES: tuple[S3Rule, ...] = (
 # first poll): start-up and the health check load none of pandas, scikit-learn or matplotlib.
 # The stage names are the run manifest's; tests/unit/test_deferred.py checks every handler's
 # message type and stage name against its module, which the type checker cannot see through.
+PROMOTE = "handlers.stages.promote.handle"
 ROUTES = (
     Route(DataUploaded, deferred("handlers.stages.preprocess", "handle"), order.PREPROCESS),
     Route(TrainRequested, deferred("handlers.stages.train", "handle"), order.TRAIN),
     Route(TrainingWatch, deferred("handlers.stages.watch", "handle"), order.TRAINING),
     Route(ModelTrained, deferred("handlers.stages.deploy", "handle"), order.DEPLOY),
     Route(EvaluateRequested, deferred("handlers.stages.evaluate", "handle"), order.EVALUATE),
-    Route(ModelEvaluated, deferred("handlers.stages.promote", "handle_evaluated"), order.PROMOTE),
-    Route(ModelApprove, deferred("handlers.stages.promote", "handle_approve"), order.PROMOTE),
-    Route(ModelRollback, deferred("handlers.stages.promote", "handle_rollback"), order.PROMOTE),
+    Route(
+        ModelEvaluated,
+        deferred("handlers.stages.promote.handle", "handle_evaluated"),
+        order.PROMOTE,
+    ),
+    Route(
+        ModelApprove, deferred("handlers.stages.promote.handle", "handle_approve"), order.PROMOTE
+    ),
+    Route(
+        ModelRollback, deferred("handlers.stages.promote.handle", "handle_rollback"), order.PROMOTE
+    ),
     Route(EndpointCleanup, deferred("handlers.stages.cleanup", "handle"), order.CLEANUP),
 )
 

@@ -13,7 +13,8 @@ from pipeline_harness import Pipeline, synthetic_csv
 
 from handlers.messages import DataUploaded, ModelEvaluated
 from handlers.naming import RunPaths, sagemaker_names
-from handlers.stages import preprocess, promote
+from handlers.stages import preprocess
+from handlers.stages.promote import handle as promote
 from service.errors import RetryableError
 
 DATASET = "bank-marketing"

@@ -15,7 +15,8 @@ from handlers.aws.sagemaker import tags
 from handlers.lifecycle.registry import Registration
 from handlers.messages import EndpointCleanup, ModelApprove, ModelEvaluated, ModelRollback
 from handlers.naming import DatasetNames, RunPaths, champion_key, sagemaker_names
-from handlers.stages import cleanup, promote
+from handlers.stages import cleanup
+from handlers.stages.promote import handle as promote
 from service.errors import MessageDecodeError, PermanentError, RetryableError
 
 DATASET = "bank-marketing"

@@ -38,8 +38,9 @@ from handlers.naming import RunPaths, sagemaker_names
 from handlers.recipe.model import Recipe
 from handlers.runs import claims, status
 from handlers.runs.manifest import Manifest
-from handlers.stages import cleanup, deploy, evaluate, order, preprocess, promote, train, watch
+from handlers.stages import cleanup, deploy, evaluate, order, preprocess, train, watch
 from handlers.stages.evaluate import evaluation_keys
+from handlers.stages.promote import handle as promote
 from localcloud.stack import CREDENTIALS, REGION
 from service.errors import DuplicateDelivery, PermanentError
 from service.messages import Outgoing

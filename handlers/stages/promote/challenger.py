@@ -1,0 +1,170 @@
+"""The challenger of a `model.evaluated`: its registered version, its scores, and the champion
+scored on the challenger's own test rows through the live endpoint (cached per champion
+version), so the gate compares two numbers from the same data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from handlers.aws import endpoint_wait
+from handlers.aws.storage import s3_uri
+from handlers.deps import Ctx
+from handlers.evaluation import bootstrap, score_files
+from handlers.evaluation.measure import measure
+from handlers.evaluation.scoring import Scored
+from handlers.lifecycle.champions import Pointer, Served
+from handlers.lifecycle.gate import Champion
+from handlers.lifecycle.registry import Registration, Version
+from handlers.messages import ModelEvaluated
+from handlers.naming import RunPaths
+from handlers.recipe.model import Recipe
+from handlers.stages._shared import score_test_set
+from service.errors import PermanentError, RetryableError
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """The challenger: its run, recipe, registered version and metrics."""
+
+    dataset: str
+    run_id: str
+    recipe: Recipe
+    version: Version
+    served: Served
+    metrics: dict[str, Any]
+    evaluated_at: str | None
+
+    @property
+    def scores(self) -> Scores:
+        return Scores(self.recipe.promotion.metric, self.metrics, self.evaluated_at)
+
+
+@dataclass(frozen=True)
+class Scores:
+    """What a decision reports of the version it is about."""
+
+    metric: str  # the promotion metric
+    metrics: dict[str, Any] | None
+    evaluated_at: str | None
+
+
+def candidate(ctx: Ctx, msg: ModelEvaluated) -> Candidate:
+    deps = ctx.deps
+    facts = deps.runs.facts(msg.run_id)
+    recipe = facts.recipe.load()
+    found = deps.buckets.reports.read_json(msg.metrics_key)
+    if found is None:
+        raise PermanentError(f"{deps.buckets.reports.uri(msg.metrics_key)} is missing")
+    evaluation = found[0]
+    metrics = dict(evaluation["metrics"])
+    names = deps.names(msg.dataset, msg.run_id)
+    group = deps.dataset_names(msg.dataset).model_package_group
+    deps.registry.ensure_group(group, msg.dataset)
+    headline = metrics.get(recipe.promotion.metric)
+    shown = "undefined" if headline is None else f"{headline:.4f}"
+    version = deps.registry.register(
+        group,
+        Registration(
+            run_id=msg.run_id,
+            dataset=msg.dataset,
+            image=deps.sagemaker.image_uri,
+            model_data_url=deps.buckets.models.uri(
+                RunPaths(msg.run_id).model_artifact(names.training_job)
+            ),
+            metrics_uri=deps.buckets.reports.uri(msg.metrics_key),
+            source_uri=s3_uri(facts.source.bucket, facts.source.key),
+            recipe_digest=facts.recipe.digest,
+            headline=f"{recipe.promotion.metric}={shown}",
+        ),
+    )
+    served = Served(version.number, msg.run_id, version.arn, names.model, names.endpoint_config)
+    run = evaluation.get("run", {})
+    return Candidate(
+        msg.dataset, msg.run_id, recipe, version, served, metrics, run.get("evaluated_at")
+    )
+
+
+def champion(
+    ctx: Ctx, candidate: Candidate, pointer: Pointer
+) -> tuple[Champion | None, bool, dict[str, Any] | None]:
+    """The champion's scores on the challenger's test rows (through the live endpoint, cached
+    per champion version), whether it can be scored on them, and what the report shows."""
+    served = pointer.champion
+    if served is None:
+        return None, True, None
+    theirs = ctx.deps.runs.facts(served.run_id).recipe.load()
+    if theirs.output_columns() != candidate.recipe.output_columns():
+        unscored = {"version": served.version, "run_id": served.run_id, "metrics": None}
+        return Champion(served.version, {}), False, unscored
+    shown = _champion_metrics(ctx, candidate, pointer, served)
+    difference = (shown.get("comparison") or {}).get("difference")
+    interval = None if difference is None else bootstrap.Interval(**difference)
+    return Champion(served.version, shown["metrics"], interval), True, shown
+
+
+def _champion_metrics(
+    ctx: Ctx, candidate: Candidate, pointer: Pointer, served: Served
+) -> dict[str, Any]:
+    """The champion's metrics on the challenger's rows and the bootstrap comparison of the two
+    (`{"version", "run_id", "metrics", "comparison"}`), cached per champion version."""
+    reports = ctx.deps.buckets.reports
+    paths = RunPaths(candidate.run_id)
+    key = paths.champion_scores(served.version)
+    cached = reports.read_json(key)
+    if cached is not None:
+        return cached[0]
+    live_name = ctx.deps.dataset_names(candidate.dataset).live_endpoint
+    described = ctx.deps.sagemaker.endpoint(live_name)
+    if described is None or described["EndpointConfigName"] != served.endpoint_config:
+        raise RetryableError(
+            f"{live_name} does not serve the champion (version {served.version}) right now; "
+            "scoring it later",
+        )
+    with endpoint_wait.noted(ctx.notes):
+        ctx.deps.sagemaker.wait_in_service(live_name)
+    scored = score_test_set(ctx, candidate.recipe, candidate.run_id, live_name)
+    document: dict[str, Any] = {
+        "version": served.version,
+        "run_id": served.run_id,
+        "metrics": measure(candidate.recipe, scored).to_dict(),
+        "comparison": _comparison(ctx, candidate, scored).to_dict(),
+    }
+    # Cached only if no promotion began meanwhile (its model may have answered some batches).
+    if ctx.deps.champions.read(candidate.dataset).etag == pointer.etag:
+        reports.put_bytes(
+            paths.champion_score_rows(served.version),
+            score_files.to_csv(scored.labels, scored.scores),
+            "text/csv",
+        )
+        reports.write_json(key, document)
+    return document
+
+
+def _comparison(ctx: Ctx, candidate: Candidate, champion: Scored) -> bootstrap.Comparison:
+    """Challenger and champion resampled together on the challenger's test rows."""
+    reports = ctx.deps.buckets.reports
+    key = RunPaths(candidate.run_id).scores
+    body = reports.read_bytes(key)
+    if body is None:
+        raise PermanentError(f"{reports.uri(key)} is missing: the evaluation wrote no scores")
+    labels, ours = score_files.from_csv(body, reports.uri(key))
+    if len(labels) != len(champion.labels):
+        raise PermanentError(
+            f"{reports.uri(key)} holds {len(labels)} rows, the test set {len(champion.labels)}"
+        )
+    metric = candidate.recipe.promotion.metric
+    return bootstrap.compare(
+        candidate.recipe, labels, ours, champion.scores, metric, candidate.run_id
+    )
+
+
+def scores_of(ctx: Ctx, run_id: str) -> Scores:
+    """An earlier run's scores, for an operator's decision about its version."""
+    found = ctx.deps.buckets.reports.read_json(RunPaths(run_id).evaluation["metrics"])
+    evaluation = found[0] if found else {}
+    return Scores(
+        metric=ctx.deps.runs.facts(run_id).recipe.load().promotion.metric,
+        metrics=evaluation.get("metrics"),
+        evaluated_at=evaluation.get("run", {}).get("evaluated_at"),
+    )
