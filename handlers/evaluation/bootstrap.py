@@ -5,8 +5,8 @@ same run always reports the same interval); the metric is computed on each resam
 2.5th and 97.5th percentiles are the 95% interval. Two models scored on the same rows are
 resampled together, so the interval of their difference accounts for the rows they share.
 
-The common metrics are computed for all resamples at once with numpy (each equal to the
-scikit-learn value the evaluation reports; `tests/unit/test_bootstrap.py` checks them against
+The common metrics are computed for all resamples at once with numpy (each equal to the scikit-learn
+value the evaluation reports; `tests/unit/evaluation/test_bootstrap.py` checks them against
 `measure`); any other metric goes through `measure` itself on `SLOW_REPLICATES` resamples.
 """
 

@@ -13,7 +13,7 @@ from handlers.data.features import transform_csv
 from handlers.data.synthetic import COLUMNS, generate, main
 from handlers.recipe.model import Recipe
 
-SAMPLE = Path(__file__).resolve().parents[2] / "../shared/data/bank-additional.csv"
+SAMPLE = Path(__file__).resolve().parents[3] / "../shared/data/bank-additional.csv"
 BANK = Recipe.load_packaged("bank-marketing")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_recipe_kinds import MULTICLASS_TARGET, REGRESSION_TARGET, recipe
+from recipe_texts import MULTICLASS_TARGET, REGRESSION_TARGET, recipe
 
 from handlers.evaluation import bootstrap
 from handlers.evaluation.bootstrap import FAST, compare, interval

@@ -16,7 +16,7 @@ from handlers.data.split import split_csv
 from handlers.data.validation import validate_csv
 from handlers.recipe.model import Recipe
 
-SAMPLE = Path(__file__).resolve().parents[2] / "../shared/data/bank-additional.csv"
+SAMPLE = Path(__file__).resolve().parents[3] / "../shared/data/bank-additional.csv"
 pytestmark = pytest.mark.skipif(not SAMPLE.is_file(), reason=f"{SAMPLE} is not available")
 
 BANK = Recipe.load_packaged("bank-marketing")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_recipe import SMALL
+from recipe_texts import SMALL
 
 from handlers.lifecycle.gate import Champion, decide
 from handlers.recipe.model import Recipe, RecipeError

@@ -6,47 +6,9 @@ from fractions import Fraction
 from importlib import resources
 
 import pytest
+from recipe_texts import SMALL
 
 from handlers.recipe.model import Recipe, RecipeError
-
-SMALL = """
-name = "small"
-
-[target]
-column = "label"
-positive = "yes"
-values = ["no", "yes"]
-
-[columns]
-numeric = ["n"]
-drop = ["junk"]
-
-[categorical]
-unknown = "other"
-
-[categorical.columns]
-colour = ["red", "green"]
-
-[[derived]]
-name = "big"
-column = "n"
-op = "gt"
-value = 10
-
-[split]
-train = 0.6
-validation = 0.3
-test = 0.1
-seed = 7
-
-[xgboost]
-objective = "binary:logistic"
-num_round = 10
-eta = 0.3
-
-[evaluation]
-threshold = 0.4
-"""
 
 
 def small(text: str = SMALL) -> Recipe:

@@ -4,51 +4,10 @@ checked when the recipe loads, naming the key."""
 from __future__ import annotations
 
 import pytest
+from recipe_texts import MULTICLASS_TARGET, REGRESSION_TARGET, recipe
 
 from handlers.recipe.kinds import HIGHER_IS_BETTER, TASK_KINDS
-from handlers.recipe.model import Recipe, RecipeError
-
-MULTICLASS_TARGET = """
-[target]
-column = "segment"
-kind = "multiclass"
-values = ["bronze", "silver", "gold", "platinum"]
-"""
-REGRESSION_TARGET = """
-[target]
-column = "price"
-kind = "regression"
-"""
-REST = """
-[columns]
-numeric = ["area"]
-
-[categorical.columns]
-district = ["a", "b"]
-
-[split]
-train = 0.7
-validation = 0.2
-test = 0.1
-seed = 1
-{split}
-[xgboost]
-num_round = "10"
-{xgboost}
-{evaluation}
-{promotion}
-"""
-
-
-def recipe(
-    target: str, *, xgboost: str = "", split: str = "", evaluation: str = "", promotion: str = ""
-) -> Recipe:
-    text = (
-        'name = "shop"\n'
-        + target
-        + REST.format(split=split, xgboost=xgboost, evaluation=evaluation, promotion=promotion)
-    )
-    return Recipe.from_toml_bytes(text.encode(), source="recipes/shop.toml")
+from handlers.recipe.model import RecipeError
 
 
 def rejected(target: str, **sections: str) -> RecipeError:

@@ -8,7 +8,7 @@ from typing import Any, cast
 
 import numpy as np
 import pytest
-from test_recipe_kinds import MULTICLASS_TARGET, REGRESSION_TARGET, recipe
+from recipe_texts import MULTICLASS_TARGET, REGRESSION_TARGET, recipe
 
 from handlers.evaluation import bootstrap
 from handlers.evaluation.measure import measure

@@ -13,7 +13,7 @@ from automlops.cli import main
 from automlops.compose import required_settings
 from automlops.local import write_env_file
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

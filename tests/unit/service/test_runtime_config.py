@@ -25,7 +25,7 @@ from service.settings import RuntimeSettings
 from service.sqs import SqsTransport
 from service.worker import Worker
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 REQUIRED = {
     "AUTOMLOPS_RAW_BUCKET": "raw",
     "AUTOMLOPS_CURATED_BUCKET": "curated",
