@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 SERVICES = ("s3", "sqs", "sagemaker", "sagemaker-runtime", "cloudwatch", "sns", "logs")
-# InvokeEndpoint may take 60 s on a serverless endpoint (DESIGN.md §5).
+# InvokeEndpoint may take 60 s on a serverless endpoint (docs/architecture.md §5).
 INVOKE_READ_TIMEOUT_SECONDS = 70
 
 

@@ -97,7 +97,7 @@ resource "aws_iam_role" "task" {
 locals {
   bucket_arns = { for role, bucket in module.bucket : role => bucket.arn }
   # Objects the worker reads and writes, per bucket. The raw object is never modified or deleted
-  # (DESIGN.md §4), so nothing in raw is writable.
+  # (docs/architecture.md §4), so nothing in raw is writable.
   worker_read_objects = concat(
     [for prefix in local.raw_read_prefixes : "${local.bucket_arns["raw"]}/${prefix}*"],
     [for role in ["curated", "models", "reports"] : "${local.bucket_arns[role]}/${local.runs_prefix}*"],

@@ -26,7 +26,7 @@ locals {
     ]
   }
 
-  # Every artifact of a run lives under runs/<run_id>/ (DESIGN.md §3).
+  # Every artifact of a run lives under runs/<run_id>/ (docs/architecture.md §3).
   runs_prefix = "runs/"
   # Reports bucket: champion pointers (handlers/naming.py champion_key) and the runs index.
   reports_shared_prefixes = ["datasets/", "reports/"]
@@ -76,7 +76,7 @@ locals {
     "${local.sagemaker_arn}:model-package-group/${var.sagemaker_name_prefix}*",
     "${local.sagemaker_arn}:model-package/${var.sagemaker_name_prefix}*",
   ]
-  # What clients call: one stable endpoint per dataset (DESIGN.md §3, handlers/naming.py).
+  # What clients call: one stable endpoint per dataset (docs/architecture.md §3, handlers/naming.py).
   live_endpoints       = { for d in var.datasets : d => "${var.sagemaker_name_prefix}${d}-live" }
   model_package_groups = { for d in var.datasets : d => "${var.sagemaker_name_prefix}${d}" }
 

@@ -1,4 +1,5 @@
-"""The pipeline's message types (DESIGN.md §1). Payload fields are the contract between stages.
+"""The pipeline's message types (docs/architecture.md §1). Payload fields are the contract between
+stages.
 
 The two S3 messages derive their run id (and the upload its dataset folder) once, when the
 event is decoded (`from_event`), so every later reader sees plain fields.

@@ -2,7 +2,7 @@
 
 Everything here is a pure function of its inputs, so a redelivered message computes the same names
 and finds the resources an earlier delivery created instead of creating a second set
-(DESIGN.md §3, §4).
+(docs/architecture.md §3, §4).
 """
 
 from __future__ import annotations
@@ -208,7 +208,8 @@ class SageMakerNames:
 
 @dataclass(frozen=True)
 class DatasetNames:
-    """A dataset's lifecycle names (DESIGN.md §3): its model package group and live endpoint."""
+    """A dataset's lifecycle names (docs/architecture.md §3): its model package group and live
+    endpoint."""
 
     model_package_group: str
     live_endpoint: str

@@ -13,7 +13,7 @@ Every assignment of N rows to parts of the exact sizes is equally likely, as wit
 shuffle; rows keep their file order within a part. The result depends only on the seed, the
 input and `chunk_rows`.
 
-Outputs follow the XGBoost container's format (DESIGN.md §5): train and validation are
+Outputs follow the XGBoost container's format (docs/architecture.md §5): train and validation are
 label-first CSV without a header; test keeps the header and the label, for evaluation.
 """
 

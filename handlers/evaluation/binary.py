@@ -1,9 +1,9 @@
 """Evaluation: parse an endpoint's scores, compute binary metrics, render the Markdown report.
 
-The original pipeline swapped TP and TN and counted TN twice in accuracy (DESIGN.md §6). Here the
-confusion matrix comes from scikit-learn with `labels=[0, 1]`, whose ravel order is
-tn, fp, fn, tp, and every metric stays defined when the test set or the predictions hold only
-one class (ratios with a zero denominator are 0; an undefined AUC is None, with a note).
+The original pipeline swapped TP and TN and counted TN twice in accuracy (docs/architecture.md §6).
+Here the confusion matrix comes from scikit-learn with `labels=[0, 1]`, whose ravel order is tn, fp,
+fn, tp, and every metric stays defined when the test set or the predictions hold only one class
+(ratios with a zero denominator are 0; an undefined AUC is None, with a note).
 """
 
 from __future__ import annotations

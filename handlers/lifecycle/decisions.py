@@ -1,8 +1,8 @@
 """A decision about a version, told everywhere an operator looks.
 
 One of `promoted`, `rejected`, `pending-approval`, `rolled-back`, `promotion-failed`
-(DESIGN.md §3): written to `runs/<run_id>/evaluation/decision.json` (last: its presence marks
-the decision made), added to the run's manifest (and so to its report pages), published to the
+(docs/architecture.md §3): written to `runs/<run_id>/evaluation/decision.json` (last: its presence
+marks the decision made), added to the run's manifest (and so to its report pages), published to the
 decisions SNS topic (when one is configured) and logged as one line with `decision`.
 """
 

@@ -1,4 +1,4 @@
-"""Recipes: what to do with one dataset, declared in a TOML file (DESIGN.md §3).
+"""Recipes: what to do with one dataset, declared in a TOML file (docs/architecture.md §3).
 
 A recipe names the target, its kind (binary, multiclass, regression: `handlers/recipe/kinds.py`) and
 for a binary target its positive label, the numeric columns, the categorical columns with
