@@ -204,7 +204,7 @@ class CountingInvoke:
         self._lock = threading.Lock()
 
     def __call__(self, body: bytes) -> Any:
-        from handlers.evaluation.binary import parse_scores
+        from handlers.evaluation.responses import parse_scores
 
         with self._lock:
             self.calls += 1

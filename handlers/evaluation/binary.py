@@ -1,4 +1,4 @@
-"""Evaluation: parse an endpoint's scores, compute binary metrics, render the Markdown report.
+"""The binary task kind: metrics at the recipe's threshold, and their report section.
 
 The original pipeline swapped TP and TN and counted TN twice in accuracy (docs/architecture.md §6).
 Here the confusion matrix comes from scikit-learn with `labels=[0, 1]`, whose ravel order is tn, fp,
@@ -8,23 +8,15 @@ fn, tp, and every metric stays defined when the test set or the predictions hold
 
 from __future__ import annotations
 
-import json
-import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-from service.errors import PermanentError
-
-LOG_LOSS_EPSILON = 1e-15
-_TEXT_SEPARATORS = re.compile(r"[,\s]+")
-
-
-class InvalidScores(PermanentError):
-    """An endpoint response that is not a list of scores."""
+from handlers.evaluation.kind import LOG_LOSS_EPSILON, report_head
+from handlers.evaluation.scoring import Scored
+from handlers.recipe.model import Recipe
 
 
 @dataclass(frozen=True)
@@ -63,6 +55,15 @@ class Metrics:
         document["confusion_matrix"] = self.confusion.as_matrix()
         document["notes"] = list(self.notes)
         return document
+
+    def markdown(self, run: Mapping[str, Any]) -> str:
+        return render_markdown_report(self, run)
+
+
+def measure(recipe: Recipe, scored: Scored) -> Metrics:
+    if recipe.threshold is None:
+        raise ValueError(f"recipe {recipe.source}: a binary target needs a threshold")
+    return compute_metrics(scored.labels.astype(int), scored.scores, recipe.threshold)
 
 
 def compute_metrics(
@@ -142,74 +143,7 @@ def _log_loss(actual: np.ndarray, score: np.ndarray, notes: list[str]) -> float 
     return float(skm.log_loss(actual, clipped, labels=[0, 1]))
 
 
-# --- endpoint responses -----------------------------------------------------------------------
-
-
-def parse_scores(body: bytes, columns: int = 1) -> np.ndarray:
-    """Scores from an XGBoost endpoint response: shape (rows,), or (rows, columns) when each row
-    has `columns` values (multi:softprob's class probabilities).
-
-    The container answers text/csv with numpy.savetxt: one line per row, a row's values joined
-    by commas. One value per row also accepts values separated by commas alone. JSON is a list,
-    or `{"predictions": [{"score": ...}, ...]}` (application/json), a score being a number or a
-    list of `columns` numbers. Anything else is `InvalidScores`.
-    """
-    try:
-        text = body.decode("utf-8").strip()
-    except UnicodeDecodeError as exc:
-        raise InvalidScores(f"endpoint response is not UTF-8 text: {body[:60]!r}") from exc
-    if not text:
-        raise InvalidScores("endpoint response is empty: no scores")
-    if text[0] in "[{":
-        rows = _json_scores(text)
-    elif columns == 1:
-        rows = [token for token in _TEXT_SEPARATORS.split(text) if token]
-    else:
-        rows = [line.split(",") for line in text.splitlines() if line.strip()]
-    if columns == 1:
-        return np.array([_finite(value, position) for position, value in enumerate(rows)])
-    return np.array([_row(row, position, columns) for position, row in enumerate(rows)])
-
-
-def _row(row: Any, position: int, columns: int) -> list[float]:
-    if not isinstance(row, list) or len(row) != columns:
-        size = len(row) if isinstance(row, list) else 1
-        raise InvalidScores(
-            f"score row {position} has {size} value(s), not {columns} (one per class)"
-        )
-    return [_finite(value, position) for value in row]
-
-
-def _json_scores(text: str) -> list[Any]:
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidScores(f"endpoint response is not valid JSON: {exc}: {text[:60]!r}") from exc
-    items = document.get("predictions") if isinstance(document, dict) else document
-    if not isinstance(items, list):
-        raise InvalidScores(f"endpoint JSON has no list of predictions: {text[:60]!r}")
-    return [item.get("score") if isinstance(item, dict) else item for item in items]
-
-
-def _finite(value: Any, position: int) -> float:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise InvalidScores(f"score {position} is {value!r}, not a number")
-    try:
-        number = float(value)
-    except ValueError:
-        raise InvalidScores(f"score {position} is {value!r}, not a number") from None
-    if not math.isfinite(number):
-        raise InvalidScores(f"score {position} is {value!r}, not a finite number")
-    return number
-
-
 # --- reports ----------------------------------------------------------------------------------
-
-
-def report_head(run: Mapping[str, Any]) -> list[str]:
-    """The report's title and the table of the run's facts, the same for every kind."""
-    lines = ["# Evaluation report", "", "| run | |", "|---|---|"]
-    return lines + [f"| {key} | {value} |" for key, value in run.items()]
 
 
 def render_markdown_report(metrics: Metrics, run: Mapping[str, Any]) -> str:

@@ -7,29 +7,21 @@ numbers the gate compares are computed the same way.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from handlers.evaluation.binary import (
-    Metrics,
-    compute_metrics,
-    parse_scores,
-    render_markdown_report,
-)
-from handlers.evaluation.multiclass import (
-    MulticlassMetrics,
-    compute_multiclass_metrics,
-    render_multiclass_markdown,
-)
-from handlers.evaluation.regression import (
-    RegressionMetrics,
-    compute_regression_metrics,
-    render_regression_markdown,
-)
+from handlers.evaluation import binary, multiclass, regression
+from handlers.evaluation.kind import KindMetrics
+from handlers.evaluation.responses import parse_scores
 from handlers.evaluation.scoring import Invoke, Scored
 from handlers.recipe.model import Recipe
 
-Measured = Metrics | MulticlassMetrics | RegressionMetrics
+Measured = binary.Metrics | multiclass.MulticlassMetrics | regression.RegressionMetrics
+_BY_KIND: dict[str, Callable[[Recipe, Scored], Measured]] = {
+    "binary": binary.measure,
+    "multiclass": multiclass.measure,
+    "regression": regression.measure,
+}
 
 
 def score_columns(recipe: Recipe) -> int:
@@ -48,22 +40,11 @@ def parser(recipe: Recipe, send: Any) -> Invoke:
 
 
 def measure(recipe: Recipe, scored: Scored) -> Measured:
-    target = recipe.target
-    if target.kind == "regression":
-        return compute_regression_metrics(scored.labels, scored.scores)
-    if target.kind == "multiclass":
-        return compute_multiclass_metrics(scored.labels, scored.scores, target.values)
-    if recipe.threshold is None:
-        raise ValueError(f"recipe {recipe.source}: a binary target needs a threshold")
-    return compute_metrics(scored.labels.astype(int), scored.scores, recipe.threshold)
+    return _BY_KIND[recipe.target.kind](recipe, scored)
 
 
-def markdown(measured: Measured, run: Mapping[str, Any]) -> str:
-    if isinstance(measured, RegressionMetrics):
-        return render_regression_markdown(measured, run)
-    if isinstance(measured, MulticlassMetrics):
-        return render_multiclass_markdown(measured, run)
-    return render_markdown_report(measured, run)
+def markdown(measured: KindMetrics, run: Mapping[str, Any]) -> str:
+    return measured.markdown(run)
 
 
 def headline(measured: Measured, recipe: Recipe) -> dict[str, float]:

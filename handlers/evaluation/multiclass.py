@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from handlers.evaluation.binary import LOG_LOSS_EPSILON, report_head
+from handlers.evaluation.kind import LOG_LOSS_EPSILON, report_head
+from handlers.evaluation.scoring import Scored
+from handlers.recipe.model import Recipe
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,13 @@ class MulticlassMetrics:
         document["per_class"] = [asdict(scores) for scores in self.per_class]
         document["notes"] = list(self.notes)
         return document
+
+    def markdown(self, run: Mapping[str, Any]) -> str:
+        return render_multiclass_markdown(self, run)
+
+
+def measure(recipe: Recipe, scored: Scored) -> MulticlassMetrics:
+    return compute_multiclass_metrics(scored.labels, scored.scores, recipe.target.values)
 
 
 def compute_multiclass_metrics(

@@ -13,7 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from handlers.evaluation.binary import report_head
+from handlers.evaluation.kind import report_head
+from handlers.evaluation.scoring import Scored
+from handlers.recipe.model import Recipe
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,13 @@ class RegressionMetrics:
         document["kind"] = "regression"
         document["notes"] = list(self.notes)
         return document
+
+    def markdown(self, run: Mapping[str, Any]) -> str:
+        return render_regression_markdown(self, run)
+
+
+def measure(_: Recipe, scored: Scored) -> RegressionMetrics:
+    return compute_regression_metrics(scored.labels, scored.scores)
 
 
 def compute_regression_metrics(

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, cast
 
 from handlers.aws.storage import Bucket
 from handlers.naming import champion_key
 from handlers.runs.manifest import now
 
 HISTORY_KEPT = 50
+# Why the live endpoint changes: a promotion by the gate, or an operator's approve or rollback.
+TransitionAction = Literal["promote", "approve", "rollback"]
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ class Served:
 
 @dataclass(frozen=True)
 class Transition:
-    action: str  # "promote", "approve" or "rollback"
+    action: TransitionAction
     target: Served
     previous: Served | None
     update_sent: bool = False
@@ -78,7 +80,7 @@ class Transition:
     def from_dict(cls, document: dict[str, Any]) -> Transition:
         previous = document.get("previous")
         return cls(
-            action=str(document["action"]),
+            action=cast(TransitionAction, document["action"]),
             target=Served.from_dict(document["target"]),
             previous=Served.from_dict(previous) if previous else None,
             update_sent=bool(document.get("update_sent")),

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from handlers.aws.storage import Bucket
 from handlers.naming import RunPaths
-from handlers.runs.manifest import DecisionSummary, Document, now
+from handlers.runs.manifest import Decision, DecisionAction, DecisionSummary, Document, now
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
@@ -26,9 +26,9 @@ SUBJECT_MAX = 100
 
 @dataclass(frozen=True)
 class DecisionRecord:
-    decision: str
+    decision: Decision
     reason: str
-    action: str  # "gate", "approve" or "rollback"
+    action: DecisionAction
     dataset: str
     run_id: str
     version: int

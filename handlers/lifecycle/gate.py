@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
 
 from handlers.evaluation.bootstrap import LEVEL, Interval
 from handlers.recipe.kinds import HIGHER_IS_BETTER
 from handlers.recipe.promotion import Promotion
+from handlers.runs.manifest import Decision
 
-Decision = Literal["promoted", "rejected", "pending-approval", "rolled-back", "promotion-failed"]
 Scores = Mapping[str, float | None]
 
 

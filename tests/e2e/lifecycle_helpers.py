@@ -17,7 +17,7 @@ import numpy as np
 import xgboost as xgb
 from pipeline_harness import Pipeline
 
-from handlers.evaluation.binary import parse_scores
+from handlers.evaluation.responses import parse_scores
 from handlers.naming import DatasetNames, RunPaths, champion_key, sagemaker_names
 
 CLI_TIMEOUT_SECONDS = 120

@@ -35,6 +35,7 @@ from handlers.stages.promote import challenger
 from handlers.stages.promote.challenger import Candidate
 from handlers.stages.promote.transition import (
     Ending,
+    Operator,
     announce_decision,
     busy,
     conclude,
@@ -129,7 +130,7 @@ def handle_rollback(msg: ModelRollback, ctx: Ctx) -> list[Outgoing]:
     return _operator(msg, ctx, "rollback")
 
 
-def _operator(msg: VersionMessage, ctx: Ctx, action: str) -> list[Outgoing]:
+def _operator(msg: VersionMessage, ctx: Ctx, action: Operator) -> list[Outgoing]:
     follow_up = [Outgoing(EndpointCleanup(run_id=msg.run_id, dataset=msg.dataset))]
     ctx.deps.runs.require(msg, after=())
     target = _operator_target(ctx, msg)
@@ -165,7 +166,7 @@ def _operator_target(ctx: Ctx, msg: VersionMessage) -> Version:
     return target
 
 
-def _check_allowed(action: str, target: Version, msg: VersionMessage) -> None:
+def _check_allowed(action: Operator, target: Version, msg: VersionMessage) -> None:
     wanted = PENDING if action == "approve" else "Approved"
     if target.status != wanted:
         raise PermanentError(

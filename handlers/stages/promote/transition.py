@@ -9,7 +9,7 @@ dataset's later decisions are not left waiting. Other decisions wait for a trans
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 from tenacity import (
     RetryError,
@@ -22,11 +22,11 @@ from tenacity import (
 from handlers.aws import endpoint_wait
 from handlers.deps import Ctx
 from handlers.lifecycle import live
-from handlers.lifecycle.champions import Pointer, Served, Transition
+from handlers.lifecycle.champions import Pointer, Served, Transition, TransitionAction
 from handlers.lifecycle.decisions import DecisionRecord, announce
 from handlers.lifecycle.registry import PENDING, Version
 from handlers.messages import VersionMessage
-from handlers.runs.manifest import now
+from handlers.runs.manifest import Decision, DecisionAction, now
 from handlers.stages.promote.challenger import Scores
 from service.errors import (
     RetryableError,
@@ -34,16 +34,19 @@ from service.errors import (
     reason_of,
 )
 
+# What an operator asks of a version (`automlops approve`, `rollback`).
+Operator = Literal["approve", "rollback"]
+
 
 @dataclass(frozen=True)
 class Ending:
-    decision: str
+    decision: Decision
     reason: str
     live_version: int | None
 
 
 def start(
-    ctx: Ctx, pointer: Pointer, action: str, target: Version, msg: VersionMessage
+    ctx: Ctx, pointer: Pointer, action: Operator, target: Version, msg: VersionMessage
 ) -> tuple[Pointer, Transition]:
     names = ctx.deps.names(msg.dataset, target.run_id)
     served = Served(target.number, target.run_id, target.arn, names.model, names.endpoint_config)
@@ -154,7 +157,7 @@ def _registry_after(
                 "Rejected",
                 f"rolled back: version {target.version} serves instead",
             )
-        decision = "rolled-back" if transition.action == "rollback" else "promoted"
+        decision: Decision = "rolled-back" if transition.action == "rollback" else "promoted"
         return Ending(decision, reason, target.version)
     if transition.action != "rollback":  # back to waiting: an operator may approve it again
         registry.set_status(as_version, PENDING, f"promotion failed: {switched.reason}")
@@ -167,7 +170,7 @@ def announce_decision(
     served: Served,
     dataset: str,
     ending: Ending,
-    action: str,
+    action: DecisionAction,
     scores: Scores,
     compared: dict[str, Any] | None,
     requested_by: str | None = None,
@@ -192,7 +195,9 @@ def announce_decision(
     return announce(record, deps.decisions, ctx.log)
 
 
-def history(served: Served, decision: str, action: str) -> dict[str, Any]:
+def history(
+    served: Served, decision: Decision, action: DecisionAction | TransitionAction
+) -> dict[str, Any]:
     return {
         "version": served.version,
         "run_id": served.run_id,

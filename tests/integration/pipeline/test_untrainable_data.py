@@ -90,6 +90,11 @@ def test_untrainable_data_fails_before_training_with_the_reason(
     assert case.says in run["error"]
     error = pipeline.read_json("reports", RunPaths(run["run_id"]).error)
     assert case.says in error["reason"]
+    upload = f"s3://{pipeline.bucket('raw')}/data/{DATASET}/{name}.csv"
+    assert upload in error["reason"]  # the upload, even when found in the processed file
+    if case.stage == "train":
+        processed = RunPaths(run["run_id"]).processed
+        assert f"(as s3://{pipeline.bucket('curated')}/{processed})" in error["reason"]
     assert "training" not in run["stages"]  # no job was started
     assert (
         pipeline.clients.sagemaker.list_training_jobs(NameContains=run["run_id"])[

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from handlers.evaluation.binary import InvalidScores, parse_scores
 from handlers.evaluation.multiclass import compute_multiclass_metrics, render_multiclass_markdown
 from handlers.evaluation.regression import compute_regression_metrics, render_regression_markdown
+from handlers.evaluation.responses import InvalidScores, parse_scores
 from localcloud.sagemaker.runtime import CSV, JSON, encode
 
 CLASSES = ("a", "b", "c", "d")

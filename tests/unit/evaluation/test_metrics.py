@@ -8,13 +8,8 @@ import math
 import pytest
 from PIL import Image
 
-from handlers.evaluation.binary import (
-    Confusion,
-    InvalidScores,
-    compute_metrics,
-    parse_scores,
-    render_markdown_report,
-)
+from handlers.evaluation.binary import Confusion, compute_metrics, render_markdown_report
+from handlers.evaluation.responses import InvalidScores, parse_scores
 from handlers.report import plots as report_plots
 from service.errors import PermanentError
 

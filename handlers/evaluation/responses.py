@@ -1,0 +1,76 @@
+"""An endpoint's answer read back as scores: the XGBoost container's CSV or JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+import numpy as np
+
+from service.errors import PermanentError
+
+_TEXT_SEPARATORS = re.compile(r"[,\s]+")
+
+
+class InvalidScores(PermanentError):
+    """An endpoint response that is not a list of scores."""
+
+
+def parse_scores(body: bytes, columns: int = 1) -> np.ndarray:
+    """Scores from an XGBoost endpoint response: shape (rows,), or (rows, columns) when each row
+    has `columns` values (multi:softprob's class probabilities).
+
+    The container answers text/csv with numpy.savetxt: one line per row, a row's values joined
+    by commas. One value per row also accepts values separated by commas alone. JSON is a list,
+    or `{"predictions": [{"score": ...}, ...]}` (application/json), a score being a number or a
+    list of `columns` numbers. Anything else is `InvalidScores`.
+    """
+    try:
+        text = body.decode("utf-8").strip()
+    except UnicodeDecodeError as exc:
+        raise InvalidScores(f"endpoint response is not UTF-8 text: {body[:60]!r}") from exc
+    if not text:
+        raise InvalidScores("endpoint response is empty: no scores")
+    if text[0] in "[{":
+        rows = _json_scores(text)
+    elif columns == 1:
+        rows = [token for token in _TEXT_SEPARATORS.split(text) if token]
+    else:
+        rows = [line.split(",") for line in text.splitlines() if line.strip()]
+    if columns == 1:
+        return np.array([_finite(value, position) for position, value in enumerate(rows)])
+    return np.array([_row(row, position, columns) for position, row in enumerate(rows)])
+
+
+def _row(row: Any, position: int, columns: int) -> list[float]:
+    if not isinstance(row, list) or len(row) != columns:
+        size = len(row) if isinstance(row, list) else 1
+        raise InvalidScores(
+            f"score row {position} has {size} value(s), not {columns} (one per class)"
+        )
+    return [_finite(value, position) for value in row]
+
+
+def _json_scores(text: str) -> list[Any]:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidScores(f"endpoint response is not valid JSON: {exc}: {text[:60]!r}") from exc
+    items = document.get("predictions") if isinstance(document, dict) else document
+    if not isinstance(items, list):
+        raise InvalidScores(f"endpoint JSON has no list of predictions: {text[:60]!r}")
+    return [item.get("score") if isinstance(item, dict) else item for item in items]
+
+
+def _finite(value: Any, position: int) -> float:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise InvalidScores(f"score {position} is {value!r}, not a number")
+    try:
+        number = float(value)
+    except ValueError:
+        raise InvalidScores(f"score {position} is {value!r}, not a number") from None
+    if not math.isfinite(number):
+        raise InvalidScores(f"score {position} is {value!r}, not a finite number")
+    return number
