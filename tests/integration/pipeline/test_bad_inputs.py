@@ -68,7 +68,7 @@ class BadInput:
 HEADER, _, DATA = GOOD.partition(b"\n")
 BAD_INPUTS: dict[str, BadInput] = {
     "not-utf8": BadInput(GOOD.replace(b"married", b"mari" + LATIN1_E_ACUTE + b"d", 1), "not UTF-8"),
-    "tab-separated": BadInput(GOOD.replace(b",", b"\t"), "cannot find the column separator"),
+    "colon-separated": BadInput(GOOD.replace(b",", b":"), "cannot find the column separator"),
     "no-header": BadInput(DATA, "the first line is not a header"),
     "missing-column": BadInput(
         without_column(GOOD, "campaign"), "missing required column(s): campaign", "campaign"
