@@ -32,7 +32,8 @@ from handlers.lifecycle.champions import ChampionStore
 from handlers.lifecycle.registry import ModelRegistry
 from handlers.naming import DatasetNames, recipe_key
 from handlers.recipe.kinds import TASK_KINDS, Kind
-from handlers.recipe.model import Recipe, RecipeError, packaged_recipe_bytes
+from handlers.recipe.model import RecipeError
+from handlers.recipe.reader import load_packaged, packaged_recipe_bytes, read_recipe
 from handlers.runs import status
 from handlers.runs.manifest import Manifest
 from handlers.runs.repository import RunRepository
@@ -139,7 +140,7 @@ def _prepare_dataset(stack: Stack, options: DemoOptions) -> str:
     dataset = options.dataset or _dataset_of(options.data)
     if options.recipe is not None:
         text = options.recipe.read_bytes()
-        Recipe.from_toml_bytes(text, source=str(options.recipe))  # the worker's own checks, now
+        read_recipe(text, source=str(options.recipe))  # the worker's own checks, now
         _say(f"recipe for {dataset}: {options.recipe}")
     elif _packaged(dataset):
         _say(f"recipe for {dataset}: the packaged handlers/recipe/packaged/{dataset}.toml")
@@ -170,7 +171,7 @@ def _dataset_of(data: Path) -> str:
     from the file name."""
     with opened(data, str(data)) as source:
         header = read_header(source, str(data))
-    if set(Recipe.load_packaged(DATASET).input_columns()) <= set(header):
+    if set(load_packaged(DATASET).input_columns()) <= set(header):
         return DATASET
     return dataset_name(data.name)
 

@@ -47,6 +47,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from handlers.recipe.reader import load_packaged
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PAYLOAD_LIMIT = 4_000_000
 FIXED_BATCH_ROWS = 500
@@ -117,13 +119,12 @@ def encoded_rows(path: Path, rows: int, seed: int) -> None:
 
     from handlers.data.features import transform_csv
     from handlers.data.synthetic import generate
-    from handlers.recipe.model import Recipe
 
     raw = io.BytesIO()
     generate(raw, rows, seed=seed)
     raw.seek(0)
     with path.open("wb") as sink:
-        transform_csv(raw, sink, Recipe.load_packaged("bank-marketing"), file=path.name)
+        transform_csv(raw, sink, load_packaged("bank-marketing"), file=path.name)
 
 
 def upload_training_data(s3: Any, bucket: str, processed: Path) -> None:
@@ -141,14 +142,13 @@ def upload_training_data(s3: Any, bucket: str, processed: Path) -> None:
 
 def train(sm: Any, env: dict[str, str]) -> str:
     """Train once through the emulator; the model tarball's S3 URI."""
-    from handlers.recipe.model import Recipe
 
     curated, models = env["AUTOMLOPS_CURATED_BUCKET"], env["AUTOMLOPS_MODELS_BUCKET"]
     sm.create_training_job(
         TrainingJobName=NAME,
         RoleArn=env["AUTOMLOPS_SAGEMAKER_ROLE_ARN"],
         AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
-        HyperParameters=Recipe.load_packaged("bank-marketing").hyperparameter_dict(),
+        HyperParameters=load_packaged("bank-marketing").hyperparameter_dict(),
         InputDataConfig=[
             channel("train", f"s3://{curated}/runs/{RUN}/train/"),
             channel("validation", f"s3://{curated}/runs/{RUN}/validation/"),

@@ -4,6 +4,7 @@ target over one set of columns."""
 from __future__ import annotations
 
 from handlers.recipe.model import Recipe
+from handlers.recipe.reader import read_recipe
 
 SMALL = """
 name = "small"
@@ -84,4 +85,4 @@ def recipe(
         + target
         + REST.format(split=split, xgboost=xgboost, evaluation=evaluation, promotion=promotion)
     )
-    return Recipe.from_toml_bytes(text.encode(), source="recipes/shop.toml")
+    return read_recipe(text.encode(), source="recipes/shop.toml")

@@ -18,6 +18,7 @@ from handlers.data.dialect import opened
 from handlers.data.features import TransformStats, transform_csv
 from handlers.data.split import SplitStats, split_csv
 from handlers.recipe.model import Recipe
+from handlers.recipe.reader import read_recipe
 from service.errors import PermanentError
 
 
@@ -97,7 +98,7 @@ def check(recipe_path: Path, data: Path | None = None) -> Checked:
     validation and encoding (preprocess); enough rows and classes (`check_trainable`); the
     split (`check_split`, as train applies it). Raises RuleFailed naming the rule."""
     with _rule("recipe"):
-        recipe = Recipe.from_toml_bytes(recipe_path.read_bytes(), source=str(recipe_path))
+        recipe = read_recipe(recipe_path.read_bytes(), source=str(recipe_path))
     if data is None:
         return Checked(recipe)
     file = str(data)

@@ -27,6 +27,7 @@ from typing import BinaryIO
 from handlers.data import dialect
 from handlers.recipe.kinds import TASK_KINDS, Kind
 from handlers.recipe.model import MAX_CLASSES, Recipe
+from handlers.recipe.reader import read_recipe
 from service.errors import PermanentError
 
 MAX_VOCABULARY = 100
@@ -99,7 +100,7 @@ def draft_recipe(
     _check_target(chosen, task, file)
     others = [c for c in columns if c is not chosen]
     text = _render(dataset, file, rows, _TargetDraft(chosen, task), others)
-    recipe = Recipe.from_toml_bytes(text.encode(), source=f"draft of {file}")
+    recipe = read_recipe(text.encode(), source=f"draft of {file}")
     return Draft(text, recipe, rows)
 
 

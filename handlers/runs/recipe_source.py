@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from handlers.aws.storage import Bucket
 from handlers.naming import recipe_key
-from handlers.recipe.model import Recipe, RecipeError, packaged_recipe_bytes
+from handlers.recipe.model import Recipe, RecipeError
+from handlers.recipe.reader import packaged_recipe_bytes, read_recipe
 from handlers.runs.repository import FrozenRecipe
 from service.errors import PermanentError
 
@@ -31,7 +32,7 @@ class RecipeSource:
         body = self.bucket.read_bytes(key)
         if body is not None:
             source = self.bucket.uri(key)
-            return Found(Recipe.from_toml_bytes(body, source=source), FrozenRecipe.of(body, source))
+            return Found(read_recipe(body, source=source), FrozenRecipe.of(body, source))
         try:
             body, source = packaged_recipe_bytes(dataset)
         except RecipeError as exc:
@@ -39,4 +40,4 @@ class RecipeSource:
                 f"unknown dataset {dataset!r}: no recipe at {self.bucket.uri(key)} and none "
                 "packaged (add one to the raw bucket, or upload under a known dataset folder)"
             ) from exc
-        return Found(Recipe.from_toml_bytes(body, source=source), FrozenRecipe.of(body, source))
+        return Found(read_recipe(body, source=source), FrozenRecipe.of(body, source))

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, cast
 from handlers.aws.storage import Bucket
 from handlers.naming import RunPaths
 from handlers.recipe.model import Recipe
+from handlers.recipe.reader import read_recipe
 from handlers.runs import manifest
 from service.errors import (
     PermanentError,
@@ -79,7 +80,7 @@ class FrozenRecipe:
         return cls(data.decode("utf-8"), source, hashlib.sha256(data).hexdigest())
 
     def load(self) -> Recipe:
-        return Recipe.from_toml_bytes(self.text.encode("utf-8"), source=self.source)
+        return read_recipe(self.text.encode("utf-8"), source=self.source)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from pipeline_harness import Pipeline, running_pipeline
 
 from handlers.data.synthetic import generate
 from handlers.naming import DatasetNames
-from handlers.recipe.model import packaged_recipe_bytes
+from handlers.recipe.reader import packaged_recipe_bytes
 
 pytestmark = pytest.mark.e2e
 AUTO = "[promotion]\nfloors = { roc_auc = 0.5 }\n"

@@ -22,6 +22,7 @@ from handlers.data.synthetic import generate
 from handlers.data.synthetic_tasks import generate_prices, generate_segments
 from handlers.naming import RunPaths
 from handlers.recipe.model import Recipe
+from handlers.recipe.reader import load_packaged, read_recipe
 
 pytestmark = pytest.mark.e2e
 
@@ -44,7 +45,7 @@ def drafted(pipeline: Pipeline, data: Path, dataset: str, target: str) -> Recipe
     made = cli(pipeline, "recipe", "draft", str(data), "--dataset", dataset, "--target", target)
     assert made.returncode == 0, made.stderr
     pipeline.upload(f"recipes/{dataset}.toml", made.stdout.encode())
-    return Recipe.from_toml_bytes(made.stdout.encode(), source="draft")
+    return read_recipe(made.stdout.encode(), source="draft")
 
 
 def run_of(pipeline: Pipeline, key: str, data: Path) -> dict[str, Any]:
@@ -174,7 +175,7 @@ def test_binary_parity_with_a_direct_xgboost_train(pipeline: Pipeline, tmp_path:
     data = tmp_path / "bank.csv"
     data.write_bytes(sink.getvalue())
     run = run_of(pipeline, "data/bank-marketing/parity.csv", data)
-    recipe = Recipe.load_packaged("bank-marketing")
+    recipe = load_packaged("bank-marketing")
     metrics = evaluation(pipeline, run["run_id"])
     direct = direct_headline(pipeline, run["run_id"], recipe)
     print(f"parity binary roc_auc: pipeline {metrics['roc_auc']:.6f}, direct {direct:.6f}")

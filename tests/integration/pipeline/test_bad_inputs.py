@@ -19,7 +19,7 @@ from pipeline_harness import Pipeline, Uploaded, synthetic_csv
 
 from handlers.aws.storage import s3_uri
 from handlers.naming import RunPaths
-from handlers.recipe.model import Recipe
+from handlers.recipe.reader import load_packaged
 from service.settle import ATTR_ERROR, ATTR_MESSAGE_TYPE
 
 DATASET = "bank-marketing"
@@ -226,7 +226,7 @@ def test_semicolon_separated_file_is_accepted_as_the_uci_raw_format(
     assert stats["rows_out"] == 300
     processed = pipeline.read_bytes("curated", RunPaths(run["run_id"]).processed)
     header = processed.split(b"\n", 1)[0].decode()
-    assert header == ",".join(Recipe.load_packaged(DATASET).output_columns())
+    assert header == ",".join(load_packaged(DATASET).output_columns())
 
 
 def test_worker_keeps_running_and_processes_a_good_file_after_bad_ones(

@@ -18,7 +18,7 @@ import pytest
 from pipeline_harness import Pipeline, synthetic_csv
 
 from handlers.naming import RunPaths, sagemaker_names
-from handlers.recipe.model import Recipe
+from handlers.recipe.reader import packaged_recipe_bytes, read_recipe
 from handlers.runs import status
 from handlers.runs.manifest import Manifest
 from handlers.stages import order
@@ -216,7 +216,7 @@ def test_an_operator_recipe_decides_the_hyperparameters(
 ) -> None:
     job_name = sagemaker_names("sensor-alarms", operator_run["run_id"]).training_job
     job = pipeline.clients.sagemaker.describe_training_job(TrainingJobName=job_name)
-    recipe = Recipe.from_toml_bytes(SENSOR_RECIPE, source="test")
+    recipe = read_recipe(SENSOR_RECIPE, source="test")
     assert job["HyperParameters"] == recipe.hyperparameter_dict()
     assert job["HyperParameters"]["num_round"] == "7"
 
@@ -307,7 +307,6 @@ def test_re_uploading_the_same_bytes_after_fixing_the_recipe_starts_a_new_run(
 ) -> None:
     """The buckets here announce no version id (moto's events carry none, and its sequencer is
     fixed): the run identity still tells the two uploads of one key and one ETag apart."""
-    from handlers.recipe.model import packaged_recipe_bytes
 
     key = "data/fixed-later/upload.csv"
     body = synthetic_csv(300, seed=51)

@@ -18,7 +18,7 @@ from pipeline_harness import Pipeline, synthetic_csv
 
 from handlers.messages import DataUploaded, TrainRequested
 from handlers.naming import RunPaths, sagemaker_names
-from handlers.recipe.model import packaged_recipe_bytes
+from handlers.recipe.reader import packaged_recipe_bytes
 from handlers.runs.manifest import Manifest
 from handlers.runs.repository import RunRepository
 from handlers.stages import preprocess, train

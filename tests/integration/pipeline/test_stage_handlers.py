@@ -36,6 +36,7 @@ from handlers.messages import (
 )
 from handlers.naming import RunPaths, sagemaker_names
 from handlers.recipe.model import Recipe
+from handlers.recipe.reader import load_packaged
 from handlers.runs import claims, status
 from handlers.runs.manifest import Manifest
 from handlers.stages import cleanup, deploy, evaluate, order, preprocess, train, watch
@@ -68,7 +69,7 @@ def pipeline_options() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def recipe() -> Recipe:
-    return Recipe.load_packaged(DATASET)
+    return load_packaged(DATASET)
 
 
 def upload_event(pipeline: Pipeline, key: str, body: bytes) -> DataUploaded:

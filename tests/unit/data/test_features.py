@@ -9,6 +9,7 @@ import pytest
 from handlers.data.features import TransformStats, transform_csv
 from handlers.data.validation import ValidationFailure
 from handlers.recipe.model import Recipe
+from handlers.recipe.reader import load_packaged, read_recipe
 
 HEADER = (
     "age,job,marital,education,default,housing,loan,contact,month,day_of_week,duration,campaign,"
@@ -73,7 +74,7 @@ EXPECTED_ROWS = [
     ],
 ]  # fmt: skip
 
-BANK = Recipe.load_packaged("bank-marketing")
+BANK = load_packaged("bank-marketing")
 
 
 def transform(
@@ -155,7 +156,7 @@ SMALL_DATA = b"label,n,x,colour\n1,5,0.25,red\n0,10,-1.5,green\n0,20,1e-7,blue\n
 
 def small(policy: str = "error", derived: str = "") -> Recipe:
     text = SMALL.replace("POLICY", policy).replace("DERIVED", derived)
-    return Recipe.from_toml_bytes(text.encode(), source="small.toml")
+    return read_recipe(text.encode(), source="small.toml")
 
 
 def test_policy_other_adds_an_other_column() -> None:

@@ -11,6 +11,7 @@ from handlers.data.features import transform_csv
 from handlers.data.split import split_csv
 from handlers.data.validation import ValidationFailure
 from handlers.recipe.model import Recipe
+from handlers.recipe.reader import read_recipe
 from service.errors import PermanentError
 
 HEAD = """name = "shop"
@@ -32,7 +33,7 @@ REGRESSION = '[target]\ncolumn = "t"\nkind = "regression"\n'
 
 def recipe(target: str, xgboost: str = "") -> Recipe:
     text = HEAD.replace('num_round = "5"\n', f'num_round = "5"\n{xgboost}\n') + target
-    return Recipe.from_toml_bytes(text.encode(), source="recipes/shop.toml")
+    return read_recipe(text.encode(), source="recipes/shop.toml")
 
 
 def transformed(loaded: Recipe, rows: list[str]) -> tuple[bytes, object]:

@@ -14,12 +14,12 @@ import pytest
 from handlers.data.features import transform_csv
 from handlers.data.split import split_csv
 from handlers.data.validation import validate_csv
-from handlers.recipe.model import Recipe
+from handlers.recipe.reader import load_packaged
 
 SAMPLE = Path(__file__).resolve().parents[3] / "../shared/data/bank-additional.csv"
 pytestmark = pytest.mark.skipif(not SAMPLE.is_file(), reason=f"{SAMPLE} is not available")
 
-BANK = Recipe.load_packaged("bank-marketing")
+BANK = load_packaged("bank-marketing")
 
 
 @pytest.fixture(scope="module")

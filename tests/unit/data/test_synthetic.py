@@ -11,10 +11,10 @@ import pytest
 
 from handlers.data.features import transform_csv
 from handlers.data.synthetic import COLUMNS, generate, main
-from handlers.recipe.model import Recipe
+from handlers.recipe.reader import load_packaged
 
 SAMPLE = Path(__file__).resolve().parents[3] / "../shared/data/bank-additional.csv"
-BANK = Recipe.load_packaged("bank-marketing")
+BANK = load_packaged("bank-marketing")
 
 
 def synthetic(rows: int, seed: int = 0, **options: object) -> bytes:

@@ -9,6 +9,7 @@ import pytest
 
 from handlers.data.validation import FieldCounter, ValidationFailure, ValidationReport, validate_csv
 from handlers.recipe.model import Recipe
+from handlers.recipe.reader import read_recipe
 from service.errors import PermanentError
 
 RECIPE = """
@@ -47,7 +48,7 @@ GOOD = b"age,colour,visits,note,bought\n30,red,1,hi,yes\n41,green,0,,no\n25,red,
 
 
 def shop(policy: str = "error") -> Recipe:
-    return Recipe.from_toml_bytes(RECIPE.replace("POLICY", policy).encode(), source="shop.toml")
+    return read_recipe(RECIPE.replace("POLICY", policy).encode(), source="shop.toml")
 
 
 def validate(data: bytes, policy: str = "error", chunk_rows: int = 2) -> ValidationReport:

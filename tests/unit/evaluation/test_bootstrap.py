@@ -11,9 +11,9 @@ from handlers.evaluation import bootstrap
 from handlers.evaluation.bootstrap import FAST, compare, interval
 from handlers.evaluation.measure import measure
 from handlers.evaluation.scoring import Scored
-from handlers.recipe.model import Recipe, packaged_recipe_bytes
+from handlers.recipe.reader import packaged_recipe_bytes, read_recipe
 
-BINARY = Recipe.from_toml_bytes(*packaged_recipe_bytes("bank-marketing"))
+BINARY = read_recipe(*packaged_recipe_bytes("bank-marketing"))
 RECIPES = {
     "binary": BINARY,
     "multiclass": recipe(MULTICLASS_TARGET),

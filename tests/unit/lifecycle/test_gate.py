@@ -8,10 +8,11 @@ from recipe_texts import SMALL
 from handlers.lifecycle.gate import Champion, decide
 from handlers.recipe.model import Recipe, RecipeError
 from handlers.recipe.promotion import Promotion
+from handlers.recipe.reader import read_recipe
 
 
 def recipe_with(promotion: str) -> Recipe:
-    return Recipe.from_toml_bytes((SMALL + promotion).encode(), source="recipes/small.toml")
+    return read_recipe((SMALL + promotion).encode(), source="recipes/small.toml")
 
 
 AUTO = Promotion(floors={"roc_auc": 0.6})

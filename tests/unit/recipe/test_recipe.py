@@ -9,14 +9,15 @@ import pytest
 from recipe_texts import SMALL
 
 from handlers.recipe.model import Recipe, RecipeError
+from handlers.recipe.reader import load_packaged, packaged_recipe_bytes, read_recipe
 
 
 def small(text: str = SMALL) -> Recipe:
-    return Recipe.from_toml_bytes(text.encode(), source="recipes/small.toml")
+    return read_recipe(text.encode(), source="recipes/small.toml")
 
 
 def test_bank_marketing_is_faithful_to_the_original() -> None:
-    recipe = Recipe.load_packaged("bank-marketing")
+    recipe = load_packaged("bank-marketing")
     assert recipe.target.column == "y"
     assert recipe.target.positive == "yes"
     assert recipe.target.values == ("no", "yes")
@@ -42,7 +43,7 @@ def test_bank_marketing_is_faithful_to_the_original() -> None:
 
 
 def test_bank_marketing_vocabularies_cover_the_documented_categories() -> None:
-    recipe = Recipe.load_packaged("bank-marketing")
+    recipe = load_packaged("bank-marketing")
     vocabularies = {spec.column: spec.vocabulary for spec in recipe.categorical}
     assert list(vocabularies) == [
         "job", "marital", "education", "default", "housing", "loan", "contact", "month",
@@ -59,7 +60,7 @@ def test_bank_marketing_vocabularies_cover_the_documented_categories() -> None:
 
 
 def test_bank_marketing_feature_columns_are_fixed() -> None:
-    recipe = Recipe.load_packaged("bank-marketing")
+    recipe = load_packaged("bank-marketing")
     columns = recipe.feature_columns()
     assert columns[:6] == (
         "age", "campaign", "pdays", "previous", "no_previous_contact", "not_working",
@@ -76,7 +77,7 @@ def test_packaged_recipe_file_is_package_data() -> None:
 
 
 def test_split_sizes_cut_like_the_original() -> None:
-    spec = Recipe.load_packaged("bank-marketing").split
+    spec = load_packaged("bank-marketing").split
     for rows in (10, 11, 4119, 41188, 999_999):
         train, validation, test = spec.sizes(rows)
         assert train == int(0.7 * rows)
@@ -97,7 +98,7 @@ def test_small_recipe_columns() -> None:
 
 def test_unknown_packaged_recipe() -> None:
     with pytest.raises(RecipeError, match="no packaged recipe named 'nope'"):
-        Recipe.load_packaged("nope")
+        load_packaged("nope")
 
 
 @pytest.mark.parametrize(
@@ -152,7 +153,7 @@ def test_invalid_toml_names_the_file() -> None:
 
 def test_non_utf8_recipe() -> None:
     with pytest.raises(RecipeError, match="UTF-8"):
-        Recipe.from_toml_bytes(b'name = "\xff"', source="recipes/small.toml")
+        read_recipe(b'name = "\xff"', source="recipes/small.toml")
 
 
 def test_one_hot_names_must_be_csv_safe() -> None:
@@ -161,14 +162,13 @@ def test_one_hot_names_must_be_csv_safe() -> None:
 
 
 def test_a_recipe_splits_stratified_unless_it_says_not_to() -> None:
-    assert Recipe.load_packaged("bank-marketing").split.stratify is False  # faithful
-    text = Recipe.load_packaged("bank-marketing").source
+    assert load_packaged("bank-marketing").split.stratify is False  # faithful
+    text = load_packaged("bank-marketing").source
     assert text.endswith("bank-marketing.toml")
-    from handlers.recipe.model import packaged_recipe_bytes
 
     body, _ = packaged_recipe_bytes("bank-marketing")
     unsaid = body.replace(b"stratify = false\n", b"")
-    recipe = Recipe.from_toml_bytes(unsaid, source="new.toml")
+    recipe = read_recipe(unsaid, source="new.toml")
     assert recipe.split.stratify is True
     assert recipe.split.max_test_overlap == 0.2
 
@@ -182,9 +182,9 @@ def test_a_recipe_splits_stratified_unless_it_says_not_to() -> None:
     ],
 )
 def test_split_options_are_checked_naming_the_key(line: bytes, field: str) -> None:
-    from handlers.recipe.model import RecipeError, packaged_recipe_bytes
+    from handlers.recipe.model import RecipeError
 
     body, _ = packaged_recipe_bytes("bank-marketing")
     body = body.replace(b"stratify = false\n", line)
     with pytest.raises(RecipeError, match=field.replace(".", r"\.")):
-        Recipe.from_toml_bytes(body, source="x.toml")
+        read_recipe(body, source="x.toml")

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from handlers.recipe import xgboost as xgboost_params
-from handlers.recipe.model import Recipe, RecipeError, packaged_recipe_bytes
+from handlers.recipe.model import RecipeError
+from handlers.recipe.reader import packaged_recipe_bytes, read_recipe
 from localcloud.sagemaker import hyperparameters
 from localcloud.sagemaker.errors import ContainerError
 
@@ -74,7 +75,7 @@ def test_a_recipe_with_what_the_container_refuses_fails_at_load_naming_the_key(
     body, _ = packaged_recipe_bytes("bank-marketing")
     broken = body.replace(b"[xgboost]\n", b"[xgboost]\n" + line)
     with pytest.raises(RecipeError) as caught:
-        Recipe.from_toml_bytes(broken, source="recipes/shop.toml")
+        read_recipe(broken, source="recipes/shop.toml")
     assert caught.value.reason.startswith(f"recipe recipes/shop.toml: {key}: ")
     assert says in caught.value.reason
 
@@ -86,4 +87,4 @@ def test_an_objective_that_does_not_fit_a_binary_target_fails_at_load(objective:
     with pytest.raises(
         RecipeError, match=r"xgboost\.objective: .* does not fit target\.kind = .binary."
     ):
-        Recipe.from_toml_bytes(broken, source="recipes/shop.toml")
+        read_recipe(broken, source="recipes/shop.toml")

@@ -13,14 +13,14 @@ from recipe_texts import MULTICLASS_TARGET, REGRESSION_TARGET, recipe
 from handlers.evaluation import bootstrap
 from handlers.evaluation.measure import measure
 from handlers.evaluation.scoring import Scored
-from handlers.recipe.model import Recipe
+from handlers.recipe.reader import load_packaged
 from handlers.report import index as runs_index
 from handlers.report import page as report_page
 from handlers.report.sources import ModelScores, Sources
 from handlers.runs.manifest import Manifest
 
 RECIPES = {
-    "binary": Recipe.load_packaged("bank-marketing"),
+    "binary": load_packaged("bank-marketing"),
     "multiclass": recipe(MULTICLASS_TARGET),
     "regression": recipe(REGRESSION_TARGET),
 }

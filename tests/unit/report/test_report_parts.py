@@ -12,12 +12,12 @@ import pytest
 import xgboost as xgb
 
 from handlers.data import profile as data_profile
-from handlers.recipe.model import Recipe
+from handlers.recipe.reader import load_packaged
 from handlers.report import insight as model_insight
 from handlers.report.insight import InsightUnavailable
 from localcloud.sagemaker.training_logs import round_lines
 
-RECIPE = Recipe.load_packaged("bank-marketing")
+RECIPE = load_packaged("bank-marketing")
 
 
 def processed_file(path: Path, rows: int, seed: int, age_shift: float = 0.0) -> Path:
