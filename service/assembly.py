@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from service.backoff import Backoff
 from service.batcher import SettleBatcher
@@ -106,26 +107,8 @@ def assemble(
 
 
 def build_worker(
-    settings: RuntimeSettings,
-    transport: Transport,
-    routes: Iterable[AnyRoute],
-    *,
-    s3_rules: Sequence[S3Rule] = (),
-    buckets: Mapping[str, str] | None = None,
-    deps: object = None,
-    hooks: Hooks | None = None,
-    backoff: Backoff | None = None,
-    queues: Sequence[QueueRole] = QUEUE_ROLES,
+    settings: RuntimeSettings, transport: Transport, routes: Iterable[AnyRoute], **options: Any
 ) -> Worker:
-    parts = assemble(
-        settings,
-        transport,
-        routes,
-        s3_rules=s3_rules,
-        buckets=buckets,
-        deps=deps,
-        hooks=hooks,
-        backoff=backoff,
-        queues=queues,
-    )
-    return Worker(settings, parts)
+    """A worker with `assemble`'s parts (`options` are its keyword arguments): for tests and
+    benchmarks, which need no other wiring."""
+    return Worker(settings, assemble(settings, transport, routes, **options))
