@@ -16,7 +16,7 @@ locals {
   # Which new objects start a pipeline stage: the same filters as handlers.routes.S3_RULES (the wiring
   # test compares them with localcloud.stack.notification_filters(S3_RULES)).
   notification_filters = {
-    # `.csv` and `.csv.gz` in any letter case: S3 matches one case-sensitive suffix, so the
+    # `.csv`, `.tsv`, `.csv.gz` and `.tsv.gz` in any letter case: S3 matches one case-sensitive suffix, so the
     # whole prefix is announced and the worker takes what its rule accepts (logging the rest).
     raw = [
       { prefix = "data/", suffix = "" },

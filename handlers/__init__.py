@@ -5,7 +5,8 @@ Knows nothing about SQS (the worker runtime is `service`). A folder per concern;
 Layers, lowest first (a module imports only from its own layer or below; the import-linter
 contracts in `pyproject.toml` check it, `docs/architecture.md` explains it):
 
-    messages, naming, settings   the contracts: message types, names and keys, settings
+    naming       the contracts: names and keys derived from a run or dataset, below
+    messages, settings   the message types and the pipeline's settings (both use naming)
     aws/         thin AWS clients without pipeline rules: the Bucket, the SageMaker gateway,
                  the XGBoost image, the endpoint wait, CloudWatch, training logs
     recipe/      what a dataset declares (pure): the recipe's model and reader, task kinds,

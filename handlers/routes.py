@@ -48,17 +48,9 @@ ROUTES = (
     Route(TrainingWatch, deferred("handlers.stages.watch", "handle"), order.TRAINING),
     Route(ModelTrained, deferred("handlers.stages.deploy", "handle"), order.DEPLOY),
     Route(EvaluateRequested, deferred("handlers.stages.evaluate", "handle"), order.EVALUATE),
-    Route(
-        ModelEvaluated,
-        deferred("handlers.stages.promote.handle", "handle_evaluated"),
-        order.PROMOTE,
-    ),
-    Route(
-        ModelApprove, deferred("handlers.stages.promote.handle", "handle_approve"), order.PROMOTE
-    ),
-    Route(
-        ModelRollback, deferred("handlers.stages.promote.handle", "handle_rollback"), order.PROMOTE
-    ),
+    Route(ModelEvaluated, deferred(PROMOTE, "handle_evaluated"), order.PROMOTE),
+    Route(ModelApprove, deferred(PROMOTE, "handle_approve"), order.PROMOTE),
+    Route(ModelRollback, deferred(PROMOTE, "handle_rollback"), order.PROMOTE),
     Route(EndpointCleanup, deferred("handlers.stages.cleanup", "handle"), order.CLEANUP),
 )
 

@@ -96,9 +96,9 @@ def _rule(name: str) -> Iterator[None]:
 def check(recipe_path: Path, data: Path | None = None) -> Checked:
     """Every rule the worker applies before training, in its order: the recipe; the file's
     validation and encoding (preprocess); enough rows and classes (`check_trainable`); the
-    split (`check_split`, as train applies it). Raises RuleFailed naming the rule."""
-    with _rule("recipe"):
-        recipe = read_recipe(recipe_path.read_bytes(), source=str(recipe_path))
+    split (`check_split`, as train applies it). A broken recipe raises its RecipeError (which
+    names the recipe's file and field); a file that breaks a rule, RuleFailed naming the rule."""
+    recipe = read_recipe(recipe_path.read_bytes(), source=str(recipe_path))  # names the recipe
     if data is None:
         return Checked(recipe)
     file = str(data)

@@ -60,11 +60,12 @@ def sniff(
     line: str, wanted: frozenset[str] = frozenset(), hinted: str | None = None
 ) -> tuple[str, tuple[str, ...]]:
     """(separator, header fields): the hinted separator, else the one of `SEPARATORS` that
-    splits `line` into the most `wanted` names, then into the most fields (ties: the first)."""
+    splits `line` into the most `wanted` names, then into the most fields (a full tie goes to
+    the greater character, as it always has: `;` before `,`)."""
     candidates = []
-    for rank, separator in enumerate((hinted,) if hinted else SEPARATORS):
+    for separator in (hinted,) if hinted else SEPARATORS:
         fields = split_header(line, separator)
-        candidates.append((len(wanted.intersection(fields)), len(fields), -rank, separator))
+        candidates.append((len(wanted.intersection(fields)), len(fields), separator))
     *_, separator = max(candidates)
     return separator, split_header(line, separator)
 

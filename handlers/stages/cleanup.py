@@ -99,7 +99,7 @@ def _delete_failed_runs_endpoints(ctx: Ctx, dataset: str) -> list[str]:
 
 def _finished(decision: manifest.DecisionSummary | None) -> Callable[[manifest.Manifest], None]:
     """The run ends with its decision: a promotion that failed fails the run, with the reason."""
-    failed = decision is not None and decision["decision"] == "promotion-failed"
+    failed = decision is not None and decision.get("decision") == "promotion-failed"
     finish = manifest.run_finished("failed" if failed else "succeeded")
 
     def change(document: manifest.Document) -> None:
@@ -107,7 +107,7 @@ def _finished(decision: manifest.DecisionSummary | None) -> Callable[[manifest.M
             return  # an operator's approve or rollback cleans up after a run long ended
         finish(document)
         if failed:
-            document["error"] = decision["reason"] if decision else None
+            document["error"] = decision.get("reason") if decision else None
             document["failed_stage"] = "promote"
 
     return change

@@ -12,14 +12,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("automlops", "service", "handlers", "localcloud")
-HANDLERS_MAY_USE = {
-    "service.context",
-    "service.errors",
-    "service.messages",
-    "service.routing",
-    "service.config",
-}
-LOCALCLOUD_MAY_USE = {"service.messages", "handlers"}
 
 
 def modules() -> dict[str, Path]:
