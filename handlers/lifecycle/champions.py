@@ -14,15 +14,36 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Any, Literal, NotRequired, TypedDict, cast
 
 from handlers.aws.storage import Bucket
 from handlers.naming import champion_key
-from handlers.runs.manifest import now
+from handlers.runs.manifest import Decision, DecisionAction, now
 
 HISTORY_KEPT = 50
 # Why the live endpoint changes: a promotion by the gate, or an operator's approve or rollback.
 TransitionAction = Literal["promote", "approve", "rollback"]
+
+
+class ChampionScores(TypedDict):
+    """`runs/<run_id>/evaluation/champion-v<N>.json`: the champion scored on a challenger's test
+    rows, which is what the challenger's decision reports it was compared with. `metrics` is
+    None when the champion could not be scored on those rows (other features)."""
+
+    version: int
+    run_id: str
+    metrics: dict[str, Any] | None
+    comparison: NotRequired[dict[str, Any]]  # the bootstrap comparison of the two
+
+
+class HistoryEntry(TypedDict):
+    """One decision in the pointer's `history`."""
+
+    version: int
+    run_id: str
+    decision: Decision
+    action: DecisionAction | TransitionAction
+    at: str
 
 
 @dataclass(frozen=True)
@@ -99,7 +120,7 @@ class Pointer:
     document: dict[str, Any]
     etag: str | None  # None: not written yet
 
-    def with_champion(self, champion: Served | None, decision: dict[str, Any]) -> dict[str, Any]:
+    def with_champion(self, champion: Served | None, decision: HistoryEntry) -> dict[str, Any]:
         """The transition ended: `champion` serves (the target, or the previous one again)."""
         changed = self._changed(champion=champion.to_dict() if champion else None, transition=None)
         changed["history"] = [*changed.get("history", []), decision][-HISTORY_KEPT:]
@@ -108,7 +129,7 @@ class Pointer:
     def with_transition(self, transition: Transition) -> dict[str, Any]:
         return self._changed(transition=transition.to_dict())
 
-    def noting(self, decision: dict[str, Any]) -> dict[str, Any]:
+    def noting(self, decision: HistoryEntry) -> dict[str, Any]:
         """The pointer with one more decision in its history (the champion unchanged)."""
         changed = self._changed()
         changed["history"] = [*changed.get("history", []), decision][-HISTORY_KEPT:]

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from handlers.aws.storage import Bucket
+from handlers.lifecycle.champions import ChampionScores
 from handlers.naming import RunPaths
 from handlers.runs.manifest import Decision, DecisionAction, DecisionSummary, Document, now
 
@@ -36,7 +37,7 @@ class DecisionRecord:
     live_endpoint: str
     metric: str
     challenger: dict[str, Any] | None  # the metrics of the version decided about
-    champion: dict[str, Any] | None  # {"version", "run_id", "metrics"} it was compared with
+    champion: ChampionScores | None  # what it was compared with
     live_version: int | None  # what the live endpoint serves after the decision
     evaluated_at: str | None = None
     requested_by: str | None = None

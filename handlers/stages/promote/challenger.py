@@ -5,7 +5,7 @@ version), so the gate compares two numbers from the same data."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from handlers.aws import endpoint_wait
 from handlers.aws.storage import s3_uri
@@ -13,7 +13,7 @@ from handlers.deps import Ctx
 from handlers.evaluation import bootstrap, score_files
 from handlers.evaluation.measure import measure
 from handlers.evaluation.scoring import Scored
-from handlers.lifecycle.champions import Pointer, Served
+from handlers.lifecycle.champions import ChampionScores, Pointer, Served
 from handlers.lifecycle.gate import Champion
 from handlers.lifecycle.registry import Registration, Version
 from handlers.messages import ModelEvaluated
@@ -87,7 +87,7 @@ def candidate(ctx: Ctx, msg: ModelEvaluated) -> Candidate:
 
 def champion(
     ctx: Ctx, candidate: Candidate, pointer: Pointer
-) -> tuple[Champion | None, bool, dict[str, Any] | None]:
+) -> tuple[Champion | None, bool, ChampionScores | None]:
     """The champion's scores on the challenger's test rows (through the live endpoint, cached
     per champion version), whether it can be scored on them, and what the report shows."""
     served = pointer.champion
@@ -95,25 +95,29 @@ def champion(
         return None, True, None
     theirs = ctx.deps.runs.facts(served.run_id).recipe.load()
     if theirs.output_columns() != candidate.recipe.output_columns():
-        unscored = {"version": served.version, "run_id": served.run_id, "metrics": None}
+        unscored: ChampionScores = {
+            "version": served.version,
+            "run_id": served.run_id,
+            "metrics": None,
+        }
         return Champion(served.version, {}), False, unscored
     shown = _champion_metrics(ctx, candidate, pointer, served)
-    difference = (shown.get("comparison") or {}).get("difference")
+    difference = shown.get("comparison", {}).get("difference")
     interval = None if difference is None else bootstrap.Interval(**difference)
-    return Champion(served.version, shown["metrics"], interval), True, shown
+    return Champion(served.version, shown["metrics"] or {}, interval), True, shown
 
 
 def _champion_metrics(
     ctx: Ctx, candidate: Candidate, pointer: Pointer, served: Served
-) -> dict[str, Any]:
-    """The champion's metrics on the challenger's rows and the bootstrap comparison of the two
-    (`{"version", "run_id", "metrics", "comparison"}`), cached per champion version."""
+) -> ChampionScores:
+    """The champion's metrics on the challenger's rows and the bootstrap comparison of the two,
+    cached per champion version."""
     reports = ctx.deps.buckets.reports
     paths = RunPaths(candidate.run_id)
     key = paths.champion_scores(served.version)
     cached = reports.read_json(key)
     if cached is not None:
-        return cached[0]
+        return cast(ChampionScores, cached[0])
     live_name = ctx.deps.dataset_names(candidate.dataset).live_endpoint
     described = ctx.deps.sagemaker.endpoint(live_name)
     if described is None or described["EndpointConfigName"] != served.endpoint_config:
@@ -124,7 +128,7 @@ def _champion_metrics(
     with endpoint_wait.noted(ctx.notes):
         ctx.deps.sagemaker.wait_in_service(live_name)
     scored = score_test_set(ctx, candidate.recipe, candidate.run_id, live_name)
-    document: dict[str, Any] = {
+    document: ChampionScores = {
         "version": served.version,
         "run_id": served.run_id,
         "metrics": measure(candidate.recipe, scored).to_dict(),

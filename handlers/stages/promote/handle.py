@@ -14,10 +14,8 @@ write and is made again against the new one; while the live endpoint changes, ot
 
 from __future__ import annotations
 
-from typing import Any
-
 from handlers.deps import Ctx
-from handlers.lifecycle.champions import Pointer, Transition
+from handlers.lifecycle.champions import ChampionScores, Pointer, Transition
 from handlers.lifecycle.decisions import decided, write_decision
 from handlers.lifecycle.gate import Verdict, decide
 from handlers.lifecycle.registry import PENDING, Version
@@ -70,7 +68,7 @@ def handle_evaluated(msg: ModelEvaluated, ctx: Ctx) -> list[Outgoing]:
     return follow_up
 
 
-def _gate(ctx: Ctx, candidate: Candidate) -> tuple[Ending, dict[str, Any] | None]:
+def _gate(ctx: Ctx, candidate: Candidate) -> tuple[Ending, ChampionScores | None]:
     """Decide against the champion of the moment; again if it changed meanwhile."""
     for _ in range(DECIDE_ATTEMPTS):
         pointer = settled_pointer(ctx, candidate.dataset, candidate.run_id)
@@ -99,7 +97,7 @@ def _apply(
     candidate: Candidate,
     pointer: Pointer,
     verdict: Verdict,
-    compared: dict[str, Any] | None,
+    compared: ChampionScores | None,
 ) -> Ending | None:
     """Act on the verdict, conditional on the pointer as read; None when someone wrote first."""
     champions = ctx.deps.champions

@@ -22,7 +22,14 @@ from tenacity import (
 from handlers.aws import endpoint_wait
 from handlers.deps import Ctx
 from handlers.lifecycle import live
-from handlers.lifecycle.champions import Pointer, Served, Transition, TransitionAction
+from handlers.lifecycle.champions import (
+    ChampionScores,
+    HistoryEntry,
+    Pointer,
+    Served,
+    Transition,
+    TransitionAction,
+)
 from handlers.lifecycle.decisions import DecisionRecord, announce
 from handlers.lifecycle.registry import PENDING, Version
 from handlers.messages import VersionMessage
@@ -172,7 +179,7 @@ def announce_decision(
     ending: Ending,
     action: DecisionAction,
     scores: Scores,
-    compared: dict[str, Any] | None,
+    compared: ChampionScores | None,
     requested_by: str | None = None,
 ) -> dict[str, Any]:
     deps = ctx.deps
@@ -197,7 +204,7 @@ def announce_decision(
 
 def history(
     served: Served, decision: Decision, action: DecisionAction | TransitionAction
-) -> dict[str, Any]:
+) -> HistoryEntry:
     return {
         "version": served.version,
         "run_id": served.run_id,
