@@ -43,6 +43,10 @@ class LocalStack:
             "GATEWAY_LISTEN": f"127.0.0.1:{port}",
             "SERVICES": "s3,sqs,cloudwatch,logs,sns",
             "LOCALSTACK_VOLUME_DIR": self._data.name,
+            # Host mode keeps its state (CloudWatch's metrics database among it) under one root,
+            # by default inside the LocalStack install, shared by every process, and a process
+            # that stops clears it: each process gets its own.
+            "FILESYSTEM_ROOT": str(Path(self._data.name) / "filesystem"),
             "SKIP_SSL_CERT_DOWNLOAD": "1",
             "DISABLE_EVENTS": "1",
         }
