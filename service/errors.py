@@ -81,18 +81,30 @@ RETRYABLE_STATUS = frozenset({408, 429})
 def is_permanent(exc: BaseException) -> bool:
     """Whether trying again cannot help. Validation, access denied, not found, limit exceeded
     (a quota, not a rate) and malformed requests are permanent; throttling, 5xx and timeouts are
-    not; neither is anything unexpected (a bug or an outage gets its retries)."""
+    not; neither is anything unexpected (a bug or an outage gets its retries). A model's error
+    is permanent when its container answered 4xx, not when it answered 5xx."""
     if isinstance(exc, PermanentError):
         return True
     if isinstance(exc, ParamValidationError):  # botocore refused to even send the request
         return True
     if isinstance(exc, ClientError):
         code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code == "ModelError":
+            # InvokeEndpoint relays what the model's container answered (as HTTP 424): a 5xx
+            # (a cold start, a worker that died) may pass; a 4xx is the request's fault.
+            return _original_status(exc) < 500
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
         if code in RETRYABLE_CODES or status in RETRYABLE_STATUS or status >= 500:
             return False
         return 400 <= status < 500 or (status == 0 and bool(code))
     return False
+
+
+def _original_status(exc: ClientError) -> int:
+    """A ModelError's container status (botocore puts the modelled member at the top level of
+    the parsed response); 500 when it is missing, so an unknown one is retried."""
+    found: object = dict(exc.response).get("OriginalStatusCode", 500)
+    return found if isinstance(found, int) and not isinstance(found, bool) else 500
 
 
 def ends_message(exc: BaseException, last_attempt: bool) -> bool:

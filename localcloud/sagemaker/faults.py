@@ -29,8 +29,10 @@ class Faults:
     # endpoint-name substring -> FailureReason of every UpdateEndpoint of it ("" = the ping
     # health check): the update rolls back and the endpoint keeps serving what it served
     update_failures: Mapping[str, str] = field(default_factory=dict)
-    # endpoint-name substring -> message of a ModelError (500 from the container) on every invoke
-    invoke_failures: Mapping[str, str] = field(default_factory=dict)
+    # endpoint-name substring -> {"status", "message", "times"}: the next `times` invokes of it
+    # (every invoke when 0) answer ModelError with the container's status (a 500 from a cold
+    # start or a dead worker, a 400 for the request's fault) and message
+    model_errors: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # Creating/Updating -> InService (or Failed) after this long
     endpoint_delay_seconds: float = 1.0
     # added to every InvokeEndpoint
@@ -54,9 +56,6 @@ class Faults:
     def update_failure(self, endpoint_name: str) -> str | None:
         return _match(self.update_failures, endpoint_name)
 
-    def invoke_failure(self, endpoint_name: str) -> str | None:
-        return _match(self.invoke_failures, endpoint_name)
-
     def to_json(self) -> dict[str, Any]:
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
@@ -68,6 +67,8 @@ class Faults:
                 updates[name] = _rules(name, value)
             elif name == "api_errors":
                 updates[name] = _api_errors(value)
+            elif name == "model_errors":
+                updates[name] = _model_errors(value)
             elif name.endswith("_seconds"):
                 updates[name] = _seconds(name, value)
             elif name.endswith("_quota"):
@@ -123,6 +124,22 @@ def _api_errors(value: Any) -> dict[str, dict[str, Any]]:
     return rules
 
 
+def _model_errors(value: Any) -> dict[str, dict[str, Any]]:
+    if not isinstance(value, Mapping):
+        raise ValueError("model_errors must be an object of endpoint fragment -> {status, times}")
+    rules: dict[str, dict[str, Any]] = {}
+    for fragment, rule in value.items():
+        status = rule.get("status", 500) if isinstance(rule, Mapping) else None
+        if not isinstance(status, int) or not 400 <= status <= 599:
+            raise ValueError(f"model_errors.{fragment}.status must be an HTTP error status")
+        rules[str(fragment)] = {
+            "status": status,
+            "times": _count(f"model_errors.{fragment}.times", rule.get("times", 0)),
+            "message": str(rule.get("message") or "injected failure"),
+        }
+    return rules
+
+
 def _count(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{name} must be a whole number >= 0")
@@ -136,7 +153,7 @@ class FaultState:
         self._initial = initial
         self._current = initial
         self._lock = threading.Lock()
-        self._answered: dict[str, int] = {}  # injected API errors answered per operation
+        self._answered: dict[str, int] = {}  # injected errors answered per operation / endpoint
 
     @property
     def current(self) -> Faults:
@@ -164,3 +181,18 @@ class FaultState:
                 return None
             self._answered[operation] = answered + 1
         return ApiError(rule["code"], rule["message"], rule["status"])
+
+    def model_error(self, endpoint_name: str) -> tuple[int, str] | None:
+        """The container status and message this invoke of `endpoint_name` answers, if an
+        injected model error is due (counted)."""
+        with self._lock:
+            for fragment, rule in self._current.model_errors.items():
+                if fragment not in endpoint_name:
+                    continue
+                counter = f"model:{fragment}"
+                answered = self._answered.get(counter, 0)
+                if rule["times"] and answered >= rule["times"]:
+                    return None
+                self._answered[counter] = answered + 1
+                return rule["status"], rule["message"]
+        return None

@@ -54,9 +54,9 @@ class Runtime:
         if faults.invoke_latency_seconds:
             time.sleep(faults.invoke_latency_seconds)
         container = _Container(self._account, endpoint_name)
-        injected = faults.invoke_failure(endpoint_name)
+        injected = self._faults.model_error(endpoint_name)
         if injected is not None:
-            raise container.error(500, injected or "injected failure")
+            raise container.error(*injected)
         answer, media = container.answer(deployment, body, content_type, accept)
         return Invocation(answer, media, deployment.variant_name)
 

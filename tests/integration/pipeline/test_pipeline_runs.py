@@ -126,6 +126,43 @@ def test_status_of_a_failed_run_shows_the_error(failed_endpoint: dict[str, Any])
     assert f"{'':<11}! {failed_endpoint['error']}" in lines
 
 
+# -- the model's container answers an error ------------------------------------------------------
+
+MODEL_REFUSAL = "feature_names mismatch (injected)"
+
+
+@pytest.fixture(scope="module")
+def model_error_once(pipeline: Pipeline) -> dict[str, Any]:
+    """The first invoke answers 500, as a container does on a cold start or a dead worker."""
+    glitch = {"aml-": {"status": 500, "message": "worker died (injected)", "times": 1}}
+    return run_with_faults(pipeline, "model-error-once", 43, model_errors=glitch)
+
+
+def test_a_model_error_the_container_answered_5xx_is_retried(
+    model_error_once: dict[str, Any],
+) -> None:
+    assert model_error_once["status"] == "succeeded", model_error_once
+    evaluate = model_error_once["stages"]["evaluate"]
+    assert evaluate["outcome"] == "ok"
+    assert evaluate["attempts"] >= 2  # the first one met the 500
+
+
+@pytest.fixture(scope="module")
+def model_refuses(pipeline: Pipeline) -> dict[str, Any]:
+    refusal = {"aml-": {"status": 400, "message": MODEL_REFUSAL}}
+    return run_with_faults(pipeline, "model-refuses", 44, model_errors=refusal)
+
+
+def test_a_model_error_the_container_answered_4xx_fails_the_run_with_its_message(
+    pipeline: Pipeline, model_refuses: dict[str, Any]
+) -> None:
+    assert (model_refuses["status"], model_refuses["failed_stage"]) == ("failed", "evaluate")
+    assert MODEL_REFUSAL in model_refuses["error"]
+    assert model_refuses["stages"]["evaluate"]["attempts"] == 1  # no retry could help
+    error = pipeline.read_json("reports", RunPaths(model_refuses["run_id"]).error)
+    assert MODEL_REFUSAL in error["reason"]
+
+
 # -- a recipe added by an operator at runtime ---------------------------------------------------
 
 SENSOR_RECIPE = b"""

@@ -174,3 +174,22 @@ def test_on_the_last_allowed_receive_a_retry_becomes_a_dead_letter_with_its_reas
     assert verdict.error == (
         "RetryableError: endpoint still Creating (receive 5: the last the queue allows)"
     )
+
+
+@pytest.mark.parametrize(
+    ("original", "permanent"),
+    [(500, False), (503, False), (None, False), (400, True), (415, True), (406, True)],
+)
+def test_a_model_error_is_permanent_only_when_the_container_answered_4xx(
+    original: int | None, permanent: bool
+) -> None:
+    """InvokeEndpoint answers 424 whatever the container said; the container's status decides."""
+    response: Any = {
+        "Error": {"Code": "ModelError", "Message": "Received server error from primary"},
+        "ResponseMetadata": {"HTTPStatusCode": 424},
+    }
+    if original is not None:
+        response["OriginalStatusCode"] = original  # where botocore puts the modelled member
+    error = ClientError(response, "InvokeEndpoint")
+    assert is_permanent(error) is permanent
+    assert classify(error).permanent is permanent
