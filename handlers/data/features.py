@@ -14,7 +14,7 @@ indexing; only the numeric columns need formatting.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -121,6 +121,19 @@ def transform_csv(
     return TransformStats.of(report, recipe.output_columns())
 
 
+def encode_features(
+    source: BinaryIO, recipe: Recipe, *, file: str, chunk_rows: int = DEFAULT_CHUNK_ROWS
+) -> Iterator[bytes]:
+    """Rows to score (raw CSV with the upload's header, any column order; a target column is
+    ignored) validated and encoded exactly as preprocessing encodes them, without the label:
+    CSV feature rows, no header, a block per chunk. Raises `ValidationFailure` at the first bad
+    row, naming its row, column and value."""
+    layout, stream = open_csv(source, recipe, file=file, labelled=False)
+    encoder = ChunkEncoder(recipe)
+    for chunk in checked_chunks(stream, layout, recipe, file=file, chunk_rows=chunk_rows):
+        yield encoder.encode(chunk)
+
+
 class ChunkEncoder:
     """Turns checked chunks into CSV bytes in the recipe's fixed column order."""
 
@@ -140,9 +153,12 @@ class ChunkEncoder:
         return (",".join(self.recipe.output_columns()) + "\n").encode()
 
     def encode(self, chunk: CheckedChunk) -> bytes:
-        """One CSV line per row: label, numeric values, then the 0/1 block."""
+        """One CSV line per row: the label (when the chunk has one), numeric values, then the
+        0/1 block: a chunk without labels gives the feature rows a model scores."""
         labels = chunk.labels
-        fields = [_as_text(labels.astype(np.int64) if labels.dtype == np.uint8 else labels)]
+        fields = []
+        if labels is not None:
+            fields.append(_as_text(labels.astype(np.int64) if labels.dtype == np.uint8 else labels))
         fields += [_as_text(chunk.numeric[c]) for c in self.recipe.numeric]
         if self.binary_columns:
             fields.append(self.binary_block(chunk))

@@ -93,6 +93,8 @@ class CsvLayout:
     bom: bool
     extra_columns: tuple[str, ...]  # in the file, not named by the recipe: ignored
     lines_before_rows: int = 1  # the header, and Excel's `sep=;` line before it if there is one
+    # Rows to train on carry the target; rows to score need not (a target there is ignored).
+    labelled: bool = True
 
     def key_of(self, column: str) -> str:
         """The name the parsed frames give this column."""
@@ -108,15 +110,17 @@ class CheckedChunk:
     """One chunk of rows, checked and reduced to arrays."""
 
     first_row: int
+    rows: int
     # Classification: uint8 label index (binary: 1 = positive); regression: the numbers as read.
-    labels: np.ndarray
+    # None for rows read without their target (to be scored).
+    labels: np.ndarray | None
     numeric: Mapping[str, np.ndarray]  # int64 or float64, all finite
     codes: Mapping[str, np.ndarray]  # index in the vocabulary; len(vocab) = other; -1 = ignored
     unknown: Mapping[str, int]  # values outside the vocabulary (policy other/ignore)
     missing: Mapping[str, int] = field(default_factory=dict)  # of those, the empty ones
 
     def __len__(self) -> int:
-        return len(self.labels)
+        return self.rows
 
 
 @dataclass
@@ -136,7 +140,9 @@ class ValidationReport:
     def add(self, chunk: CheckedChunk) -> None:
         self.rows += len(chunk)
         labels = chunk.labels
-        if labels.dtype == np.uint8:  # a class index
+        if labels is None:  # rows to score
+            pass
+        elif labels.dtype == np.uint8:  # a class index
             counts = np.bincount(labels, minlength=len(self.label_counts))
             counts[: len(self.label_counts)] += np.asarray(self.label_counts, dtype=np.int64)
             self.label_counts = counts.tolist()
@@ -205,8 +211,11 @@ def validate_csv(
 # --- the first line ---------------------------------------------------------------------------
 
 
-def open_csv(source: BinaryIO, recipe: Recipe, *, file: str) -> tuple[CsvLayout, BinaryIO]:
-    """Read and check the header; return the layout and a UTF-8-checking stream at the header."""
+def open_csv(
+    source: BinaryIO, recipe: Recipe, *, file: str, labelled: bool = True
+) -> tuple[CsvLayout, BinaryIO]:
+    """Read and check the header; return the layout and a UTF-8-checking stream at the header.
+    Unless `labelled`, the target column is not required, and ignored when it is there."""
     head = _read_head(source, file)
     if _cr_only(head):
         # Classic Mac line endings: the same bytes with LF for CR (offsets are unchanged).
@@ -226,15 +235,17 @@ def open_csv(source: BinaryIO, recipe: Recipe, *, file: str) -> tuple[CsvLayout,
         header_bytes, _, rest = rest.partition(b"\n")
         header_line = _decode(header_bytes, offset + skipped, file).rstrip("\r")
     separator, header = _sniff_header(header_line, recipe, file, hinted)
-    _check_header(header, recipe, file)
+    required = recipe.input_columns() if labelled else recipe.feature_input_columns()
+    _check_header(header, recipe, file, required)
     _check_first_row(rest, offset + skipped + len(header_bytes) + 1, separator, header, file)
-    named = {*recipe.input_columns(), *recipe.drop}
+    named = {*required, *recipe.drop}
     layout = CsvLayout(
         separator=separator,
         header=header,
         bom=bom,
         extra_columns=tuple(c for c in header if c not in named and c),
         lines_before_rows=2 if hinted is not None else 1,
+        labelled=labelled,
     )
     widths = FieldCounter(separator, len(header), layout.lines_before_rows, file)
     checked = _CheckedReader(body, source, offset, file, widths)
@@ -338,13 +349,15 @@ def _sniff_header(
     return separator, fields
 
 
-def _check_header(header: tuple[str, ...], recipe: Recipe, file: str) -> None:
-    missing = [name for name in recipe.input_columns() if name not in header]
-    if len(missing) == len(recipe.input_columns()) and _looks_like_data(header, recipe):
+def _check_header(
+    header: tuple[str, ...], recipe: Recipe, file: str, required: tuple[str, ...]
+) -> None:
+    missing = [name for name in required if name not in header]
+    if len(missing) == len(required) and _looks_like_data(header, recipe):
         raise ValidationFailure(
             "the first line is not a header: it holds values, not column names "
             f"({', '.join(header[:5])}, ...); "
-            f"the recipe expects {', '.join(recipe.input_columns())}",
+            f"the recipe expects {', '.join(required)}",
             file=file,
         )
     if missing:
@@ -532,9 +545,9 @@ def _read_frames(
     # Every column is parsed (no `usecols`): with `usecols` pandas ignores surplus fields in a row.
     categorical = recipe.categorical_columns()
     numeric = recipe.numeric
-    if recipe.target.kind == "regression":
+    if layout.labelled and recipe.target.kind == "regression":
         numeric = (recipe.target.column, *numeric)
-    else:
+    elif layout.labelled:
         categorical = (recipe.target.column, *categorical)
     reader = pd.read_csv(
         stream,
@@ -581,7 +594,8 @@ class _ChunkChecker:
                     missing[column] = empty
         return CheckedChunk(
             first_row=first_row,
-            labels=self.labels(frame, first_row),
+            rows=len(frame),
+            labels=self.labels(frame, first_row) if self.layout.labelled else None,
             numeric={c: self.numbers(frame, c, first_row) for c in self.recipe.numeric},
             codes=codes,
             unknown=unknown,

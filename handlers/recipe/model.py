@@ -148,7 +148,11 @@ class Recipe:
 
     def input_columns(self) -> tuple[str, ...]:
         """The raw columns a file must have: target, numeric, categorical (derived use these)."""
-        return (self.target.column, *self.numeric, *self.categorical_columns())
+        return (self.target.column, *self.feature_input_columns())
+
+    def feature_input_columns(self) -> tuple[str, ...]:
+        """The raw columns a row to score must have: numeric, then categorical."""
+        return (*self.numeric, *self.categorical_columns())
 
     def one_hot_columns(self, spec: Categorical) -> tuple[str, ...]:
         """`<column>_<value>` like pandas.get_dummies, plus `<column>_other` under that policy."""
