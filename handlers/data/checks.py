@@ -82,7 +82,6 @@ class RuleFailed(PermanentError):
     def __init__(self, rule: str, cause: PermanentError) -> None:
         super().__init__(f"{rule} rule: {cause.reason}")
         self.rule = rule
-        self.cause = cause
 
 
 @contextmanager

@@ -7,7 +7,7 @@ numbers the gate compares are computed the same way.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from handlers.evaluation import binary, multiclass, regression
@@ -17,6 +17,12 @@ from handlers.evaluation.scoring import Invoke, Scored
 from handlers.recipe.model import Recipe
 
 Measured = binary.Metrics | multiclass.MulticlassMetrics | regression.RegressionMetrics
+# Each kind's metrics are the protocol's (checked by the type checker here).
+_KIND_METRICS: tuple[type[KindMetrics], ...] = (
+    binary.Metrics,
+    multiclass.MulticlassMetrics,
+    regression.RegressionMetrics,
+)
 _BY_KIND: dict[str, Callable[[Recipe, Scored], Measured]] = {
     "binary": binary.measure,
     "multiclass": multiclass.measure,
@@ -41,10 +47,6 @@ def parser(recipe: Recipe, send: Any) -> Invoke:
 
 def measure(recipe: Recipe, scored: Scored) -> Measured:
     return _BY_KIND[recipe.target.kind](recipe, scored)
-
-
-def markdown(measured: KindMetrics, run: Mapping[str, Any]) -> str:
-    return measured.markdown(run)
 
 
 def headline(measured: Measured, recipe: Recipe) -> dict[str, float]:

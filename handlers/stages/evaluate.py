@@ -157,7 +157,7 @@ def _write_report(ctx: Ctx, keys: dict[str, str], evaluation: Evaluation) -> dic
         del written["confusion_matrix"]
     else:
         reports.put_bytes(keys["confusion_matrix"], png, "image/png")
-    reports.put_bytes(keys["report"], measure.markdown(metrics, run).encode(), "text/markdown")
+    reports.put_bytes(keys["report"], metrics.markdown(run).encode(), "text/markdown")
     # metrics.json last: its presence is what marks the evaluation as done.
     document = evaluation.document()
     reports.put_bytes(keys["metrics"], json.dumps(document, indent=2).encode(), "application/json")

@@ -4,27 +4,16 @@ a split whose train or test part lacks a class, and a test part made of training
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from csv_rows import as_csv, rows_of
 from pipeline_harness import Pipeline, synthetic_csv
 
 from handlers.naming import RunPaths
 
 DATASET = "bank-marketing"  # its split is plain (unstratified), as the original pipeline's
-
-
-def rows_of(body: bytes) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(body.decode())))
-
-
-def as_csv(rows: list[list[str]]) -> bytes:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(rows)
-    return out.getvalue().encode()
 
 
 def with_labels(body: bytes, positives: int) -> bytes:

@@ -4,12 +4,12 @@ on, for every task kind; a bad row names its row, column and value as validation
 
 from __future__ import annotations
 
-import csv
 import io
 import random
 from collections.abc import Callable
 
 import pytest
+from csv_rows import as_csv, rows_of
 
 from handlers.data.draft import draft_recipe
 from handlers.data.features import encode_features, transform_csv
@@ -20,16 +20,6 @@ from handlers.recipe.model import Recipe
 from handlers.recipe.reader import load_packaged
 
 Generator = Callable[..., object]
-
-
-def rows_of(body: bytes) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(body.decode())))
-
-
-def as_csv(rows: list[list[str]]) -> bytes:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(rows)
-    return out.getvalue().encode()
 
 
 def for_scoring(body: bytes, target: str, seed: int) -> bytes:
