@@ -16,7 +16,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 
-from service.errors import ConfigurationError
+from service.failures import ConfigurationError
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient

@@ -14,7 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from service.errors import ConfigurationError
+from service.failures import ConfigurationError
 from service.health import check_from_env
 
 if TYPE_CHECKING:
@@ -380,7 +380,7 @@ def _send_request(args: argparse.Namespace, send: Callable[[Operator], Sent]) ->
 def cmd_recipe_draft(args: argparse.Namespace) -> int:
     from handlers.data.dialect import opened
     from handlers.data.draft import dataset_name, draft_recipe
-    from service.errors import PermanentError
+    from service.failures import PermanentError
 
     dataset = args.dataset or dataset_name(args.file.name)
     try:
@@ -402,7 +402,7 @@ def cmd_recipe_draft(args: argparse.Namespace) -> int:
 
 def cmd_recipe_check(args: argparse.Namespace) -> int:
     from handlers.data.checks import check
-    from service.errors import PermanentError
+    from service.failures import PermanentError
 
     try:
         checked = check(args.path, args.data)

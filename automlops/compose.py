@@ -16,7 +16,7 @@ from handlers.deps import PipelineClients, PipelineDeps
 from handlers.routes import ROUTES, S3_RULES, WARM_UP
 from handlers.settings import PipelineSettings
 from service.assembly import assemble
-from service.errors import ConfigurationError
+from service.failures import ConfigurationError
 from service.hooks import Hooks
 from service.metrics import MetricsEmitter
 from service.observers import Observers

@@ -15,7 +15,7 @@ from pathlib import Path
 from automlops.aws import AwsTarget
 from automlops.compose import Config
 from localcloud.stack import Stack, StackConfig, running_sagemaker, running_stack
-from service.errors import ConfigurationError
+from service.failures import ConfigurationError
 
 
 @contextmanager

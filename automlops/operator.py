@@ -22,7 +22,7 @@ from handlers.lifecycle.registry import PENDING, ModelRegistry
 from handlers.messages import ModelApprove, ModelRollback, VersionMessage
 from handlers.naming import DATASET_PATTERN, DEFAULT_NAME_PREFIX, DatasetNames
 from handlers.runs.manifest import now
-from service.errors import ConfigurationError
+from service.failures import ConfigurationError
 from service.messages import encode_envelope
 
 if TYPE_CHECKING:

@@ -28,7 +28,7 @@ from handlers.naming import (
     run_id_for_object,
     run_id_of_key,
 )
-from service.errors import MessageDecodeError
+from service.failures import MessageDecodeError
 from service.messages import ObjectCreated, StageMessage, build_message
 
 

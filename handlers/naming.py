@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from service.errors import PermanentError
+from service.failures import PermanentError
 
 DATA_PREFIX = "data/"
 RUNS_PREFIX = "runs/"

@@ -14,7 +14,7 @@ from dataclasses import MISSING, Field, fields
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast
 
-from service.errors import ConfigurationError
+from service.failures import ConfigurationError
 
 PREFIX = "AUTOMLOPS_"
 

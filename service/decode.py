@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-from service.errors import ConfigurationError, MessageDecodeError, RetryableError
+from service.failures import ConfigurationError, MessageDecodeError, RetryableError
 from service.messages import S3Rule, build_message, run_id_of
 from service.routing import AnyRoute
 

@@ -15,7 +15,7 @@ import structlog
 from service.backoff import Backoff
 from service.context import HandlerContext
 from service.decode import Decoded, Decoder, Job, guess_type
-from service.errors import HandlerError
+from service.failures import HandlerError
 from service.messages import Outgoing, QueueRole, encode_envelope
 from service.settle import Failure, Verdict, classify, decide
 from service.transport import Received, Transport

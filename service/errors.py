@@ -1,4 +1,4 @@
-"""The failures a handler may raise, and the one place that says which failures are permanent.
+"""The one place that says which failures are permanent (the failures themselves: failures.py).
 
 A handler raises `RetryableError` (try later), `PermanentError` (never again: dead-letter now)
 or `DuplicateDelivery` (another delivery has this work: settle as a duplicate). Anything else is
@@ -10,39 +10,7 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError, ParamValidationError
 
-
-class HandlerError(Exception):
-    """Base of the failures a handler raises on purpose."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class RetryableError(HandlerError):
-    """Try the message again later: after `delay` seconds, or after the computed back-off."""
-
-    def __init__(self, reason: str, delay: float | None = None) -> None:
-        super().__init__(reason)
-        self.delay = delay
-
-
-class PermanentError(HandlerError):
-    """Trying again cannot help: the message goes to its dead-letter queue at once."""
-
-
-class DuplicateDelivery(HandlerError):
-    """Another delivery of the same work holds it or has done it: this one is deleted without
-    counting as a failure or an attempt (the holder's own message is the recovery path)."""
-
-
-class MessageDecodeError(PermanentError):
-    """The body is not a message we understand (bad JSON, unknown type, invalid payload)."""
-
-
-class ConfigurationError(Exception):
-    """A setting or the route table is wrong; raised at start-up, before any message is taken."""
-
+from service.failures import HandlerError, PermanentError
 
 # Codes AWS uses for "slow down" and "try again": botocore's standard retry mode lists the same
 # (botocore/retries/standard.py: ThrottledRetryableChecker, TransientRetryableChecker).

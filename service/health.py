@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from service.config import PREFIX, default_of
-from service.errors import ConfigurationError
+from service.failures import ConfigurationError
 from service.settings import RuntimeSettings
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from service.errors import ConfigurationError
+from service.failures import ConfigurationError
 from service.transport import (
     BatchFailure,
     QueueConfig,

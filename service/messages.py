@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal, Self, TypeVar, Union, get_args, get_origin
 
-from service.errors import MessageDecodeError
+from service.failures import MessageDecodeError
 
 QueueRole = Literal["ingest", "stages"]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from service.context import HandlerContext
-from service.errors import ConfigurationError
+from service.failures import ConfigurationError
 from service.messages import Message, Outgoing
 
 M = TypeVar("M", bound=Message)

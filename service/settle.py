@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
 from service.backoff import Backoff, clamp_visibility
-from service.errors import DuplicateDelivery, RetryableError, is_permanent, reason_of
+from service.errors import is_permanent, reason_of
+from service.failures import DuplicateDelivery, RetryableError
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef

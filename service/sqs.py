@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from service.errors import ConfigurationError
+from service.failures import ConfigurationError
 from service.transport import (
     BATCH_LIMIT,
     BatchFailure,

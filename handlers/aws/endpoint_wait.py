@@ -20,7 +20,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from service.errors import PermanentError, RetryableError
+from service.failures import PermanentError, RetryableError
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient

@@ -6,7 +6,7 @@ since 0.90-1). A region missing here, or a private mirror, is set with AUTOMLOPS
 
 from __future__ import annotations
 
-from service.errors import PermanentError
+from service.failures import PermanentError
 
 XGBOOST_REGISTRIES: dict[str, str] = {
     "af-south-1": "510948584623",

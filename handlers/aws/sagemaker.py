@@ -16,7 +16,7 @@ from handlers.aws.images import xgboost_image_uri
 from handlers.aws.storage import error_code
 from handlers.naming import TAG_KEY_MAX, TAG_VALUE_MAX, tag_text
 from handlers.settings import PipelineSettings
-from service.errors import RetryableError
+from service.failures import RetryableError
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient

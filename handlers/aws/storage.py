@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from service.errors import PermanentError
+from service.failures import PermanentError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

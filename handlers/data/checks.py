@@ -19,7 +19,7 @@ from handlers.data.features import TransformStats, transform_csv
 from handlers.data.split import SplitStats, split_csv
 from handlers.recipe.model import Recipe
 from handlers.recipe.reader import read_recipe
-from service.errors import PermanentError
+from service.failures import PermanentError
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from handlers.data import dialect
 from handlers.recipe.kinds import TASK_KINDS, Kind
 from handlers.recipe.model import MAX_CLASSES, Recipe
 from handlers.recipe.reader import read_recipe
-from service.errors import PermanentError
+from service.failures import PermanentError
 
 MAX_VOCABULARY = 100
 # Whole numbers with at most this many distinct values are taken as classes (ratings, codes);

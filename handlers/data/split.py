@@ -27,7 +27,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from handlers.recipe.model import SplitSpec
-from service.errors import PermanentError
+from service.failures import PermanentError
 
 PARTS = ("train", "validation", "test")
 DEFAULT_CHUNK_ROWS = 100_000

@@ -27,7 +27,7 @@ import pandas as pd
 from handlers.data import dialect
 from handlers.data.dialect import UTF8_BOM
 from handlers.recipe.model import Recipe
-from service.errors import PermanentError
+from service.failures import PermanentError
 
 _PANDAS_WIDTH_ERROR = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 _QUOTE, _LF, _CR = ord('"'), ord("\n"), ord("\r")

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from service.errors import PermanentError
+from service.failures import PermanentError
 
 _TEXT_SEPARATORS = re.compile(r"[,\s]+")
 

@@ -12,7 +12,7 @@ import io
 
 import numpy as np
 
-from service.errors import PermanentError
+from service.failures import PermanentError
 
 
 def to_csv(labels: np.ndarray, scores: np.ndarray) -> bytes:

@@ -20,7 +20,7 @@ from typing import IO
 
 import numpy as np
 
-from service.errors import PermanentError
+from service.failures import PermanentError
 
 # A request body -> one score per row (shape (rows,)) or one row of class probabilities per row
 # (shape (rows, classes)).

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from handlers.aws.endpoint_wait import SETTLING
 from handlers.aws.sagemaker import SageMakerGateway, tags
 from handlers.lifecycle.champions import Served, Transition
-from service.errors import PermanentError
+from service.failures import PermanentError
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from handlers.aws.sagemaker import create_once, describe_or_none
 from handlers.aws.storage import Bucket
 from handlers.naming import TAG_VALUE_MAX, RunPaths, is_run_id, tag_text
-from service.errors import PermanentError
+from service.failures import PermanentError
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient

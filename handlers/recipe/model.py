@@ -20,7 +20,7 @@ from typing import Literal, cast
 
 from handlers.recipe.kinds import TASK_KINDS, Kind, TaskKind
 from handlers.recipe.promotion import Promotion
-from service.errors import PermanentError
+from service.failures import PermanentError
 
 UnknownPolicy = Literal["error", "other", "ignore"]
 UNKNOWN_POLICIES: tuple[UnknownPolicy, ...] = ("error", "other", "ignore")
@@ -76,6 +76,16 @@ class Target:
             negative = next(v for v in self.values if v != self.positive)
             return (negative, cast(str, self.positive))
         return self.values
+
+    def prediction_columns(self) -> tuple[str, ...]:
+        """The columns a model's answer adds to a row: `predicted_<target>`, then for a binary
+        target the positive class's probability, for a multiclass one every class's."""
+        predicted = f"predicted_{self.column}"
+        if self.kind == "binary":
+            return (predicted, f"probability_{self.positive}")
+        if self.kind == "multiclass":
+            return (predicted, *(f"probability_{name}" for name in self.values))
+        return (predicted,)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ naming the file and the field; and the recipes packaged with the worker."""
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from importlib import resources
@@ -50,10 +49,23 @@ _SECTION_FIELDS: dict[str, tuple[str, ...]] = {
 
 def read_recipe(data: bytes, source: str) -> Recipe:
     """The recipe in `data` (UTF-8 TOML); `source` names it in every message."""
+    return recipe_of(parse_toml(data, source), source)
+
+
+def parse_toml(data: bytes, source: str) -> dict[str, Any]:
+    """The TOML document in `data` as plain values (a serving bundle stores them as JSON)."""
+    # Imported here: the rest of this module also runs in a serving container on Python 3.10,
+    # which has no tomllib; there the recipe arrives already parsed.
+    import tomllib
+
     try:
-        document = tomllib.loads(data.decode("utf-8"))
+        return tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise RecipeError(source, "(file)", f"not valid UTF-8 TOML: {exc}") from exc
+
+
+def recipe_of(document: Mapping[str, Any], source: str) -> Recipe:
+    """A parsed recipe document checked into a `Recipe`; `source` names it in every message."""
     return _RecipeReader(source, document).read()
 
 

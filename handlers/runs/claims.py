@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from handlers.aws.storage import Bucket
 from handlers.runs import manifest
 from handlers.runs.repository import RunRepository
-from service.errors import DuplicateDelivery, RetryableError
+from service.failures import DuplicateDelivery, RetryableError
 
 if TYPE_CHECKING:
     from structlog.typing import FilteringBoundLogger

@@ -13,7 +13,7 @@ from handlers.naming import recipe_key
 from handlers.recipe.model import Recipe, RecipeError
 from handlers.recipe.reader import packaged_recipe_bytes, read_recipe
 from handlers.runs.repository import FrozenRecipe
-from service.errors import PermanentError
+from service.failures import PermanentError
 
 
 @dataclass(frozen=True)

@@ -29,13 +29,8 @@ from handlers.naming import RunPaths
 from handlers.recipe.model import Recipe
 from handlers.recipe.reader import read_recipe
 from handlers.runs import manifest
-from service.errors import (
-    PermanentError,
-    RetryableError,
-    ends_message,
-    is_permanent,
-    reason_of,
-)
+from service.errors import ends_message, is_permanent, reason_of
+from service.failures import PermanentError, RetryableError
 
 if TYPE_CHECKING:
     from structlog.typing import FilteringBoundLogger

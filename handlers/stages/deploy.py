@@ -9,7 +9,7 @@ from handlers.messages import EvaluateRequested, ModelTrained
 from handlers.naming import RunPaths
 from handlers.runs.manifest import TERMINAL
 from handlers.stages import order
-from service.errors import DuplicateDelivery, PermanentError
+from service.failures import DuplicateDelivery, PermanentError
 from service.messages import Outgoing
 
 STAGE = order.DEPLOY

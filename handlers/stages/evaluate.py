@@ -28,7 +28,7 @@ from handlers.runs.claims import Claim, claim
 from handlers.runs.repository import StageRecord
 from handlers.stages import order
 from handlers.stages._shared import score_test_set
-from service.errors import DuplicateDelivery, PermanentError
+from service.failures import DuplicateDelivery, PermanentError
 from service.messages import Outgoing
 
 STAGE = order.EVALUATE

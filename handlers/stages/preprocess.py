@@ -19,7 +19,7 @@ from handlers.runs.claims import Claim, claim
 from handlers.runs.recipe_source import Found
 from handlers.runs.repository import RunFacts, Source, StageRecord
 from handlers.stages import order
-from service.errors import DuplicateDelivery, PermanentError
+from service.failures import DuplicateDelivery, PermanentError
 from service.messages import Outgoing
 
 STAGE = order.PREPROCESS

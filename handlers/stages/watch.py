@@ -12,7 +12,7 @@ from __future__ import annotations
 from handlers.deps import Ctx
 from handlers.messages import TrainingWatch
 from handlers.stages import order
-from service.errors import PermanentError
+from service.failures import PermanentError
 from service.messages import Outgoing
 
 STAGE = order.TRAINING

@@ -24,7 +24,7 @@ from localcloud.stack import (
     running_sagemaker,
     running_stack,
 )
-from service.errors import PermanentError, RetryableError
+from service.failures import PermanentError, RetryableError
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient

@@ -15,7 +15,7 @@ from handlers.messages import DataUploaded
 from handlers.routes import S3_RULES
 from localcloud.stack import Stack
 from service.context import HandlerContext
-from service.errors import PermanentError
+from service.failures import PermanentError
 from service.messages import Outgoing, StageMessage, encode_envelope
 from service.routing import Route
 from service.worker import Worker

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from service.backoff import Backoff
 from service.context import HandlerContext
-from service.errors import DuplicateDelivery, RetryableError
+from service.failures import DuplicateDelivery, RetryableError
 from service.messages import Outgoing, StageMessage, encode_envelope
 from service.routing import Route
 from service.worker import Worker

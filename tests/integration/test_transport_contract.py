@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from service.errors import ConfigurationError
+from service.failures import ConfigurationError
 from service.memory import MemoryTransport
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from handlers.naming import (
     sagemaker_names,
     tag_text,
 )
-from service.errors import PermanentError
+from service.failures import PermanentError
 
 EVENT_TIME = "2026-11-26T20:03:04.123Z"
 

@@ -6,7 +6,7 @@ import pytest
 
 from handlers.messages import TrainingWatch
 from handlers.settings import PipelineSettings
-from service.errors import ConfigurationError, MessageDecodeError
+from service.failures import ConfigurationError, MessageDecodeError
 
 ENV = {
     "AUTOMLOPS_RAW_BUCKET": "r",

@@ -20,7 +20,7 @@ from handlers.messages import ModelEvaluated
 from handlers.naming import RunPaths
 from handlers.recipe.model import Recipe
 from handlers.stages._shared import score_test_set
-from service.errors import PermanentError, RetryableError
+from service.failures import PermanentError, RetryableError
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ from handlers.stages.promote.transition import (
     settled_pointer,
     start,
 )
-from service.errors import PermanentError, RetryableError
+from service.failures import PermanentError, RetryableError
 from service.messages import Outgoing
 
 STAGE = order.PROMOTE

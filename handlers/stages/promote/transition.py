@@ -35,11 +35,8 @@ from handlers.lifecycle.registry import PENDING, Version
 from handlers.messages import VersionMessage
 from handlers.runs.manifest import Decision, DecisionAction, now
 from handlers.stages.promote.challenger import Scores
-from service.errors import (
-    RetryableError,
-    ends_message,
-    reason_of,
-)
+from service.errors import ends_message, reason_of
+from service.failures import RetryableError
 
 # What an operator asks of a version (`automlops approve`, `rollback`).
 Operator = Literal["approve", "rollback"]

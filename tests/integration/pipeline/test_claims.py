@@ -7,7 +7,7 @@ from pipeline_harness import Pipeline
 
 from handlers.aws.storage import read_json
 from handlers.runs import claims
-from service.errors import DuplicateDelivery
+from service.failures import DuplicateDelivery
 
 RUN_ID = "20261126-c1a1c1a1c1"
 

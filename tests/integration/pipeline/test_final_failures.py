@@ -14,7 +14,7 @@ from pipeline_harness import Pipeline, synthetic_csv
 from handlers.messages import DataUploaded, EvaluateRequested, ModelTrained, TrainRequested
 from handlers.naming import RunPaths
 from handlers.stages import deploy, evaluate, preprocess, train, watch
-from service.errors import PermanentError, RetryableError
+from service.failures import PermanentError, RetryableError
 
 
 @pytest.fixture(scope="module")

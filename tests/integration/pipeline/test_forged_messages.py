@@ -15,7 +15,7 @@ from handlers.messages import DataUploaded, ModelEvaluated
 from handlers.naming import RunPaths, sagemaker_names
 from handlers.stages import preprocess
 from handlers.stages.promote import handle as promote
-from service.errors import RetryableError
+from service.failures import RetryableError
 
 DATASET = "bank-marketing"
 

@@ -17,7 +17,7 @@ from handlers.messages import EndpointCleanup, ModelApprove, ModelEvaluated, Mod
 from handlers.naming import DatasetNames, RunPaths, champion_key, sagemaker_names
 from handlers.stages import cleanup
 from handlers.stages.promote import handle as promote
-from service.errors import MessageDecodeError, PermanentError, RetryableError
+from service.failures import MessageDecodeError, PermanentError, RetryableError
 
 DATASET = "bank-marketing"
 

@@ -23,7 +23,7 @@ from handlers.runs.manifest import Manifest
 from handlers.runs.repository import RunRepository
 from handlers.stages import preprocess, train
 from service.context import HandlerContext
-from service.errors import PermanentError
+from service.failures import PermanentError
 from service.messages import StageMessage
 
 LOG = structlog.get_logger("test")

@@ -43,7 +43,7 @@ from handlers.stages import cleanup, deploy, evaluate, order, preprocess, train,
 from handlers.stages.evaluate import evaluation_keys
 from handlers.stages.promote import handle as promote
 from localcloud.stack import CREDENTIALS, REGION
-from service.errors import DuplicateDelivery, PermanentError
+from service.failures import DuplicateDelivery, PermanentError
 from service.messages import Outgoing
 
 ROWS = 800

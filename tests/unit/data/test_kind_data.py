@@ -12,7 +12,7 @@ from handlers.data.split import split_csv
 from handlers.data.validation import ValidationFailure
 from handlers.recipe.model import Recipe
 from handlers.recipe.reader import read_recipe
-from service.errors import PermanentError
+from service.failures import PermanentError
 
 HEAD = """name = "shop"
 [columns]

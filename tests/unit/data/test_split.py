@@ -10,7 +10,7 @@ import pytest
 
 from handlers.data.split import SplitStats, split_csv
 from handlers.recipe.model import SplitSpec
-from service.errors import PermanentError
+from service.failures import PermanentError
 
 SPEC = SplitSpec(Fraction(7, 10), Fraction(2, 10), Fraction(1, 10), seed=1729)
 HEADER = b"y,id,f\n"

@@ -10,7 +10,7 @@ import pytest
 from handlers.data.validation import FieldCounter, ValidationFailure, ValidationReport, validate_csv
 from handlers.recipe.model import Recipe
 from handlers.recipe.reader import read_recipe
-from service.errors import PermanentError
+from service.failures import PermanentError
 
 RECIPE = """
 name = "shop"

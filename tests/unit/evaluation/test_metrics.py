@@ -11,7 +11,7 @@ from PIL import Image
 from handlers.evaluation.binary import Confusion, compute_metrics, render_markdown_report
 from handlers.evaluation.responses import InvalidScores, parse_scores
 from handlers.report import plots as report_plots
-from service.errors import PermanentError
+from service.failures import PermanentError
 
 # 3 positives, 5 negatives; at 0.5: TP 2, FN 1, FP 1, TN 4. TP != TN, so a swap shows.
 Y_TRUE = [1, 1, 1, 0, 0, 0, 0, 0]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from handlers.evaluation.scoring import Batch, batches, score_batches, score_file
-from service.errors import PermanentError
+from service.failures import PermanentError
 
 
 def rows(count: int, seed: int = 7) -> list[bytes]:

@@ -10,7 +10,7 @@ import pytest
 
 from service.context import HandlerContext
 from service.decode import Decoder, guess_type
-from service.errors import MessageDecodeError, RetryableError
+from service.failures import MessageDecodeError, RetryableError
 from service.messages import ObjectCreated, Outgoing, S3Rule, StageMessage, encode_envelope
 from service.routing import Route, build_route_table
 

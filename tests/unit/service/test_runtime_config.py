@@ -16,7 +16,7 @@ import pytest
 from automlops.compose import Config
 from service.assembly import build_worker
 from service.context import HandlerContext
-from service.errors import ConfigurationError
+from service.failures import ConfigurationError
 from service.health import check, check_from_env
 from service.messages import Outgoing, StageMessage
 from service.ping import Ping

@@ -9,13 +9,8 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ParamValidationError
 
 from service.backoff import Backoff
-from service.errors import (
-    DuplicateDelivery,
-    MessageDecodeError,
-    PermanentError,
-    RetryableError,
-    is_permanent,
-)
+from service.errors import is_permanent
+from service.failures import DuplicateDelivery, MessageDecodeError, PermanentError, RetryableError
 from service.settle import (
     ATTR_ERROR,
     ATTR_MESSAGE_TYPE,
