@@ -15,7 +15,7 @@ ROWS ?= 5000
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo test unit lint iac-check bench image-size clean localstack browser
+.PHONY: install demo test unit lint iac-check bench image-size clean localstack browser serving-oracle
 
 install: $(VENV)/.installed
 
@@ -34,7 +34,7 @@ demo: install
 
 # Two processes (the machine's cores), each file's tests on one of them: the suite mostly waits
 # on servers, so this halves its time; each process has its own moto and LocalStack.
-test: lint localstack browser
+test: lint localstack browser serving-oracle
 	$(BIN)/pytest -n 2 --dist loadfile
 
 unit: install
@@ -62,6 +62,26 @@ $(LOCALSTACK)/.installed:
 		$(PYTHON313) -m venv $(LOCALSTACK) && \
 		$(LOCALSTACK)/bin/pip install --quiet --disable-pip-version-check \
 			"localstack-core[runtime]==4.9.2" "cbor2<6" "pyopenssl<24.3" && \
+		touch $@; \
+	fi
+
+# The serving framework the XGBoost 3.0-5 image wraps (sagemaker-containers with the image's pins,
+# its Python 3.10 and its one patch): the reference the emulator's script mode is tested against.
+# Without a Python 3.10 (pyenv's on the machine image) that one test skips, saying so.
+PYTHON310 ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.10*/bin/python3.10) $(shell command -v python3.10 2>/dev/null))
+SERVING_ORACLE := $(TOOLS)/serving-oracle
+
+serving-oracle: $(SERVING_ORACLE)/.installed
+
+$(SERVING_ORACLE)/.installed: tests/serving-oracle.txt
+	@if [ -z "$(PYTHON310)" ]; then \
+		echo "serving-oracle: no Python 3.10 found; the serving fidelity test skips"; \
+	else \
+		rm -rf $(SERVING_ORACLE) && $(PYTHON310) -m venv $(SERVING_ORACLE) && \
+		$(SERVING_ORACLE)/bin/pip install --quiet --disable-pip-version-check \
+			-r tests/serving-oracle.txt && \
+		sed -i 's/collections\.Mapping/collections.abc.Mapping/g' \
+			$(SERVING_ORACLE)/lib/python3.10/site-packages/sagemaker_containers/_mapping.py && \
 		touch $@; \
 	fi
 

@@ -15,6 +15,7 @@ from localcloud.sagemaker import artifacts
 from localcloud.sagemaker.faults import FaultState
 from localcloud.sagemaker.models import containers
 from localcloud.sagemaker.s3io import S3, S3Error
+from localcloud.sagemaker.script_mode import ScriptHosts, ScriptModeFailure, is_script_mode
 from localcloud.sagemaker.store import Deployment, Endpoint, Store
 from localcloud.sagemaker.workers import Workers
 
@@ -43,11 +44,14 @@ def download_failure(url: str) -> DeployFailure:
 
 
 class Deployer:
-    def __init__(self, store: Store, s3: S3, faults: FaultState, workers: Workers) -> None:
+    def __init__(
+        self, store: Store, s3: S3, faults: FaultState, workers: Workers, hosts: ScriptHosts
+    ) -> None:
         self._store = store
         self._s3 = s3
         self._faults = faults
         self._workers = workers
+        self._hosts = hosts
 
     def start(self, endpoint: Endpoint, config_name: str) -> None:
         generation = endpoint.generation
@@ -64,11 +68,15 @@ class Deployer:
         except DeployFailure as error:
             deployment, failure = None, error.reason
         with self._store.lock:
-            if self._store.endpoints.find(endpoint.name) is not endpoint:
-                return  # deleted meanwhile
-            if endpoint.generation != generation:
-                return  # superseded by a later update
-            _settle(endpoint, config_name, deployment, failure)
+            current = self._store.endpoints.find(endpoint.name) is endpoint
+            if not current or endpoint.generation != generation:
+                # Deleted or superseded by a later update meanwhile: what was started is stopped.
+                if deployment is not None:
+                    deployment.close()
+                return
+            replaced = _settle(endpoint, config_name, deployment, failure)
+        if replaced is not None:
+            replaced.close()
         log.info(
             "endpoint %s %s%s", endpoint.name, endpoint.status, f": {failure}" if failure else ""
         )
@@ -99,6 +107,14 @@ class Deployer:
             data = self._s3.read_uri(str(url))
         except S3Error as exc:
             raise download_failure(str(url)) from exc
+        environment = {str(k): str(v) for k, v in (container.get("Environment") or {}).items()}
+        if is_script_mode(environment):
+            try:
+                host = self._hosts.start(data, environment)
+            except ScriptModeFailure as exc:
+                log.warning("endpoint %s: model %s does not serve: %s", endpoint_name, url, exc)
+                raise ping_failure(variant_name) from exc
+            return Deployment(config_name, variant, str(container.get("Image", "")), (), host)
         try:
             boosters = artifacts.load(data)
         except artifacts.ArtifactError as exc:
@@ -110,7 +126,9 @@ class Deployer:
 
 def _settle(
     endpoint: Endpoint, config_name: str, deployment: Deployment | None, failure: str | None
-) -> None:
+) -> Deployment | None:
+    """Apply the outcome; returns the deployment this one replaced (to be stopped)."""
+    replaced = None
     updating = endpoint.status == "Updating"
     endpoint.modified = time.time()
     endpoint.pending_config = None
@@ -118,8 +136,9 @@ def _settle(
     endpoint.failure_reason = failure
     if deployment is not None:
         endpoint.status = "InService"
-        endpoint.serving = deployment
+        replaced, endpoint.serving = endpoint.serving, deployment
         endpoint.config_name = config_name
     else:
         # A failed update rolls back: the endpoint stays InService on what it served before.
         endpoint.status = "InService" if updating else "Failed"
+    return replaced

@@ -17,6 +17,7 @@ from localcloud.sagemaker.registry import Registry
 from localcloud.sagemaker.routes import App
 from localcloud.sagemaker.runtime import Runtime
 from localcloud.sagemaker.s3io import S3
+from localcloud.sagemaker.script_mode import ScriptHosts
 from localcloud.sagemaker.server import HttpServer
 from localcloud.sagemaker.store import Store
 from localcloud.sagemaker.tags import Tags
@@ -51,7 +52,8 @@ class Emulator:
         s3 = S3(s3_endpoint_url, region)
         logs = TrainingLogs(s3_endpoint_url, region)
         runner = TrainingRunner(self.store, s3, self.faults, self._workers, logs)
-        deployer = Deployer(self.store, s3, self.faults, self._workers)
+        self._hosts = ScriptHosts(s3)
+        deployer = Deployer(self.store, s3, self.faults, self._workers, self._hosts)
         table = operations(
             TrainingJobs(self.store, s3, runner),
             Models(self.store, s3),
@@ -81,6 +83,7 @@ class Emulator:
 
     def stop(self) -> None:
         self._workers.shutdown()
+        self._hosts.close_all()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

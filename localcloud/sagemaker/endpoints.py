@@ -86,6 +86,9 @@ class Endpoints:
             endpoint.generation += 1
             self._store.endpoints.remove(endpoint.name)
             self._store.tags.pop(endpoint.arn, None)
+            serving, endpoint.serving = endpoint.serving, None
+        if serving is not None:
+            serving.close()
         return {}
 
     def list(self, body: Mapping[str, Any]) -> dict[str, Any]:

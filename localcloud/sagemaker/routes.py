@@ -95,6 +95,8 @@ class App:
             "Content-Type": result.content_type,
             "x-Amzn-Invoked-Production-Variant": result.variant,
         }
+        if result.custom_attributes:
+            headers["X-Amzn-SageMaker-Custom-Attributes"] = result.custom_attributes
         return Response(200, result.body, headers)
 
     def _admin(self, method: str, path: str, raw: bytes) -> Response:

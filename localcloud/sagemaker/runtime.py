@@ -1,6 +1,8 @@
 """InvokeEndpoint: what sagemaker-runtime and the XGBoost container answer.
 
-Input is CSV rows of features (no label, no header). The answer follows the container's
+A model created in script mode (`SAGEMAKER_PROGRAM`) answers from its own process
+(script_mode.py), with whatever status and body its module gives. Otherwise, algorithm mode:
+input is CSV rows of features (no label, no header). The answer follows the container's
 single-model server: for text/csv one score per line ("0.12\n0.97\n"), for application/json
 {"predictions": [{"score": 0.12}, ...]}; no Accept (or */*) means text/csv. Container failures come
 back as ModelError (HTTP 424) carrying the container's status and message, as AWS relays them.
@@ -22,6 +24,7 @@ from localcloud.sagemaker.arns import Account
 from localcloud.sagemaker.csvdata import CsvError, read_matrix
 from localcloud.sagemaker.errors import ApiError, runtime_validation
 from localcloud.sagemaker.faults import FaultState
+from localcloud.sagemaker.script_mode import ScriptHost
 from localcloud.sagemaker.store import Deployment, Store
 
 REAL_TIME_PAYLOAD_LIMIT = 6 * 1024 * 1024
@@ -35,6 +38,7 @@ class Invocation:
     body: bytes
     content_type: str
     variant: str
+    custom_attributes: str | None = None
 
 
 class Runtime:
@@ -57,6 +61,8 @@ class Runtime:
         injected = self._faults.model_error(endpoint_name)
         if injected is not None:
             raise container.error(*injected)
+        if deployment.script is not None:
+            return container.forward(deployment, deployment.script, body, content_type, accept)
         answer, media = container.answer(deployment, body, content_type, accept)
         return Invocation(answer, media, deployment.variant_name)
 
@@ -109,6 +115,29 @@ class _Container:
             first_line = (str(exc).splitlines() or ["prediction failed"])[0]
             raise self.error(400, f"Unable to evaluate payload provided: {first_line}") from exc
         return encode(scores, wanted), wanted
+
+    def forward(
+        self,
+        deployment: Deployment,
+        host: ScriptHost,
+        body: bytes,
+        content_type: str | None,
+        accept: str | None,
+    ) -> Invocation:
+        """A script-mode model answers from its own process; any status but 2xx is a ModelError
+        carrying the container's status and body, as SageMaker relays it."""
+        headers = {"Content-Type": content_type} if content_type else {}
+        if accept:
+            headers["Accept"] = accept
+        try:
+            answer = host.request("POST", "/invocations", body, headers)
+        except OSError as exc:  # the process died, or did not answer in time
+            raise self.error(500, f"the model's server did not answer: {exc}") from exc
+        if not 200 <= answer.status < 300:
+            raise self.error(answer.status, answer.body.decode("utf-8", "replace"))
+        return Invocation(
+            answer.body, answer.content_type, deployment.variant_name, answer.custom_attributes
+        )
 
     def error(self, status: int, message: str) -> ApiError:
         region, account = self.account.region, self.account.account_id

@@ -10,11 +10,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import xgboost as xgb
 
 from localcloud.sagemaker.arns import Account, key
+
+if TYPE_CHECKING:
+    from localcloud.sagemaker.script_mode import ScriptHost
 
 
 @dataclass
@@ -58,7 +61,13 @@ class Deployment:
     config_name: str
     variant: dict[str, Any]
     image: str
-    boosters: tuple[xgb.Booster, ...]
+    boosters: tuple[xgb.Booster, ...]  # algorithm mode: the models the container loaded
+    script: ScriptHost | None = None  # script mode: the model's own serving process
+
+    def close(self) -> None:
+        """Stop what serves this deployment (an endpoint deleted, or updated to another)."""
+        if self.script is not None:
+            self.script.close()
 
     @property
     def variant_name(self) -> str:
