@@ -134,11 +134,19 @@ class RunPaths:
         return f"{self.split_prefix}test.csv"
 
     @property
+    def test_rows(self) -> str:  # curated: the test rows as uploaded (its columns, its cells)
+        return f"{self.split_prefix}test-rows.csv"
+
+    @property
     def model_prefix(self) -> str:  # models: SageMaker's S3OutputPath
         return f"{self.prefix}model/"
 
     def model_artifact(self, training_job: str) -> str:  # models: what the job writes
         return f"{self.model_prefix}{training_job}/output/model.tar.gz"
+
+    @property
+    def serving_bundle(self) -> str:  # models: what the endpoints serve (never `model.tar.gz`)
+        return f"{self.prefix}serving/bundle.tar.gz"
 
     @property
     def evaluation_claim(self) -> str:  # reports: which delivery evaluates

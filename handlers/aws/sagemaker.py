@@ -6,7 +6,7 @@ delivery in another task) created instead of making a second one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -21,6 +21,7 @@ from service.failures import RetryableError
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
     from mypy_boto3_sagemaker.type_defs import (
+        ContainerDefinitionTypeDef,
         ProductionVariantServerlessConfigTypeDef,
         TagTypeDef,
     )
@@ -134,12 +135,24 @@ class SageMakerGateway:
 
     # -- serving -----------------------------------------------------------------------------
 
-    def ensure_model(self, name: str, model_data_url: str, run_tags: list[TagTypeDef]) -> bool:
+    def ensure_model(
+        self,
+        name: str,
+        model_data_url: str,
+        run_tags: list[TagTypeDef],
+        environment: Mapping[str, str] | None = None,
+    ) -> bool:
+        container: ContainerDefinitionTypeDef = {
+            "Image": self.image_uri,
+            "ModelDataUrl": model_data_url,
+        }
+        if environment:
+            container["Environment"] = dict(environment)
         return ensure(
             lambda: self._sm.describe_model(ModelName=name),
             lambda: self._sm.create_model(
                 ModelName=name,
-                PrimaryContainer={"Image": self.image_uri, "ModelDataUrl": model_data_url},
+                PrimaryContainer=container,
                 ExecutionRoleArn=self._settings.sagemaker_role_arn,
                 Tags=run_tags,
             ),

@@ -80,17 +80,29 @@ def scratch_dir(work_dir: Path) -> Iterator[Path]:
         yield Path(scratch)
 
 
-def download(s3: S3Client, bucket: str, key: str, path: Path) -> Path:
+def download(s3: S3Client, bucket: str, key: str, path: Path, pinned: Pinned | None = None) -> Path:
     """Stream an object to a local file in one GET; a missing object is a permanent, named error.
+    `pinned`: exactly that version of the object (its version id, else its ETag); another one
+    is a permanent error.
 
     (boto3's download_file adds a HeadObject per file and ranged GETs that only pay off for
     objects far larger than the pipeline's CSVs.)"""
     path.parent.mkdir(parents=True, exist_ok=True)
+    extra: dict[str, str] = {}
+    if pinned is not None and pinned.version_id:
+        extra["VersionId"] = pinned.version_id
+    elif pinned is not None and pinned.etag:
+        extra["IfMatch"] = pinned.etag
     try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+        body = s3.get_object(Bucket=bucket, Key=key, **extra)["Body"]  # type: ignore[arg-type]
     except ClientError as exc:
         if is_missing(exc):
             raise PermanentError(f"{s3_uri(bucket, key)} does not exist") from exc
+        if error_code(exc) == "PreconditionFailed":
+            raise PermanentError(
+                f"{s3_uri(bucket, key)} was replaced after this run read it (ETag "
+                f"{extra['IfMatch']}): the run cannot read the rows it split again"
+            ) from exc
         raise
     with body, path.open("wb") as sink:
         shutil.copyfileobj(body, sink, COPY_CHUNK_BYTES)
@@ -110,6 +122,14 @@ def exists(s3: S3Client, bucket: str, key: str) -> bool:
             return False
         raise
     return True
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """One version of an object: by version id where the bucket keeps versions, else by ETag."""
+
+    version_id: str | None
+    etag: str | None
 
 
 @dataclass(frozen=True)
@@ -162,8 +182,8 @@ class Bucket:
     def put_bytes(self, key: str, body: bytes, content_type: str) -> None:
         self.s3.put_object(Bucket=self.name, Key=key, Body=body, ContentType=content_type)
 
-    def download(self, key: str, path: Path) -> Path:
-        return download(self.s3, self.name, key, path)
+    def download(self, key: str, path: Path, pinned: Pinned | None = None) -> Path:
+        return download(self.s3, self.name, key, path, pinned)
 
     def upload(self, path: Path, key: str, content_type: str) -> str:
         return upload(self.s3, path, self.name, key, content_type)

@@ -58,6 +58,7 @@ class TransformStats:
     target: TargetRange | None = None  # regression: the target's range
     unknown_categories: dict[str, int] = field(default_factory=dict)
     missing_values: dict[str, int] = field(default_factory=dict)
+    header: tuple[str, ...] = ()  # the upload's columns, in its order
 
     @classmethod
     def of(cls, report: ValidationReport, columns: tuple[str, ...]) -> TransformStats:
@@ -74,6 +75,7 @@ class TransformStats:
             target=report.target,
             unknown_categories=dict(report.unknown_categories),
             missing_values=dict(report.missing_values),
+            header=report.header,
         )
 
     @property
@@ -95,6 +97,7 @@ class TransformStats:
             "target": None if self.target is None else self.target.to_dict(),
             "unknown_categories": dict(self.unknown_categories),
             "missing_values": dict(self.missing_values),
+            "header": list(self.header),
         }
 
 
@@ -112,7 +115,9 @@ def transform_csv(
     somewhere temporary and upload only on success. `file` names the input in errors.
     """
     layout, stream = open_csv(source, recipe, file=file)
-    report = ValidationReport(file, layout.separator, layout.bom, layout.extra_columns)
+    report = ValidationReport(
+        file, layout.separator, layout.bom, layout.extra_columns, header=layout.header
+    )
     encoder = ChunkEncoder(recipe)
     sink.write(encoder.header())
     for chunk in checked_chunks(stream, layout, recipe, file=file, chunk_rows=chunk_rows):

@@ -14,7 +14,8 @@ shuffle; rows keep their file order within a part. The result depends only on th
 input and `chunk_rows`.
 
 Outputs follow the XGBoost container's format (docs/architecture.md §5): train and validation are
-label-first CSV without a header; test keeps the header and the label, for evaluation.
+label-first CSV without a header; test keeps the header and the label, for evaluation. The
+split also says where the test rows are, so that their raw form (raw_rows.py) can be kept beside.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ class SplitStats:
     # part -> label (as written in the processed file) -> rows
     labels: dict[str, dict[str, int]] = field(default_factory=lambda: {p: {} for p in PARTS})
     test_rows_in_train: int = 0  # test rows whose features are also a train row's
+    # Where the test rows are in the file (0-based data rows, ascending): to find their raw form.
+    test_positions: np.ndarray = field(
+        default_factory=lambda: np.empty(0, dtype=np.int64), compare=False, repr=False
+    )
 
     @property
     def positives(self) -> dict[str, int]:
@@ -86,10 +91,14 @@ def split_csv(
     sinks = (train, validation, test)
     stats = SplitStats()
     features: dict[str, list[np.ndarray]] = {"train": [], "test": []}
+    test_positions: list[np.ndarray] = []
+    first = 0
     for lines in _chunks(source, chunk_rows):
         if len(lines) > draw.left():
             raise _row_count_mismatch(file, rows, more=True)
         parts = draw.parts(lines)
+        test_positions.append(first + np.flatnonzero(parts == PARTS.index("test")))
+        first += len(lines)
         for index, (name, sink) in enumerate(zip(PARTS, sinks, strict=True)):
             chosen = list(itertools.compress(lines, parts == index))
             sink.write(b"".join(chosen))
@@ -99,6 +108,7 @@ def split_csv(
     if draw.left():
         raise _row_count_mismatch(file, rows, more=False)
     stats.test_rows_in_train = _overlap(features["train"], features["test"])
+    stats.test_positions = np.concatenate(test_positions).astype(np.int64)
     return stats
 
 

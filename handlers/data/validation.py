@@ -136,6 +136,7 @@ class ValidationReport:
     target: TargetRange | None = None  # regression
     unknown_categories: dict[str, int] = field(default_factory=dict)
     missing_values: dict[str, int] = field(default_factory=dict)  # empty, of the unknown ones
+    header: tuple[str, ...] = ()  # the file's columns, in its order
 
     def add(self, chunk: CheckedChunk) -> None:
         self.rows += len(chunk)
@@ -171,6 +172,7 @@ class ValidationReport:
             "target": None if self.target is None else self.target.to_dict(),
             "unknown_categories": dict(self.unknown_categories),
             "missing_values": dict(self.missing_values),
+            "header": list(self.header),
         }
 
 
@@ -202,7 +204,9 @@ def validate_csv(
 ) -> ValidationReport:
     """Check a whole raw CSV; raises `ValidationFailure` at the first problem."""
     layout, stream = open_csv(source, recipe, file=file)
-    report = ValidationReport(file, layout.separator, layout.bom, layout.extra_columns)
+    report = ValidationReport(
+        file, layout.separator, layout.bom, layout.extra_columns, header=layout.header
+    )
     for chunk in checked_chunks(stream, layout, recipe, file=file, chunk_rows=chunk_rows):
         report.add(chunk)
     return report

@@ -12,7 +12,7 @@ from typing import Any
 
 from handlers.evaluation import binary, multiclass, regression
 from handlers.evaluation.kind import KindMetrics
-from handlers.evaluation.responses import parse_scores
+from handlers.evaluation.responses import parse_answer
 from handlers.evaluation.scoring import Invoke, Scored
 from handlers.recipe.model import Recipe
 
@@ -30,17 +30,14 @@ _BY_KIND: dict[str, Callable[[Recipe, Scored], Measured]] = {
 }
 
 
-def score_columns(recipe: Recipe) -> int:
-    """Values the endpoint returns per row: one per class for multiclass, else one."""
-    return len(recipe.target.values) if recipe.target.kind == "multiclass" else 1
-
-
 def parser(recipe: Recipe, send: Any) -> Invoke:
-    """`send(body) -> bytes` turned into an Invoke that parses the scores for the recipe."""
-    columns = score_columns(recipe)
+    """`send(body) -> bytes` turned into an Invoke that reads the scores the recipe's metrics
+    need from a served model's CSV answer, by column name (so a champion trained on another
+    recipe for the same target answers in the same columns)."""
+    columns = recipe.target.score_columns()
 
     def invoke(body: bytes) -> Any:
-        return parse_scores(send(body), columns)
+        return parse_answer(send(body), columns)
 
     return invoke
 

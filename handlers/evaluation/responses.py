@@ -1,7 +1,9 @@
-"""An endpoint's answer read back as scores: the XGBoost container's CSV or JSON."""
+"""An endpoint's answer read back as scores: a served model's CSV answer (its prediction columns,
+by name), or the XGBoost container's own CSV or JSON."""
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import re
@@ -74,3 +76,28 @@ def _finite(value: Any, position: int) -> float:
     if not math.isfinite(number):
         raise InvalidScores(f"score {position} is {value!r}, not a finite number")
     return number
+
+
+def parse_answer(body: bytes, columns: tuple[str, ...]) -> np.ndarray:
+    """Scores from a served model's CSV answer (a header naming the prediction columns, a line
+    per row), read by name: shape (rows,) for one column, (rows, len(columns)) for several. A
+    missing column or a value that is not a finite number is `InvalidScores`."""
+    try:
+        lines = body.decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise InvalidScores(f"endpoint answer is not UTF-8 text: {body[:60]!r}") from exc
+    if not lines:
+        raise InvalidScores("endpoint answer is empty: no header, no scores")
+    header = next(csv.reader([lines[0]]))
+    missing = [name for name in columns if name not in header]
+    if missing:
+        raise InvalidScores(
+            f"endpoint answer has no column {', '.join(missing)} (it has {', '.join(header)})"
+        )
+    picks = [header.index(name) for name in columns]
+    rows = [
+        [_finite(cells[i], position) for i in picks]
+        for position, cells in enumerate(csv.reader(lines[1:]))
+    ]
+    scores = np.array(rows, dtype=np.float64).reshape(len(rows), len(columns))
+    return scores[:, 0] if len(columns) == 1 else scores

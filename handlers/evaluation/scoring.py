@@ -1,4 +1,8 @@
-"""Scores a labelled test CSV against an endpoint in batches as large as the payload limit.
+"""Scores a labelled test set against an endpoint in batches as large as the payload limit.
+
+The rows are sent raw, as a client sends them (`score_raw_file`: the upload's columns, encoded at
+the endpoint), with their labels read from the encoded test file row for row; `score_file` sends
+a test file's encoded feature rows, for models that take those.
 
 The test file has a header and the label first (a class index, or a regression target's
 number). Each request carries as many feature rows as fit under the limit (never row by row), and
@@ -8,6 +12,8 @@ allows without throttling.
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 import threading
 import time
@@ -75,6 +81,59 @@ def _label(raw: bytes, source: str, number: int) -> float:
     if not math.isfinite(label):
         raise PermanentError(f"{source} line {number}: label {raw!r} is not a finite number")
     return label
+
+
+def raw_batches(raw: IO[bytes], test: IO[bytes], limit_bytes: int, source: str) -> Iterator[Batch]:
+    """The raw test rows (CSV with the upload's header) as request bodies of at most
+    `limit_bytes`, each starting with that header, and their labels from the test file (header,
+    label first), row for row: what a client sends, with what the metrics compare it with."""
+    records = csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
+    header = _csv_line(next(records, []))
+    test.readline()
+    labels: list[float] = []
+    rows: list[bytes] = []
+    size = len(header)
+    for number, (record, line) in enumerate(_paired(records, test, source), start=2):
+        row = _csv_line(record)
+        if len(header) + len(row) > limit_bytes:
+            raise PermanentError(f"{source} row {number - 1}: one row is larger than the limit")
+        if size + len(row) > limit_bytes:
+            yield Batch(labels, header + b"".join(rows))
+            labels, rows, size = [], [], len(header)
+        labels.append(_label(line.split(b",", 1)[0].strip(), source, number))
+        rows.append(row)
+        size += len(row)
+    if rows:
+        yield Batch(labels, header + b"".join(rows))
+
+
+def _paired(
+    records: Iterator[list[str]], test: IO[bytes], source: str
+) -> Iterator[tuple[list[str], bytes]]:
+    lines = (line for line in test if line.strip())
+    try:
+        yield from zip(records, lines, strict=True)
+    except ValueError:
+        raise PermanentError(
+            f"{source}: the raw test rows and the test file do not have the same number of rows"
+        ) from None
+
+
+def _csv_line(cells: list[str]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(cells)
+    return out.getvalue().encode("utf-8")
+
+
+def score_raw_file(
+    raw: Path, test: Path, invoke: Invoke, limit_bytes: int, concurrency: int
+) -> Scored:
+    """The raw test rows in `raw` scored, with the labels of `test` (the same rows, encoded)."""
+    with raw.open("rb") as raw_rows, test.open("rb") as test_rows:
+        source = f"{raw.name} and {test.name}"
+        return score_batches(
+            raw_batches(raw_rows, test_rows, limit_bytes, source), invoke, concurrency
+        )
 
 
 def score_file(path: Path, invoke: Invoke, limit_bytes: int, concurrency: int) -> Scored:

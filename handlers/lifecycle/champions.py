@@ -28,7 +28,7 @@ TransitionAction = Literal["promote", "approve", "rollback"]
 class ChampionScores(TypedDict):
     """`runs/<run_id>/evaluation/champion-v<N>.json`: the champion scored on a challenger's test
     rows, which is what the challenger's decision reports it was compared with. `metrics` is
-    None when the champion could not be scored on those rows (other features)."""
+    None when the champion could not be scored on those rows (the decision's reason says why)."""
 
     version: int
     run_id: str

@@ -39,12 +39,17 @@ class Champion:
 
 
 def decide(
-    rules: Promotion, challenger: Scores, champion: Champion | None, comparable: bool = True
+    rules: Promotion,
+    challenger: Scores,
+    champion: Champion | None,
+    unscorable: str | None = None,
+    new_columns: tuple[str, ...] = (),
 ) -> Verdict:
-    """`comparable` is False when the champion was trained on other features (a changed
-    recipe): its scores cannot be had on these rows, so a person decides."""
+    """`unscorable` says why the champion could not be scored on these rows (a person decides);
+    `new_columns` are the raw columns the challenger needs that the live version does not read
+    (promoting it would break the live endpoint's clients, so a person decides)."""
     metric, value = rules.metric, challenger.get(rules.metric)
-    compared = _compared(rules, value, champion) if champion and comparable else None
+    compared = _compared(rules, value, champion) if champion and not unscorable else None
     missed = _missed_floors(rules, challenger)
     if value is None:
         missed.append(f"{metric} is undefined on the test rows")
@@ -53,13 +58,17 @@ def decide(
     if champion is None:
         return _passing(rules, f"the first version of the dataset; {_floors_met(rules)}")
     if compared is None:
+        return Verdict("pending-approval", f"{unscorable}: an operator decides")
+    better, reason = compared
+    if not better:
+        return Verdict("rejected", reason)
+    if new_columns:
         return Verdict(
             "pending-approval",
-            f"version {champion.version} (the champion) was trained on other features (the "
-            "recipe changed), so it cannot be scored on these rows: an operator decides",
+            f"{reason}; but it needs column(s) {', '.join(new_columns)}, which the live version "
+            f"({champion.version}) does not read: its clients would break, so an operator decides",
         )
-    better, reason = compared
-    return _passing(rules, reason) if better else Verdict("rejected", reason)
+    return _passing(rules, reason)
 
 
 def _compared(rules: Promotion, value: float | None, champion: Champion) -> tuple[bool, str]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from handlers.aws.endpoint_wait import SETTLING
 from handlers.aws.sagemaker import SageMakerGateway, tags
 from handlers.lifecycle.champions import Served, Transition
+from handlers.lifecycle.registry import Container
 from service.failures import PermanentError
 
 if TYPE_CHECKING:
@@ -34,13 +35,14 @@ class Switched:
 
 
 def ensure_deployable(
-    gateway: SageMakerGateway, target: Served, dataset: str, model_data_url: Callable[[], str]
+    gateway: SageMakerGateway, target: Served, dataset: str, container: Callable[[], Container]
 ) -> None:
     """The target's model and endpoint config, made again if clean-up deleted them (an older
-    version being rolled back to); `model_data_url` is asked only then (from the registry)."""
+    version being rolled back to); `container` is asked only then (from the registry)."""
     run_tags = tags(run_id=target.run_id, dataset=dataset)
     if not gateway.has_model(target.model):
-        gateway.ensure_model(target.model, model_data_url(), run_tags)
+        found = container()
+        gateway.ensure_model(target.model, found.model_data_url, run_tags, found.environment)
     gateway.ensure_serverless_config(target.endpoint_config, target.model, VARIANT, run_tags)
 
 

@@ -1,8 +1,9 @@
 """The model registry: one SageMaker model package group per dataset, one version per run.
 
-A version records what serves it (image, `ModelDataUrl`, `text/csv`), where its metrics are
-(`ModelMetrics`), and which run made it (customer metadata: run id, source object, recipe digest,
-headline metric). Its approval status is the gate's decision: `Approved` once it serves on the
+A version records what serves it (image, the serving bundle's `ModelDataUrl` and the script-mode
+environment, raw CSV or JSON rows), where its metrics are (`ModelMetrics`), and which run made it
+(customer metadata: run id, source object, recipe digest, headline metric, the raw columns a
+request needs). Its approval status is the gate's decision: `Approved` once it serves on the
 live endpoint, `Rejected` with the reason, `PendingManualApproval` while it waits for the gate or
 for an operator.
 
@@ -58,10 +59,18 @@ class Registration:
     dataset: str
     image: str
     model_data_url: str
+    environment: dict[str, str]  # what the container reads to serve it (script mode)
+    input_columns: tuple[str, ...]  # the raw columns a request must have
     metrics_uri: str
     source_uri: str
     recipe_digest: str
     headline: str  # e.g. "roc_auc=0.7381"
+
+
+@dataclass(frozen=True)
+class Container:
+    model_data_url: str
+    environment: dict[str, str]
 
 
 class ModelRegistry:
@@ -90,9 +99,15 @@ class ModelRegistry:
             ModelPackageGroupName=group,
             ModelPackageDescription=f"run {entry.run_id} of dataset {entry.dataset}",
             InferenceSpecification={
-                "Containers": [{"Image": entry.image, "ModelDataUrl": entry.model_data_url}],
-                "SupportedContentTypes": ["text/csv"],
-                "SupportedResponseMIMETypes": ["text/csv"],
+                "Containers": [
+                    {
+                        "Image": entry.image,
+                        "ModelDataUrl": entry.model_data_url,
+                        "Environment": entry.environment,
+                    }
+                ],
+                "SupportedContentTypes": ["text/csv", "application/json"],
+                "SupportedResponseMIMETypes": ["application/json", "text/csv"],
             },
             ModelMetrics={
                 "ModelQuality": {
@@ -106,6 +121,8 @@ class ModelRegistry:
                     ("source", entry.source_uri),
                     ("recipe_sha256", entry.recipe_digest),
                     ("headline_metric", entry.headline),
+                    # Space-separated: metadata values admit no comma.
+                    ("input_columns", " ".join(entry.input_columns)),
                 )
             },
             ModelApprovalStatus=PENDING,
@@ -174,10 +191,12 @@ class ModelRegistry:
     def describe(self, version: Version) -> dict[str, Any]:
         return dict(self._sm.describe_model_package(ModelPackageName=version.arn))
 
-    def model_data_url(self, package_arn: str) -> str:
-        """Where a version's model is (to deploy it again after clean-up deleted its model)."""
+    def container(self, package_arn: str) -> Container:
+        """Where a version's model is and how it is served (to deploy it again after clean-up
+        deleted its model)."""
         described = self._sm.describe_model_package(ModelPackageName=package_arn)
-        return str(described["InferenceSpecification"]["Containers"][0]["ModelDataUrl"])
+        first = described["InferenceSpecification"]["Containers"][0]
+        return Container(str(first["ModelDataUrl"]), dict(first.get("Environment") or {}))
 
 
 def _number_of(arn: str) -> int:

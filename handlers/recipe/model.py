@@ -87,6 +87,14 @@ class Target:
             return (predicted, *(f"probability_{name}" for name in self.values))
         return (predicted,)
 
+    def score_columns(self) -> tuple[str, ...]:
+        """The answer's columns the metrics read: the positive class's probability, every
+        class's in label order, or the predicted value."""
+        columns = self.prediction_columns()
+        if self.kind == "multiclass":
+            return tuple(f"probability_{name}" for name in self.class_names())
+        return columns[-1:]
+
 
 @dataclass(frozen=True)
 class Categorical:

@@ -86,6 +86,8 @@ class RunFacts:
     dataset: str
     source: Source
     recipe: FrozenRecipe
+    # The raw columns a request to this run's model must have (its input contract).
+    input_columns: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,6 +99,7 @@ class RunFacts:
             dataset=str(document["dataset"]),
             source=Source(**document["source"]),
             recipe=FrozenRecipe(**document["recipe"]),
+            input_columns=tuple(document.get("input_columns", ())),
         )
 
 

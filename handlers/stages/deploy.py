@@ -1,4 +1,10 @@
-"""Stage `model.trained`: model -> serverless endpoint config -> endpoint, each only once."""
+"""Stage `model.trained`: serving bundle -> model -> serverless endpoint config -> endpoint, each
+only once.
+
+The model is created from the run's serving bundle (the trained model with the run's recipe and
+the project's encoder, `handlers/serving/bundle.py`) in the container's script mode, so every
+endpoint, the run's own and the live one, takes raw rows.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,9 @@ from handlers.aws.storage import s3_uri
 from handlers.deps import Ctx
 from handlers.messages import EvaluateRequested, ModelTrained
 from handlers.naming import RunPaths
-from handlers.runs.manifest import TERMINAL
+from handlers.recipe.reader import parse_toml
+from handlers.runs.manifest import TERMINAL, stage_of
+from handlers.serving import bundle
 from handlers.stages import order
 from service.failures import DuplicateDelivery, PermanentError
 from service.messages import Outgoing
@@ -37,13 +45,42 @@ def handle(msg: ModelTrained, ctx: Ctx) -> list[Outgoing]:
     with ctx.deps.runs.stage(msg, STAGE, ctx) as record:
         gateway = ctx.deps.sagemaker
         run_tags = tags(run_id=run_id, dataset=dataset)
-        gateway.ensure_model(names.model, s3_uri(msg.bucket, msg.key), run_tags)
+        bundle_uri = _bundle(msg, ctx, dataset)
+        gateway.ensure_model(names.model, bundle_uri, run_tags, bundle.environment())
         gateway.ensure_serverless_config(names.endpoint_config, names.model, VARIANT, run_tags)
         gateway.ensure_endpoint(names.endpoint, names.endpoint_config, run_tags)
         record.artifacts.update(
-            model=names.model, endpoint_config=names.endpoint_config, endpoint=names.endpoint
+            bundle=bundle_uri,
+            model=names.model,
+            endpoint_config=names.endpoint_config,
+            endpoint=names.endpoint,
         )
         follow_up = EvaluateRequested(
             run_id=run_id, dataset=dataset, endpoint_name=names.endpoint, model_key=msg.key
         )
         return [Outgoing(follow_up)]
+
+
+def _bundle(msg: ModelTrained, ctx: Ctx, dataset: str) -> str:
+    """The run's serving bundle in the models bucket, built once (the same bytes every time)."""
+    models, key = ctx.deps.buckets.models, RunPaths(msg.run_id).serving_bundle
+    if models.exists(key):
+        return models.uri(key)
+    archive = models.read_bytes(msg.key)
+    if archive is None:
+        raise PermanentError(f"{s3_uri(msg.bucket, msg.key)} does not exist: nothing to deploy")
+    frozen = ctx.deps.runs.facts(msg.run_id).recipe
+    stats = stage_of(ctx.deps.runs.load(msg.run_id) or {}, order.PREPROCESS).get("stats") or {}
+    columns = list(stats.get("header", []))
+    recipe = frozen.load()
+    if not columns:
+        raise PermanentError(f"run {msg.run_id} recorded no upload header: it cannot be served")
+    served = bundle.Served(
+        dataset=dataset,
+        run_id=msg.run_id,
+        recipe_source=frozen.source,
+        recipe_document=parse_toml(frozen.text.encode("utf-8"), frozen.source),
+        layout=[column for column in columns if column != recipe.target.column],
+    )
+    models.put_bytes(key, bundle.build(archive, served), "application/gzip")
+    return models.uri(key)

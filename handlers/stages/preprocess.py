@@ -83,7 +83,8 @@ def _recipe(msg: DataUploaded, ctx: Ctx) -> tuple[str, Found]:
 
 def _facts(msg: DataUploaded, dataset: str, found: Found) -> RunFacts:
     source = Source(msg.bucket, msg.key, msg.version_id, msg.etag)
-    return RunFacts(msg.run_id, dataset, source, found.frozen)
+    columns = found.recipe.feature_input_columns()
+    return RunFacts(msg.run_id, dataset, source, found.frozen, columns)
 
 
 def _claim(msg: DataUploaded, ctx: Ctx, facts: RunFacts) -> None:

@@ -1,5 +1,8 @@
 """Stage `train.requested`: split the processed file and start a SageMaker training job.
 
+Beside the parts, the test rows are kept as the upload holds them (`test-rows.csv`): evaluation
+sends those to the endpoint, as an application would.
+
 The job is started and left to run; a delayed `training.watch` looks at it later. A duplicate
 request finds the job by its deterministic name and does nothing twice.
 """
@@ -9,11 +12,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from handlers.aws import cloudwatch as run_metrics
 from handlers.aws.sagemaker import tags
-from handlers.aws.storage import s3_uri, scratch_dir
+from handlers.aws.storage import Pinned, s3_uri, scratch_dir
 from handlers.data import profile as data_profile
 from handlers.data.checks import check_split, split_file
+from handlers.data.dialect import opened
+from handlers.data.raw_rows import write_rows
 from handlers.deps import Ctx
 from handlers.messages import TrainingWatch, TrainRequested
 from handlers.naming import RunPaths
@@ -59,8 +66,10 @@ def _split(
         stats = split_file(processed, folder, msg.rows, recipe, file)
         record.stats = stats.to_dict()  # recorded whether or not the split can be used
         check_split(stats, recipe, file)
-        for part, key in _parts(paths):
+        test_rows = _raw_test_rows(msg, ctx, recipe, stats.test_positions, folder)
+        for part, key in [*_parts(paths), ("test-rows", paths.test_rows)]:
             curated.upload(folder / f"{part}.csv", key, "text/csv")
+        record.stats["test_raw_rows"] = test_rows
         record.stats["drift"] = _profile(ctx, msg, recipe, processed, folder / "train.csv")
     ctx.log.info(
         "train.split",
@@ -68,6 +77,19 @@ def _split(
         test_overlap=round(stats.test_overlap, 4),
         **{f"{p}_rows": n for p, n in stats.rows.items()},
     )
+
+
+def _raw_test_rows(
+    msg: TrainRequested, ctx: Ctx, recipe: Recipe, positions: np.ndarray, folder: Path
+) -> int:
+    """The test rows as the upload holds them (`test-rows.csv`), for evaluation to send as a
+    client does; read from the very version of the upload that preprocessing encoded."""
+    source = ctx.deps.runs.facts(msg.run_id).source
+    file = s3_uri(source.bucket, source.key)
+    pinned = Pinned(source.version_id, source.etag)
+    upload = ctx.deps.buckets.raw.download(source.key, folder / "upload", pinned)
+    with opened(upload, file) as rows, (folder / "test-rows.csv").open("wb") as sink:
+        return write_rows(rows, recipe, positions, sink, file=file)
 
 
 def _profile(

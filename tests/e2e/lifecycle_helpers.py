@@ -17,7 +17,6 @@ import numpy as np
 import xgboost as xgb
 from pipeline_harness import Pipeline
 
-from handlers.evaluation.responses import parse_scores
 from handlers.naming import DatasetNames, RunPaths, champion_key, sagemaker_names
 
 CLI_TIMEOUT_SECONDS = 120
@@ -25,16 +24,17 @@ CLI_TIMEOUT_SECONDS = 120
 
 @dataclass(frozen=True)
 class Rows:
-    features_csv: bytes  # what an endpoint is sent: no header, no label
-    matrix: np.ndarray
+    raw_csv: bytes  # what an endpoint is sent: the rows as uploaded, with the upload's header
+    matrix: np.ndarray  # the same rows as the recipe encodes them (what the model reads)
 
 
 def rows_of(pipeline: Pipeline, run_id: str) -> Rows:
-    """A run's test rows (label first, with a header, in the curated bucket)."""
-    text = pipeline.read_bytes("curated", RunPaths(run_id).test).decode()
+    """A run's test rows: as uploaded, and encoded (label first, with a header)."""
+    paths = RunPaths(run_id)
+    text = pipeline.read_bytes("curated", paths.test).decode()
     rows = [line.split(",", 1)[1] for line in text.splitlines()[1:] if line]
     matrix = np.array([[float(v) for v in row.split(",")] for row in rows])
-    return Rows(("\n".join(rows) + "\n").encode(), matrix)
+    return Rows(pipeline.read_bytes("curated", paths.test_rows), matrix)
 
 
 def model_scores(pipeline: Pipeline, dataset: str, run_id: str, rows: Rows) -> np.ndarray:
@@ -50,11 +50,19 @@ def model_scores(pipeline: Pipeline, dataset: str, run_id: str, rows: Rows) -> n
 
 
 def live_scores(pipeline: Pipeline, dataset: str, rows: Rows) -> np.ndarray:
+    """The live endpoint's scores for the raw rows, as a client reads them from its JSON."""
     live = DatasetNames.for_dataset(dataset).live_endpoint
     response = pipeline.clients.sagemaker_runtime.invoke_endpoint(
-        EndpointName=live, ContentType="text/csv", Accept="text/csv", Body=rows.features_csv
+        EndpointName=live, ContentType="text/csv", Body=rows.raw_csv
     )
-    return np.array(parse_scores(response["Body"].read()))
+    predictions = json.loads(response["Body"].read())["predictions"]
+    return np.array([_score(p) for p in predictions])
+
+
+def _score(prediction: dict[str, Any]) -> Any:
+    if "probabilities" in prediction:
+        return list(prediction["probabilities"].values())
+    return prediction.get("probability", prediction.get("value"))
 
 
 def serves(pipeline: Pipeline, dataset: str, run_id: str, rows: Rows) -> bool:

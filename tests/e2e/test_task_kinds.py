@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import xgboost as xgb
 from browser import assert_renders
-from lifecycle_helpers import cli, decision
+from lifecycle_helpers import cli, decision, rows_of, serves
 from pipeline_harness import Pipeline, running_pipeline
 from sklearn import metrics as skm
 
@@ -104,6 +104,8 @@ def test_a_multiclass_file_runs_with_its_drafted_recipe(pipeline: Pipeline, tmp_
     made = decision(pipeline, run["run_id"])
     assert made["decision"] == "promoted"
     assert made["metric"] == "f1_macro"
+    # The live endpoint answers the raw test rows with the model's own class probabilities.
+    assert serves(pipeline, "segments", run["run_id"], rows_of(pipeline, run["run_id"]))
     unknown = cli(pipeline, "report", "20991231-0123456789")
     assert unknown.returncode == 1
     assert "holds no report: is 20991231-0123456789 a run id?" in unknown.stderr
@@ -144,6 +146,7 @@ def test_a_regression_file_runs_and_its_better_version_replaces_the_champion(
     direct = direct_headline(pipeline, first["run_id"], recipe)
     print(f"parity regression rmse: pipeline {metrics['rmse']:.6f}, direct {direct:.6f}")
     assert round(metrics["rmse"], 3) == round(direct, 3), (metrics["rmse"], direct)
+    assert serves(pipeline, "prices", first["run_id"], rows_of(pipeline, first["run_id"]))
     # More rows make a better model: lower RMSE wins on the challenger's own rows.
     second_file = written(generate_prices, 6000, 13, tmp_path / "prices-2.csv")
     second = run_of(pipeline, "data/prices/prices-2.csv", second_file)

@@ -1,6 +1,7 @@
 """The challenger of a `model.evaluated`: its registered version, its scores, and the champion
-scored on the challenger's own test rows through the live endpoint (cached per champion
-version), so the gate compares two numbers from the same data."""
+scored on the challenger's own raw test rows through the live endpoint (cached per champion
+version), so the gate compares two numbers from the same data; a champion trained on another
+recipe is scored too when it predicts the same target from columns those rows have."""
 
 from __future__ import annotations
 
@@ -13,12 +14,16 @@ from handlers.deps import Ctx
 from handlers.evaluation import bootstrap, score_files
 from handlers.evaluation.measure import measure
 from handlers.evaluation.scoring import Scored
+from handlers.lifecycle import contract
 from handlers.lifecycle.champions import ChampionScores, Pointer, Served
 from handlers.lifecycle.gate import Champion
 from handlers.lifecycle.registry import Registration, Version
 from handlers.messages import ModelEvaluated
 from handlers.naming import RunPaths
 from handlers.recipe.model import Recipe
+from handlers.runs.manifest import stage_of
+from handlers.serving import bundle
+from handlers.stages import order
 from handlers.stages._shared import score_test_set
 from service.failures import PermanentError, RetryableError
 
@@ -69,9 +74,9 @@ def candidate(ctx: Ctx, msg: ModelEvaluated) -> Candidate:
             run_id=msg.run_id,
             dataset=msg.dataset,
             image=deps.sagemaker.image_uri,
-            model_data_url=deps.buckets.models.uri(
-                RunPaths(msg.run_id).model_artifact(names.training_job)
-            ),
+            model_data_url=deps.buckets.models.uri(RunPaths(msg.run_id).serving_bundle),
+            environment=bundle.environment(),
+            input_columns=recipe.feature_input_columns(),
             metrics_uri=deps.buckets.reports.uri(msg.metrics_key),
             source_uri=s3_uri(facts.source.bucket, facts.source.key),
             recipe_digest=facts.recipe.digest,
@@ -85,26 +90,49 @@ def candidate(ctx: Ctx, msg: ModelEvaluated) -> Candidate:
     )
 
 
-def champion(
-    ctx: Ctx, candidate: Candidate, pointer: Pointer
-) -> tuple[Champion | None, bool, ChampionScores | None]:
+@dataclass(frozen=True)
+class FoundChampion:
+    """The champion as the gate weighs it against the challenger."""
+
+    champion: Champion | None  # None: the dataset has none yet
+    shown: ChampionScores | None  # what the report shows of it
+    unscorable: str | None = None  # why it could not be scored on the challenger's rows
+    new_columns: tuple[str, ...] = ()  # what the challenger needs that it did not read
+
+
+def champion(ctx: Ctx, candidate: Candidate, pointer: Pointer) -> FoundChampion:
     """The champion's scores on the challenger's test rows (through the live endpoint, cached
-    per champion version), whether it can be scored on them, and what the report shows."""
+    per champion version), or why it cannot be scored on them, and the columns the challenger
+    would add to the live endpoint's contract."""
     served = pointer.champion
     if served is None:
-        return None, True, None
-    theirs = ctx.deps.runs.facts(served.run_id).recipe.load()
-    if theirs.output_columns() != candidate.recipe.output_columns():
+        return FoundChampion(None, None)
+    runs = ctx.deps.runs
+    theirs = runs.facts(served.run_id).recipe.load()
+    added = contract.new_columns(theirs, candidate.recipe)
+    deployed = stage_of(runs.load(served.run_id) or {}, order.DEPLOY).get("artifacts", {})
+    why = contract.unscorable(
+        theirs, candidate.recipe, _upload_columns(ctx, candidate), served.version,
+        raw_rows="bundle" in deployed,
+    )  # fmt: skip
+    if why is not None:
         unscored: ChampionScores = {
             "version": served.version,
             "run_id": served.run_id,
             "metrics": None,
         }
-        return Champion(served.version, {}), False, unscored
+        return FoundChampion(Champion(served.version, {}), unscored, why, added)
     shown = _champion_metrics(ctx, candidate, pointer, served)
     difference = shown.get("comparison", {}).get("difference")
     interval = None if difference is None else bootstrap.Interval(**difference)
-    return Champion(served.version, shown["metrics"] or {}, interval), True, shown
+    scored = Champion(served.version, shown["metrics"] or {}, interval)
+    return FoundChampion(scored, shown, None, added)
+
+
+def _upload_columns(ctx: Ctx, candidate: Candidate) -> tuple[str, ...]:
+    document = ctx.deps.runs.load(candidate.run_id) or {}
+    stats = stage_of(document, order.PREPROCESS).get("stats") or {}
+    return tuple(stats.get("header", ()))
 
 
 def _champion_metrics(

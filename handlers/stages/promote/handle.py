@@ -81,8 +81,15 @@ def _gate(ctx: Ctx, candidate: Candidate) -> tuple[Ending, ChampionScores | None
             return Ending(
                 "promoted", "promoted by an earlier delivery", pointer.champion.version
             ), None
-        champion, comparable, compared = challenger.champion(ctx, candidate, pointer)
-        verdict = decide(candidate.recipe.promotion, candidate.metrics, champion, comparable)
+        found = challenger.champion(ctx, candidate, pointer)
+        verdict = decide(
+            candidate.recipe.promotion,
+            candidate.metrics,
+            found.champion,
+            found.unscorable,
+            found.new_columns,
+        )
+        compared = found.shown
         ending = _apply(ctx, candidate, pointer, verdict, compared)
         if ending is not None:
             return ending, compared

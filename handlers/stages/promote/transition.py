@@ -121,7 +121,7 @@ def _switch(ctx: Ctx, pointer: Pointer) -> Ending:
         deps.sagemaker,
         target,
         pointer.dataset,
-        lambda: deps.registry.model_data_url(target.package_arn),
+        lambda: deps.registry.container(target.package_arn),
     )
     if not transition.update_sent:
         live.send(deps.sagemaker, live_name, transition, pointer.dataset)

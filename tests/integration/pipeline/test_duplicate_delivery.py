@@ -208,7 +208,8 @@ def model_redeliveries(pipeline: Pipeline, deliveries: Deliveries) -> list[dict[
     """The worker's summaries of the run's messages once two more model.trained
     notifications, sent at once after the run ended, were settled."""
     run_id = deliveries.run["run_id"]
-    (model_key,) = [k for k in pipeline.keys("models", f"runs/{run_id}/") if k.endswith(".tar.gz")]
+    keys = pipeline.keys("models", f"runs/{run_id}/")
+    (model_key,) = [k for k in keys if k.endswith("/model.tar.gz")]
     send_at_once(pipeline, model_notification(pipeline, model_key), COPIES)
 
     def finished(items: list[dict[str, Any]]) -> list[dict[str, Any]]:

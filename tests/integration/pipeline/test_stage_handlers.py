@@ -11,6 +11,7 @@ import csv
 import dataclasses
 import io
 import socket
+import tarfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -431,14 +432,29 @@ def test_watch_of_a_failed_job_fails_the_run_with_the_jobs_reason(pipeline: Pipe
 # -- deploy -------------------------------------------------------------------------------------
 
 
-def test_deploy_creates_the_model_from_the_trained_artifact(
+def test_deploy_creates_the_model_from_the_serving_bundle_in_script_mode(
     pipeline: Pipeline, deployed: Deployed, model_trained: ModelTrained
 ) -> None:
     names = sagemaker_names(DATASET, model_trained.run_id)
     model = pipeline.clients.sagemaker.describe_model(ModelName=names.model)
     container = model["PrimaryContainer"]
-    assert container["ModelDataUrl"] == s3_uri(model_trained.bucket, model_trained.key)
+    bundle_key = RunPaths(model_trained.run_id).serving_bundle
+    assert container["ModelDataUrl"] == s3_uri(model_trained.bucket, bundle_key)
+    assert container["Environment"] == {
+        "SAGEMAKER_PROGRAM": "serve.py",
+        "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+    }
     assert "sagemaker-xgboost" in container["Image"]
+    archive = pipeline.read_bytes("models", bundle_key)
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as bundle:
+        trained = pipeline.read_bytes("models", model_trained.key)
+        with tarfile.open(fileobj=io.BytesIO(trained), mode="r:gz") as model_archive:
+            original = model_archive.extractfile("xgboost-model")
+            assert original is not None
+            shipped = bundle.extractfile("xgboost-model")
+            assert shipped is not None
+            assert shipped.read() == original.read()
+        assert "code/handlers/data/features.py" in bundle.getnames()
 
 
 def test_deploy_creates_a_serverless_config_sized_by_the_settings(

@@ -149,3 +149,10 @@ def test_test_rows_that_repeat_training_rows_are_counted() -> None:
 
 def test_the_ratios_read_as_written() -> None:
     assert SPEC.ratios == "train 0.7, validation 0.2, test 0.1"
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 7, 5000])
+def test_the_split_says_where_its_test_rows_are(chunk_rows: int) -> None:
+    parts, stats = split(processed(97), 97, chunk_rows=chunk_rows)
+    assert stats.test_positions.tolist() == ids(parts["test"][len(HEADER) :])
+    assert "test_positions" not in stats.to_dict()

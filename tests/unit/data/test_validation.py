@@ -93,6 +93,7 @@ def test_good_file() -> None:
         "target": None,
         "unknown_categories": {},
         "missing_values": {},
+        "header": ["age", "colour", "visits", "note", "bought"],
     }
 
 

@@ -80,10 +80,27 @@ def test_an_undefined_metric_never_promotes() -> None:
     assert "undefined" in verdict.reason
 
 
-def test_a_champion_on_other_features_leaves_the_decision_to_an_operator() -> None:
-    verdict = decide(AUTO, {"roc_auc": 0.9}, Champion(2, {}), comparable=False)
+def test_a_champion_that_cannot_be_scored_leaves_the_decision_to_an_operator() -> None:
+    why = "version 2 (the champion) reads column(s) pdays, which the challenger's rows do not have"
+    verdict = decide(AUTO, {"roc_auc": 0.9}, Champion(2, {}), unscorable=why)
     assert verdict.decision == "pending-approval"
-    assert "trained on other features" in verdict.reason
+    assert verdict.reason == f"{why}: an operator decides"
+
+
+def test_a_better_challenger_that_needs_new_columns_waits_for_an_operator() -> None:
+    champion = Champion(2, {"roc_auc": 0.7})
+    verdict = decide(AUTO, {"roc_auc": 0.9}, champion, new_columns=("income", "region"))
+    assert verdict.decision == "pending-approval"
+    assert "income, region" in verdict.reason
+    assert "clients would break" in verdict.reason
+    assert "better by 0.2000" in verdict.reason
+
+
+def test_a_worse_challenger_that_needs_new_columns_is_simply_rejected() -> None:
+    champion = Champion(2, {"roc_auc": 0.8})
+    verdict = decide(AUTO, {"roc_auc": 0.75}, champion, new_columns=("income",))
+    assert verdict.decision == "rejected"
+    assert "income" not in verdict.reason
 
 
 def test_the_promotion_table_is_read_and_defaults_per_binary_task() -> None:
