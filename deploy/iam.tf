@@ -103,8 +103,9 @@ locals {
     [for role in ["curated", "models", "reports"] : "${local.bucket_arns[role]}/${local.runs_prefix}*"],
   )
   worker_write_objects = [for role in ["curated", "models", "reports"] : "${local.bucket_arns[role]}/${local.runs_prefix}*"]
-  # Besides runs/, the reports bucket holds each dataset's champion pointer (datasets/) and the
-  # runs index (reports/), which the worker rewrites after each decision.
+  # Besides runs/, the reports bucket holds each dataset's champion pointer (datasets/), the
+  # runs index (reports/), which the worker rewrites after each decision, and the predictions of
+  # files scored by upload (predictions/).
   reports_shared_objects = [for prefix in local.reports_shared_prefixes : "${local.bucket_arns["reports"]}/${prefix}*"]
 }
 
@@ -122,7 +123,7 @@ data "aws_iam_policy_document" "task" {
   }
 
   statement {
-    sid       = "ChampionPointersAndTheRunsIndex"
+    sid       = "ChampionPointersRunsIndexAndPredictions"
     actions   = ["s3:GetObject", "s3:PutObject"]
     resources = local.reports_shared_objects
   }

@@ -20,6 +20,7 @@ locals {
     # whole prefix is announced and the worker takes what its rule accepts (logging the rest).
     raw = [
       { prefix = "data/", suffix = "" },
+      { prefix = "score/", suffix = "" },
     ]
     models = [
       { prefix = "runs/", suffix = "model.tar.gz" },
@@ -28,10 +29,12 @@ locals {
 
   # Every artifact of a run lives under runs/<run_id>/ (docs/architecture.md §3).
   runs_prefix = "runs/"
-  # Reports bucket: champion pointers (handlers/naming.py champion_key) and the runs index.
-  reports_shared_prefixes = ["datasets/", "reports/"]
-  # What the worker reads from the raw bucket: uploads and operator-provided recipes.
-  raw_read_prefixes = ["data/", "recipes/"]
+  # Reports bucket: champion pointers (handlers/naming.py champion_key), the runs index and the
+  # predictions of files scored by upload.
+  reports_shared_prefixes = ["datasets/", "reports/", "predictions/"]
+  # What the worker reads from the raw bucket: uploads, operator-provided recipes and files of
+  # rows to score.
+  raw_read_prefixes = ["data/", "recipes/", "score/"]
 
   # The account hosting the SageMaker XGBoost images, per region: the same table as
   # handlers/aws/images.py (the wiring test keeps them equal). Set var.xgboost_registry_account_id

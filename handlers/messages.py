@@ -53,6 +53,24 @@ class DataUploaded(ObjectCreated):
         )
 
 
+@dataclass(frozen=True, kw_only=True)
+class ScoreRequested(ObjectCreated):
+    """A file of rows landed under `score/<dataset>/` in the raw bucket: score it with the
+    dataset's live model."""
+
+    TYPE: ClassVar[str] = "score.requested"
+    # Which upload of the key this is (as a run id is): a redelivery has the same, a new upload
+    # of the same key another.
+    job_id: str
+
+    @classmethod
+    def from_event(cls, fields: Mapping[str, Any], where: str) -> Self:
+        message = build_message(cls, {**fields, "job_id": ""}, where)
+        upload = _upload(message)
+        job_id = run_id_for_object(message.bucket, message.key, upload, message.event_time)
+        return dataclasses.replace(message, job_id=job_id)
+
+
 def _upload(message: ObjectCreated) -> str:
     """What tells this upload of the object apart from another upload of the same bytes: the
     version id, else the event's sequencer with the ETag and event time. Duplicate deliveries of

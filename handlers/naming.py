@@ -16,6 +16,10 @@ from datetime import UTC, datetime
 from service.failures import PermanentError
 
 DATA_PREFIX = "data/"
+SCORE_PREFIX = "score/"  # raw bucket: files of rows to score with a dataset's live model
+PREDICTIONS_PREFIX = "predictions/"  # reports bucket: what scoring them wrote
+SCORE_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz")
+_LONGEST_FIRST = sorted(SCORE_SUFFIXES, key=len, reverse=True)
 RUNS_PREFIX = "runs/"
 RECIPES_PREFIX = "recipes/"
 
@@ -301,3 +305,58 @@ def _tag_char(char: str) -> bool:
 
 def _sanitize(text: str) -> str:
     return re.sub(r"[^a-zA-Z0-9-]", "-", text).strip("-")
+
+
+@dataclass(frozen=True)
+class ScorePaths:
+    """Where scoring `score/<dataset>/<name>.csv` writes, in the reports bucket:
+    `predictions/<dataset>/<name>.csv` (the rows with their predictions), `.json` (what was
+    done: rows, model, duration, summary, metrics of a labelled file), `.error.json` (why a
+    file was refused). `<name>` may hold folders; it is checked, never trusted."""
+
+    dataset: str
+    name: str
+
+    @classmethod
+    def of_key(cls, key: str) -> ScorePaths:
+        """The paths for a key under `score/`; PermanentError naming the key when it is not
+        `score/<dataset>/<name>` with a CSV or TSV suffix and a plain name."""
+        parts = key.split("/")
+        rest = "/".join(parts[2:])
+        suffix = next((s for s in _LONGEST_FIRST if rest.lower().endswith(s)), "")
+        name = rest[: len(rest) - len(suffix)] if suffix else ""
+        problem = _score_key_problem(parts, name)
+        if problem:
+            raise PermanentError(
+                f"object key {key!r} is not score/<dataset>/<file>.csv ({problem}): nothing scored"
+            )
+        return cls(parts[1], name)
+
+    @property
+    def prefix(self) -> str:
+        return f"{PREDICTIONS_PREFIX}{self.dataset}/{self.name}"
+
+    @property
+    def predictions(self) -> str:
+        return f"{self.prefix}.csv"
+
+    @property
+    def summary(self) -> str:
+        return f"{self.prefix}.json"
+
+    @property
+    def error(self) -> str:
+        return f"{self.prefix}.error.json"
+
+
+def _score_key_problem(parts: list[str], name: str) -> str:
+    if len(parts) < 3 or parts[0] != SCORE_PREFIX.rstrip("/"):
+        return "the folder under score/ names the dataset"
+    if not DATASET_PATTERN.match(parts[1]):
+        return f"{parts[1]!r} is not a dataset name: lower-case letters, digits, inner hyphens"
+    segments = name.split("/")
+    if not name or any(s in ("", ".", "..") for s in segments):
+        return "the file needs a name"
+    if len(name) > 512 or any(unicodedata.category(c).startswith("C") for c in name):
+        return "the name is longer than 512 characters or holds control characters"
+    return ""

@@ -16,9 +16,11 @@ from handlers.messages import (
     ModelEvaluated,
     ModelRollback,
     ModelTrained,
+    ScoreRequested,
     TrainingWatch,
     TrainRequested,
 )
+from handlers.naming import SCORE_PREFIX
 from handlers.stages import order
 from service.messages import S3Rule
 from service.routing import Route, deferred
@@ -35,6 +37,15 @@ S3_RULES: tuple[S3Rule, ...] = (
         message=DataUploaded,
     ),
     S3Rule(bucket="models", prefix="runs/", suffix="model.tar.gz", message=ModelTrained),
+    # Files of rows to score with a dataset's live model: the same formats as uploads.
+    S3Rule(
+        bucket="raw",
+        prefix=SCORE_PREFIX,
+        suffix=".csv",
+        also=(".csv.gz", ".tsv", ".tsv.gz"),
+        any_case=True,
+        message=ScoreRequested,
+    ),
 )
 
 # Each stage's module is imported when its first message arrives (or by the warm-up after the
@@ -52,6 +63,7 @@ ROUTES = (
     Route(ModelApprove, deferred(PROMOTE, "handle_approve"), order.PROMOTE),
     Route(ModelRollback, deferred(PROMOTE, "handle_rollback"), order.PROMOTE),
     Route(EndpointCleanup, deferred("handlers.stages.cleanup", "handle"), order.CLEANUP),
+    Route(ScoreRequested, deferred("handlers.stages.score", "handle"), order.SCORE),
 )
 
 # Imported by the warm-up besides the stages' modules: what the stages import inside functions

@@ -22,11 +22,13 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 import numpy as np
 
 from service.failures import PermanentError
+
+T = TypeVar("T")
 
 # A request body -> one score per row (shape (rows,)) or one row of class probabilities per row
 # (shape (rows, classes)).
@@ -154,7 +156,7 @@ def score_batches(source: Iterable[Batch], invoke: Invoke, concurrency: int) -> 
     started = time.monotonic()
     pending: deque[tuple[Batch, Future[np.ndarray]]] = deque()
     for batch in source:
-        pending.append((batch, _call_in_daemon_thread(invoke, batch.body)))
+        pending.append((batch, in_daemon_thread(invoke, batch.body)))
         if len(pending) >= concurrency:
             requests += _collect(pending.popleft(), labels, scores)
     for item in pending:
@@ -165,11 +167,11 @@ def score_batches(source: Iterable[Batch], invoke: Invoke, concurrency: int) -> 
     )
 
 
-def _call_in_daemon_thread(invoke: Invoke, body: bytes) -> Future[np.ndarray]:
+def in_daemon_thread(invoke: Callable[[bytes], T], body: bytes) -> Future[T]:
     """`invoke(body)` on a thread of its own that never holds the process open: a worker told
     to stop must exit within its shutdown budget even with a 60 s InvokeEndpoint in flight
     (ThreadPoolExecutor's threads are joined at interpreter exit)."""
-    future: Future[np.ndarray] = Future()
+    future: Future[T] = Future()
 
     def run() -> None:
         if not future.set_running_or_notify_cancel():

@@ -50,7 +50,7 @@ def decide(
     (promoting it would break the live endpoint's clients, so a person decides)."""
     metric, value = rules.metric, challenger.get(rules.metric)
     compared = _compared(rules, value, champion) if champion and not unscorable else None
-    missed = _missed_floors(rules, challenger)
+    missed = missed_floors(rules, challenger)
     if value is None:
         missed.append(f"{metric} is undefined on the test rows")
     if missed:  # the comparison too, when there is one: the reason names both numbers
@@ -113,7 +113,8 @@ def _passing(rules: Promotion, reason: str) -> Verdict:
     return Verdict("promoted", reason)
 
 
-def _missed_floors(rules: Promotion, scores: Scores) -> list[str]:
+def missed_floors(rules: Promotion, scores: Scores) -> list[str]:
+    """Each floor (or ceiling) of the promotion table the scores miss, said as a reason."""
     missed = []
     for metric, floor in rules.floors.items():
         value = scores.get(metric)

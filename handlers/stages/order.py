@@ -11,6 +11,7 @@ DEPLOY = "deploy"  # started by the model's S3 event: nothing to check before it
 EVALUATE = "evaluate"
 PROMOTE = "promote"
 CLEANUP = "cleanup"
+SCORE = "score"  # a file scored by upload: not a stage of a run
 
 STAGES = (PREPROCESS, TRAIN, TRAINING, DEPLOY, EVALUATE, PROMOTE, CLEANUP)  # in a run's order
 AFTER: dict[str, tuple[str, ...]] = {

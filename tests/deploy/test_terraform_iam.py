@@ -222,18 +222,21 @@ def test_decisions_are_published_to_the_decisions_topic_only(tf: Module) -> None
     )
 
 
-def test_the_worker_may_rewrite_champion_pointers_and_the_runs_index_only_in_reports(
+def test_the_worker_may_rewrite_pointers_the_runs_index_and_predictions_only_in_reports(
     tf: Module,
 ) -> None:
-    from handlers.naming import INDEX_DATA_KEY, INDEX_PAGE_KEY, champion_key
+    from handlers.naming import INDEX_DATA_KEY, INDEX_PAGE_KEY, ScorePaths, champion_key
 
-    statement = task_statements(tf)["ChampionPointersAndTheRunsIndex"]
+    statement = task_statements(tf)["ChampionPointersRunsIndexAndPredictions"]
     assert set(statement["actions"]) == {"s3:GetObject", "s3:PutObject"}
     assert statement["resources"] == "${local.reports_shared_objects}"
     assert '${local.bucket_arns["reports"]}' in tf.locals["reports_shared_objects"]
     prefixes = tf.locals["reports_shared_prefixes"]
-    for key in (champion_key("any"), INDEX_PAGE_KEY, INDEX_DATA_KEY):
+    scored = ScorePaths.of_key("score/any/rows.csv")
+    written = (scored.predictions, scored.summary, scored.error)
+    for key in (champion_key("any"), INDEX_PAGE_KEY, INDEX_DATA_KEY, *written):
         assert any(key.startswith(prefix) for prefix in prefixes), key
+    assert "score/" in tf.locals["raw_read_prefixes"]  # files to score are read, never written
 
 
 def test_training_logs_are_read_from_the_training_jobs_group_only(tf: Module) -> None:

@@ -225,6 +225,6 @@ def test_notifications_announce_what_a_rule_cannot_filter_by_its_prefix_only() -
     from localcloud.stack import notification_filters
 
     assert notification_filters(S3_RULES) == {
-        "raw": [{"prefix": "data/", "suffix": ""}],
+        "raw": [{"prefix": "data/", "suffix": ""}, {"prefix": "score/", "suffix": ""}],
         "models": [{"prefix": "runs/", "suffix": "model.tar.gz"}],
     }

@@ -1,0 +1,160 @@
+"""Scoring a file of rows by upload: the live model's answer for every row, written beside it.
+
+The file is read a chunk at a time (flat memory whatever its size). Each chunk's rows are sent
+to the live endpoint raw, as a client sends them: CSV with the file's header, in requests under
+the payload limit, `concurrency` at a time; the output is every input row unchanged (its cells
+as read, written as plain CSV) followed by the prediction columns of the answer. When the file
+has the target column, each row's label is kept for the live model's metrics on these rows.
+
+Validation happens before (the stage validates the whole file first, so a bad row refuses the
+file before any request is sent); here a bad answer is an error.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+import numpy as np
+import pandas as pd
+
+from handlers.data.validation import DEFAULT_CHUNK_ROWS, open_csv
+from handlers.evaluation.responses import parse_answer
+from handlers.evaluation.scoring import in_daemon_thread
+from handlers.recipe.model import Recipe
+from service.failures import PermanentError
+
+Send = Callable[[bytes], bytes]  # a request body (CSV with header) -> the CSV answer
+
+
+@dataclass(frozen=True)
+class UploadScores:
+    rows: int
+    requests: int
+    seconds: float
+    scores: np.ndarray  # what the recipe's metrics read: (rows,) or (rows, classes)
+    labels: np.ndarray | None  # the file's own labels, when it has the target column
+    predicted: dict[str, int]  # classification: rows per predicted class
+
+
+def score_upload(
+    source: BinaryIO,
+    recipe: Recipe,
+    send: Send,
+    sink: BinaryIO,
+    *,
+    file: str,
+    limit_bytes: int,
+    concurrency: int,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> UploadScores:
+    layout, stream = open_csv(source, recipe, file=file, labelled=False)
+    header = _line(layout.header)
+    sink.write(_line([*layout.header, *recipe.target.prediction_columns()]))
+    target = recipe.target.column
+    labelled = target in layout.header
+    tally = _Tally(recipe)
+    started = time.monotonic()
+    for frame in _frames(stream, layout.separator, layout.lines_before_rows, chunk_rows):
+        records = [_line(row) for row in frame.itertuples(index=False, name=None)]
+        for records_sent, answer in _answers(header, records, send, limit_bytes, concurrency):
+            tally.requests += 1
+            lines = answer.decode("utf-8").split("\n")[1:]
+            lines = lines[:-1] if lines and not lines[-1] else lines
+            if len(lines) != len(records_sent):
+                raise PermanentError(
+                    f"the endpoint answered {len(lines)} rows for a request of {len(records_sent)}"
+                )
+            for record, line in zip(records_sent, lines, strict=True):
+                sink.write(record[:-1] + b"," + line.encode("utf-8") + b"\n")
+            tally.add_answer(answer, lines)
+        if labelled:
+            tally.add_labels(frame.iloc[:, layout.header.index(target)])
+    return tally.result(time.monotonic() - started, labelled)
+
+
+def _frames(stream: BinaryIO, separator: str, skip: int, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    reader = pd.read_csv(
+        stream,
+        sep=separator,
+        header=None,
+        skiprows=skip,
+        dtype=str,  # every cell as its text: written back exactly as read
+        keep_default_na=False,
+        encoding="utf-8",
+        chunksize=chunk_rows,
+    )
+    with reader:
+        yield from reader
+
+
+def _answers(
+    header: bytes, records: list[bytes], send: Send, limit_bytes: int, concurrency: int
+) -> Iterator[tuple[list[bytes], bytes]]:
+    """Each request's records with the endpoint's answer, in order, `concurrency` in flight."""
+    pending: deque[tuple[list[bytes], Future[bytes]]] = deque()
+    for batch in _batches(header, records, limit_bytes):
+        pending.append((batch, in_daemon_thread(send, header + b"".join(batch))))
+        if len(pending) >= concurrency:
+            sent, future = pending.popleft()
+            yield sent, future.result()
+    for sent, future in pending:
+        yield sent, future.result()
+
+
+def _batches(header: bytes, records: list[bytes], limit_bytes: int) -> Iterator[list[bytes]]:
+    batch: list[bytes] = []
+    size = len(header)
+    for record in records:
+        if len(header) + len(record) > limit_bytes:
+            raise PermanentError(f"a row of {len(record)} bytes is larger than the payload limit")
+        if size + len(record) > limit_bytes:
+            yield batch
+            batch, size = [], len(header)
+        batch.append(record)
+        size += len(record)
+    if batch:
+        yield batch
+
+
+def _line(cells: Any) -> bytes:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(cells)
+    return out.getvalue().encode("utf-8")
+
+
+class _Tally:
+    """What the answers and labels add up to."""
+
+    def __init__(self, recipe: Recipe) -> None:
+        self.recipe = recipe
+        self.columns = recipe.target.score_columns()
+        self.requests = 0
+        self.scores: list[np.ndarray] = []
+        self.labels: list[np.ndarray] = []
+        self.predicted: dict[str, int] = {}
+        target = recipe.target
+        self.label_of = {value: target.label_of(value) for value in target.values}
+
+    def add_answer(self, answer: bytes, lines: list[str]) -> None:
+        self.scores.append(parse_answer(answer, self.columns))
+        if self.recipe.target.kind != "regression":
+            for cells in csv.reader(lines):
+                self.predicted[cells[0]] = self.predicted.get(cells[0], 0) + 1
+
+    def add_labels(self, values: pd.Series) -> None:
+        if self.recipe.target.kind == "regression":
+            self.labels.append(pd.to_numeric(values).to_numpy(dtype=np.float64))
+        else:
+            self.labels.append(values.map(self.label_of).to_numpy(dtype=np.float64))
+
+    def result(self, seconds: float, labelled: bool) -> UploadScores:
+        scores = np.concatenate(self.scores) if self.scores else np.empty(0)
+        labels = np.concatenate(self.labels) if labelled and self.labels else None
+        return UploadScores(len(scores), self.requests, seconds, scores, labels, self.predicted)

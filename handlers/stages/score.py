@@ -1,0 +1,183 @@
+"""Stage `score.requested`: a file of rows under `score/<dataset>/` scored by the dataset's live
+model, predictions written to `predictions/<dataset>/` in the reports bucket.
+
+The rows are validated against the live version's frozen recipe first (the label column optional),
+so a bad row refuses the whole file, naming row, column and value, before any request is sent
+and without writing predictions. Then they are scored through the live endpoint, raw, as an
+application sends them (`handlers/serving/upload.py`). A file that has the label column also
+measures the live model on fresh labelled rows: its metrics are written beside the predictions
+and sent to CloudWatch per dataset, with `LiveBelowFloor` (1 when a recipe floor is missed) for
+the alarm. Whatever refuses the file is written to `<name>.error.json` beside where the
+predictions would be, and dead-letters the message with the same reason.
+
+Idempotent: a redelivery of the same upload finds its summary (`<name>.json`, with the job id)
+and does nothing; a new upload of the same key scores again and replaces the outputs.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from handlers.aws import cloudwatch as run_metrics
+from handlers.aws.storage import Pinned, s3_uri, scratch_dir
+from handlers.data.dialect import opened
+from handlers.data.features import encode_features
+from handlers.data.validation import open_csv, validate_csv
+from handlers.deps import Ctx
+from handlers.evaluation import measure
+from handlers.evaluation.scoring import Scored
+from handlers.lifecycle.champions import Served
+from handlers.lifecycle.gate import missed_floors
+from handlers.messages import ScoreRequested
+from handlers.naming import ScorePaths
+from handlers.recipe.model import Recipe
+from handlers.runs.manifest import now
+from handlers.serving.upload import UploadScores, score_upload
+from handlers.stages import order
+from service.failures import DuplicateDelivery, PermanentError
+from service.messages import Outgoing
+
+
+STAGE = order.SCORE
+
+
+def handle(msg: ScoreRequested, ctx: Ctx) -> list[Outgoing]:
+    paths = ScorePaths.of_key(msg.key)
+    reports = ctx.deps.buckets.reports
+    done = reports.read_json(paths.summary)
+    if done is not None and done[0].get("job_id") == msg.job_id:
+        raise DuplicateDelivery(f"{s3_uri(msg.bucket, msg.key)} was scored already")
+    try:
+        summary = _score(msg, ctx, paths)
+    except PermanentError as refused:
+        reports.write_json(paths.error, _error(msg, paths, refused.reason))
+        raise
+    reports.write_json(paths.summary, summary)
+    ctx.log.info(
+        "score.done",
+        dataset=paths.dataset,
+        rows=summary["rows"],
+        version=summary["model"]["version"],
+        seconds=summary["seconds"],
+    )
+    return []
+
+
+def _score(msg: ScoreRequested, ctx: Ctx, paths: ScorePaths) -> dict[str, Any]:
+    served = _live(ctx, paths.dataset)
+    recipe = ctx.deps.runs.facts(served.run_id).recipe.load()
+    live = ctx.deps.dataset_names(paths.dataset).live_endpoint
+    file = s3_uri(msg.bucket, msg.key)
+    started = time.monotonic()
+    with scratch_dir(ctx.deps.settings.work_dir) as scratch:
+        pinned = Pinned(msg.version_id, msg.etag or None)
+        upload = ctx.deps.buckets.raw.download(msg.key, scratch / "upload", pinned)
+        labelled = _validate(upload, recipe, file)
+        ctx.deps.sagemaker.wait_in_service(live)
+        output = scratch / "predictions.csv"
+        scores = _predict(ctx, upload, recipe, live, output, file)
+        ctx.deps.buckets.reports.upload(output, paths.predictions, "text/csv")
+    summary = _summary(msg, ctx, paths, served, scores, time.monotonic() - started)
+    if labelled and scores.labels is not None:
+        summary["metrics"] = _monitor(ctx, paths.dataset, recipe, scores)
+    return summary
+
+
+def _live(ctx: Ctx, dataset: str) -> Served:
+    served = ctx.deps.champions.read(dataset).champion
+    if served is not None:
+        return served
+    ctx.deps.recipes.find(dataset)  # an unknown dataset says so, naming where recipes go
+    raise PermanentError(
+        f"dataset {dataset} has no live model yet: upload its data under data/{dataset}/ and "
+        "score files once a version is promoted"
+    )
+
+
+def _validate(upload: Path, recipe: Recipe, file: str) -> bool:
+    """The whole file checked against the live recipe before any request; whether it has the
+    label column (then its labels are checked too)."""
+    with opened(upload, file) as rows:
+        layout, _ = open_csv(rows, recipe, file=file, labelled=False)
+    labelled = recipe.target.column in layout.header
+    with opened(upload, file) as rows:
+        if labelled:
+            validate_csv(rows, recipe, file=file)
+        else:
+            for _ in encode_features(rows, recipe, file=file):
+                pass
+    return labelled
+
+
+def _predict(
+    ctx: Ctx, upload: Path, recipe: Recipe, live: str, output: Path, file: str
+) -> UploadScores:
+    settings = ctx.deps.settings
+    with opened(upload, file) as rows, output.open("wb") as sink:
+        return score_upload(
+            rows,
+            recipe,
+            lambda body: ctx.deps.sagemaker.invoke_csv(live, body),
+            sink,
+            file=file,
+            limit_bytes=settings.invoke_payload_limit_bytes,
+            concurrency=settings.endpoint_max_concurrency,
+        )
+
+
+def _summary(
+    msg: ScoreRequested,
+    ctx: Ctx,
+    paths: ScorePaths,
+    served: Served,
+    scores: UploadScores,
+    seconds: float,
+) -> dict[str, Any]:
+    reports = ctx.deps.buckets.reports
+    return {
+        "job_id": msg.job_id,
+        "input": s3_uri(msg.bucket, msg.key),
+        "predictions": reports.uri(paths.predictions),
+        "rows": scores.rows,
+        "model": {"dataset": paths.dataset, "version": served.version, "run_id": served.run_id},
+        "requests": scores.requests,
+        "seconds": round(seconds, 3),
+        "scored_at": now(),
+        "summary": _described(scores),
+    }
+
+
+def _described(scores: UploadScores) -> dict[str, Any]:
+    if scores.predicted:
+        return {"predicted": dict(sorted(scores.predicted.items()))}
+    values = scores.scores
+    if not len(values):
+        return {}
+    return {"mean": float(values.mean()), "min": float(values.min()), "max": float(values.max())}
+
+
+def _monitor(ctx: Ctx, dataset: str, recipe: Recipe, scores: UploadScores) -> dict[str, Any]:
+    """The live model's metrics on the file's own labels, to CloudWatch per dataset."""
+    assert scores.labels is not None
+    measured = measure.measure(
+        recipe, Scored(scores.labels, scores.scores, scores.requests, scores.seconds)
+    )
+    values = measured.to_dict()
+    missed = missed_floors(recipe.promotion, values)
+    headline = {f"Live{name}": value for name, value in measure.headline(measured, recipe).items()}
+    headline["LiveBelowFloor"] = 1.0 if missed else 0.0
+    namespace = ctx.deps.settings.metrics_namespace
+    run_metrics.put(ctx.deps.cloudwatch, namespace, dataset, headline)
+    return {**values, "floors_missed": missed}
+
+
+def _error(msg: ScoreRequested, paths: ScorePaths, reason: str) -> dict[str, Any]:
+    return {
+        "job_id": msg.job_id,
+        "input": s3_uri(msg.bucket, msg.key),
+        "error": reason,
+        "failed_at": now(),
+        "dataset": paths.dataset,
+    }
