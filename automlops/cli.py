@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from service.failures import ConfigurationError
 from service.health import check_from_env
@@ -77,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.set_defaults(command=cmd_report)
     _add_model_commands(commands)
+    _add_predict(commands)
     _add_recipe_commands(commands)
     health = commands.add_parser(
         "healthcheck", help="exit 0 while the worker's poll loop is alive (container check)"
@@ -117,6 +118,30 @@ def _add_model_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     rollback.add_argument("--to", type=int, metavar="VERSION", help="the version to serve")
     rollback.add_argument("--wait", type=float, default=0, metavar="SECONDS", help=wait_help)
     rollback.set_defaults(command=cmd_rollback)
+
+
+def _add_predict(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    predict = commands.add_parser(
+        "predict",
+        help="score a file of rows with a dataset's live model and download the predictions",
+        description=(
+            "Uploads FILE to score/DATASET/ in AUTOMLOPS_RAW_BUCKET, waits for the worker's "
+            "predictions in AUTOMLOPS_REPORTS_BUCKET and downloads them. The file has the "
+            "upload's columns (the label is optional: with it, the live model is measured too)."
+        ),
+    )
+    predict.add_argument("dataset")
+    predict.add_argument("file", type=Path)
+    predict.add_argument(
+        "--out",
+        type=Path,
+        default=Path("predictions"),
+        help="local folder (default: ./predictions)",
+    )
+    predict.add_argument(
+        "--wait", type=float, default=300, metavar="SECONDS", help="how long to wait (default 300)"
+    )
+    predict.set_defaults(command=cmd_predict)
 
 
 def _add_recipe_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -375,6 +400,36 @@ def _send_request(args: argparse.Namespace, send: Callable[[Operator], Sent]) ->
         return EXIT_UNHEALTHY
     print(f"{entry['decision']}: version {entry['version']} ({entry['at']})")
     return EXIT_OK if entry["decision"] in ("promoted", "rolled-back") else EXIT_UNHEALTHY
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from automlops.predict import PredictConfig, PredictFailed, predict
+
+    try:
+        config = PredictConfig.from_env(dict(os.environ))
+        done = predict(config, args.dataset, args.file, args.out, args.wait)
+    except ConfigurationError as exc:
+        return configuration_error(exc)
+    except PredictFailed as exc:
+        print(f"automlops: {exc}", file=sys.stderr)
+        return EXIT_UNHEALTHY
+    model = done.summary["model"]
+    print(
+        f"{done.summary['rows']} rows scored by version {model['version']} of {model['dataset']} "
+        f"(run {model['run_id']}) in {done.summary['seconds']:g} s",
+        file=sys.stderr,
+    )
+    if "metrics" in done.summary:
+        print(f"the live model on these labelled rows: {_headline(done.summary)}", file=sys.stderr)
+    print(done.path)
+    return EXIT_OK
+
+
+def _headline(summary: dict[str, Any]) -> str:
+    metrics = summary["metrics"]
+    shown = [f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float)][:4]
+    missed = metrics.get("floors_missed") or []
+    return ", ".join(shown) + (f"; below its floors: {'; '.join(missed)}" if missed else "")
 
 
 def cmd_recipe_draft(args: argparse.Namespace) -> int:

@@ -134,6 +134,25 @@ resource "aws_cloudwatch_metric_alarm" "data_drift" {
   ok_actions          = local.alarm_actions
 }
 
+# Scoring a labelled file by upload measures the live model on fresh rows and writes
+# LiveBelowFloor = 1 when it misses a floor of its recipe's [promotion] table
+# (handlers/stages/score.py): production performance, where serverless has no Model Monitor.
+resource "aws_cloudwatch_metric_alarm" "live_below_floor" {
+  alarm_name          = "${local.name}-live-below-floor"
+  alarm_description   = "A live model scored a labelled file below its recipe's floors. See predictions/<dataset>/<file>.json, metrics.floors_missed."
+  namespace           = var.metrics_namespace
+  metric_name         = "LiveBelowFloor"
+  dimensions          = { Service = local.metrics_service }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = 1
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
 # Every task writes PollsSucceeded after each receive call, messages or not. No data for N
 # minutes means no task is polling: crashed, stuck, or unable to reach SQS.
 resource "aws_cloudwatch_metric_alarm" "polls_stalled" {

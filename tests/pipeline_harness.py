@@ -14,6 +14,9 @@ import dataclasses
 import functools
 import io
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -446,3 +449,23 @@ def synthetic_csv(rows: int, seed: int = 0, separator: str = ",") -> bytes:
     sink = io.BytesIO()
     generate(sink, rows, seed=seed, separator=separator)
     return sink.getvalue()
+
+
+CLI_TIMEOUT_SECONDS = 120
+
+
+def cli(pipeline: Pipeline, *args: str) -> subprocess.CompletedProcess[str]:
+    """`automlops ARGS` in its own process, with the environment a worker of this stack has."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        **pipeline.stack.env,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "automlops", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT_SECONDS,
+        check=False,
+    )

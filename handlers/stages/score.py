@@ -39,7 +39,6 @@ from handlers.stages import order
 from service.failures import DuplicateDelivery, PermanentError
 from service.messages import Outgoing
 
-
 STAGE = order.SCORE
 
 
@@ -139,6 +138,7 @@ def _summary(
     return {
         "job_id": msg.job_id,
         "input": s3_uri(msg.bucket, msg.key),
+        "input_etag": msg.etag.strip('"'),
         "predictions": reports.uri(paths.predictions),
         "rows": scores.rows,
         "model": {"dataset": paths.dataset, "version": served.version, "run_id": served.run_id},
@@ -177,6 +177,7 @@ def _error(msg: ScoreRequested, paths: ScorePaths, reason: str) -> dict[str, Any
     return {
         "job_id": msg.job_id,
         "input": s3_uri(msg.bucket, msg.key),
+        "input_etag": msg.etag.strip('"'),
         "error": reason,
         "failed_at": now(),
         "dataset": paths.dataset,

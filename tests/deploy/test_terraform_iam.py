@@ -254,3 +254,18 @@ def test_drift_has_an_alarm_on_the_metric_the_train_stage_writes(tf: Module) -> 
     assert alarm["namespace"] == "${var.metrics_namespace}"
     assert alarm["comparison_operator"] == "GreaterThanOrEqualToThreshold"
     assert "DataDrifted" in Path("handlers/stages/train.py").read_text()
+
+
+def test_a_live_model_below_its_floors_has_an_alarm_on_the_metric_scoring_writes(
+    tf: Module,
+) -> None:
+    import inspect
+
+    from handlers.stages import score
+
+    alarm = tf.resources["aws_cloudwatch_metric_alarm"]["live_below_floor"]
+    assert alarm["metric_name"] == "LiveBelowFloor"
+    assert '"LiveBelowFloor"' in inspect.getsource(score)
+    assert alarm["namespace"] == "${var.metrics_namespace}"
+    assert alarm["dimensions"] == {"Service": "${local.metrics_service}"}
+    assert alarm["threshold"] == 1

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 import tarfile
 import time
 from dataclasses import dataclass
@@ -16,10 +13,9 @@ from typing import Any
 import numpy as np
 import xgboost as xgb
 from pipeline_harness import Pipeline
+from pipeline_harness import cli as cli  # the operator commands, for the tests here
 
 from handlers.naming import DatasetNames, RunPaths, champion_key, sagemaker_names
-
-CLI_TIMEOUT_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -95,23 +91,6 @@ def versions(pipeline: Pipeline, dataset: str) -> list[dict[str, Any]]:
 def endpoint_names(pipeline: Pipeline) -> list[str]:
     paginator = pipeline.clients.sagemaker.get_paginator("list_endpoints")
     return sorted(e["EndpointName"] for page in paginator.paginate() for e in page["Endpoints"])
-
-
-def cli(pipeline: Pipeline, *args: str) -> subprocess.CompletedProcess[str]:
-    """`automlops ARGS` in its own process, with the environment a worker of this stack has."""
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", "/tmp"),
-        **pipeline.stack.env,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "automlops", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT_SECONDS,
-        check=False,
-    )
 
 
 class DecisionInbox:

@@ -11,13 +11,14 @@ import gzip
 import io
 import tarfile
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 import xgboost as xgb
 from csv_rows import as_csv, rows_of
-from pipeline_harness import Pipeline, synthetic_csv
+from pipeline_harness import Pipeline, cli, synthetic_csv
 
 from handlers.data.features import encode_features
 from handlers.messages import ScoreRequested
@@ -168,3 +169,49 @@ def test_a_redelivery_scores_nothing_twice(pipeline: Pipeline, live: dict[str, A
 
 def summary_key(key: str) -> str:
     return ScorePaths.of_key(key).summary
+
+
+# -- automlops predict ----------------------------------------------------------------------------
+
+
+def test_predict_uploads_waits_and_downloads_the_predictions(
+    pipeline: Pipeline, live: dict[str, Any], tmp_path: Path
+) -> None:
+    rows = tmp_path / "customers.csv"
+    rows.write_bytes(new_rows(40, seed=37))
+    done = cli(pipeline, "predict", DATASET, str(rows), "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    path = Path(done.stdout.strip())
+    assert path == tmp_path / "out" / DATASET / "customers.csv"
+    table = rows_of(path.read_bytes())
+    assert table[0][-2:] == ["predicted_y", "probability_yes"]
+    assert len(table) == 41
+    assert f"40 rows scored by version 1 of {DATASET} (run {live['run_id']})" in done.stderr
+
+
+def test_predict_says_which_row_is_wrong_and_exits_1(
+    pipeline: Pipeline, live: dict[str, Any], tmp_path: Path
+) -> None:
+    table = rows_of(new_rows(10, seed=38))
+    table[4][table[0].index("marital")] = "widowed"
+    rows = tmp_path / "wrong.csv"
+    rows.write_bytes(as_csv(table))
+    done = cli(pipeline, "predict", DATASET, str(rows), "--out", str(tmp_path))
+    assert done.returncode == 1
+    assert "wrong.csv was not scored" in done.stderr
+    assert "row 4, column 'marital', value 'widowed'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [("notes.txt", "the worker scores .csv"), ("missing.csv", "is not a file")],
+)
+def test_predict_refuses_at_once_what_the_worker_would_not_take(
+    pipeline: Pipeline, tmp_path: Path, name: str, says: str
+) -> None:
+    if name != "missing.csv":
+        (tmp_path / name).write_text("a,b\n1,2\n")
+    done = cli(pipeline, "predict", DATASET, str(tmp_path / name), "--wait", "1")
+    assert done.returncode == 1
+    assert says in done.stderr
