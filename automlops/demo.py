@@ -3,12 +3,15 @@
 Starts moto and the SageMaker emulator, runs the real worker (the same composition as
 `automlops worker`, observers included) on a thread of this process, uploads two versions of
 synthetic data (or your CSV, once), follows each run's manifest until it ends, prints the
-metrics, each version's decision, the live endpoint and `automlops models`, and copies the
-reports to a local folder.
+metrics, each version's decision, the live endpoint and `automlops models`, copies the
+reports to a local folder, and ends by scoring a file of new rows (no label) through the live
+endpoint, as `automlops predict` does.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import tempfile
 import threading
@@ -20,8 +23,10 @@ from pathlib import Path
 
 import boto3
 
+from automlops.aws import AwsTarget
 from automlops.compose import App, compose
 from automlops.local import embedded_aws, stack_config, write_env_file
+from automlops.predict import PredictConfig, Predicted, PredictFailed, predict
 from automlops.report_files import download_report, write_local_index
 from handlers.aws.storage import Bucket
 from handlers.data.dialect import opened
@@ -30,7 +35,7 @@ from handlers.data.synthetic import generate
 from handlers.lifecycle.catalog import catalog, render
 from handlers.lifecycle.champions import ChampionStore
 from handlers.lifecycle.registry import ModelRegistry
-from handlers.naming import DatasetNames, recipe_key
+from handlers.naming import DatasetNames, RunPaths, recipe_key
 from handlers.recipe.kinds import TASK_KINDS, Kind
 from handlers.recipe.model import RecipeError
 from handlers.recipe.reader import load_packaged, packaged_recipe_bytes, read_recipe
@@ -44,6 +49,7 @@ from service.logs import configure_logging
 
 DATASET = "bank-marketing"
 SECOND_SIGNAL = 2.0
+NEW_ROWS = 20  # scored by upload at the end
 TERMINAL = ("succeeded", "failed")
 # Faster than AWS, same flow: the emulator's endpoint takes 2 s to come up, watches look often.
 DEMO_ENV = {
@@ -88,8 +94,12 @@ def run_demo(options: DemoOptions) -> int:
                 documents.append(_follow_run(stack, key, options.timeout_seconds))
                 if documents[-1]["status"] != "succeeded":
                     break
+            scored = _score_new_rows(stack, dataset, scratch, options.out_dir.parent)
         # The worker is quiet now, so the runs' summary is the last thing on the screen.
-        return _conclude(stack, documents, options.out_dir)
+        outcome = _conclude(stack, documents, options.out_dir)
+        if outcome == 0 and scored is not None:
+            _show_predictions(*scored)
+        return outcome
 
 
 @contextmanager
@@ -247,6 +257,62 @@ def _conclude(stack: Stack, documents: list[Manifest], out_dir: Path) -> int:
     last = out_dir / documents[-1]["run_id"] / "report.html"
     _say(f"report of the last run: {last.resolve()}")
     return 0
+
+
+def _score_new_rows(
+    stack: Stack, dataset: str, scratch: Path, out_dir: Path
+) -> tuple[Predicted, int] | None:
+    """A file of new rows (the live version's test rows without their label, as an application
+    has them) scored by upload through the live endpoint, as `automlops predict` does."""
+    live = ChampionStore(Bucket(stack.client("s3"), stack.buckets["reports"])).read(dataset)
+    if live.champion is None:
+        _say("no live model: no rows scored")
+        return None
+    run_id = live.champion.run_id
+    target = _runs(stack).facts(run_id).recipe.load().target.column
+    raw = (
+        stack.client("s3")
+        .get_object(Bucket=stack.buckets["curated"], Key=RunPaths(run_id).test_rows)["Body"]
+        .read()
+    )
+    table = list(csv.reader(io.StringIO(raw.decode("utf-8"))))
+    keep = [i for i, name in enumerate(table[0]) if name != target]
+    rows = scratch / "new-rows.csv"
+    with rows.open("w", newline="") as sink:
+        csv.writer(sink, lineterminator="\n").writerows(
+            [row[i] for i in keep] for row in table[: NEW_ROWS + 1]
+        )
+    config = PredictConfig(
+        stack.buckets["raw"], stack.buckets["reports"], AwsTarget.from_env(stack.env)
+    )
+    _say(f"scoring {rows.name} ({min(NEW_ROWS, len(table) - 1)} rows, no label) by upload")
+    try:
+        return predict(config, dataset, rows, out_dir / "predictions", wait=120), len(keep)
+    except PredictFailed as failed:
+        _say(f"scoring by upload failed: {failed}")
+        return None
+
+
+def _show_predictions(done: Predicted, inputs: int) -> None:
+    model = done.summary["model"]
+    _say(
+        f"{done.summary['rows']} new rows scored by the live endpoint (version "
+        f"{model['version']}); the first ones:"
+    )
+    with done.path.open(newline="") as source:
+        table = list(csv.reader(source))[:6]
+    for number, row in enumerate(table):
+        shown = "  ".join(f"{_short(cell):>16}" for cell in row[inputs:])
+        print(f"  {'row' if number == 0 else number:>4}  {shown}")
+    _say(f"predictions: {done.path.resolve()} (every input column, then the prediction's)")
+
+
+def _short(cell: str) -> str:
+    """A probability or value as four decimals, a label as it is."""
+    try:
+        return f"{float(cell):.4f}"
+    except ValueError:
+        return cell
 
 
 def _print_metrics(stack: Stack, run_id: str, out_dir: Path) -> None:

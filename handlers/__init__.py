@@ -17,9 +17,12 @@ contracts in `pyproject.toml` check it, `docs/architecture.md` explains it):
                  one metrics module per task kind, bootstrap intervals
     runs/        what is recorded about a run: the repository, manifest, claims, recipe source,
                  status
-    lifecycle/   which version serves: the gate, champion pointer, registry, live endpoint,
-                 decisions, catalog
+    lifecycle/   which version serves: the gate, the input contract, champion pointer,
+                 registry, live endpoint, decisions, catalog
     deps         what every stage is given (`ctx.deps`), built by the composition root
+    serving/     what runs at and against an endpoint: the entry module of the serving bundle
+                 deployed with each model (raw rows in, answers out), the bundle, scoring by
+                 upload
     report/      a run's pages, figures and the runs index
     stages/      the route targets, one module per stage (a stage never imports another)
     routes       which S3 objects and messages start which stage

@@ -123,6 +123,13 @@ def test_local_demo_prints_the_metrics_and_copies_the_report(tmp_path: Path) -> 
         assert f"version {made['version']} {made['decision']}: {made['reason']}" in result.stdout
     live_version = decisions[-1]["live_version"]
     assert f"live      aml-bank-marketing-live serves version {live_version}" in result.stdout
+    # It ends by scoring new rows (no label) by upload, through the live endpoint.
+    assert f"20 new rows scored by the live endpoint (version {live_version})" in result.stdout
+    predictions = tmp_path / "predictions" / "bank-marketing" / "new-rows.csv"
+    assert f"predictions: {predictions.resolve()}" in result.stdout
+    lines = predictions.read_text().splitlines()
+    assert lines[0].endswith(",predicted_y,probability_yes")
+    assert len(lines) == 21
     assert "$ automlops models bank-marketing" in result.stdout
     # The demo runs the worker exactly as `automlops worker` composes it, observers included:
     # each stage's EMF metric line is there, with the stage named as in the manifest.
