@@ -108,6 +108,7 @@ bench: install $(BENCH_ENV)/.installed
 	$(BIN)/python benchmarks/bench_consumer.py
 	$(BIN)/python benchmarks/bench_preprocess.py
 	$(BIN)/python benchmarks/bench_evaluate.py
+	$(BIN)/python benchmarks/bench_serving.py
 	$(BIN)/python benchmarks/bench_demo.py
 
 clean:

@@ -16,7 +16,9 @@ Methods, each scoring the same test file:
   and extrapolated linearly to the whole file (marked `*` in the table);
 * `batch-500`  — fixed 500-row requests, sequential;
 * `limit-c<N>` — handlers.evaluation.scoring.score_file: requests as large as the payload limit
-  (4,000,000 bytes), up to N in flight.
+  (4,000,000 bytes), up to N in flight. The evaluate stage sends the raw test rows to a serving
+  bundle (`score_raw_file`) with the same batching; this measures the batching alone, on a bare
+  model and encoded rows. What encoding at the endpoint adds is bench_serving.py's.
 
 Each method runs once per --latency-ms value; the emulator adds that latency to every
 InvokeEndpoint (its `invoke_latency_seconds` fault), as a real endpoint adds ~10-50 ms of

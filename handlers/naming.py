@@ -348,6 +348,10 @@ class ScorePaths:
     def error(self) -> str:
         return f"{self.prefix}.error.json"
 
+    @property
+    def rejected(self) -> str:  # the rows set aside under `[scoring] bad_rows = "skip"`
+        return f"{self.prefix}.rejected.csv"
+
 
 def _score_key_problem(parts: list[str], name: str) -> str:
     if len(parts) < 3 or parts[0] != SCORE_PREFIX.rstrip("/"):

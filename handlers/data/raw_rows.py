@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
 
-from handlers.data.validation import DEFAULT_CHUNK_ROWS, open_csv
+from handlers.data.validation import DEFAULT_CHUNK_ROWS, CsvLayout, open_csv
 from handlers.recipe.model import Recipe
 
 
@@ -35,24 +36,32 @@ def write_rows(
     header = io.StringIO()
     csv.writer(header, lineterminator="\n").writerow(layout.header)
     sink.write(header.getvalue().encode("utf-8"))
+    written, first = 0, 0
+    for frame in raw_frames(stream, layout, chunk_rows):
+        start, end = np.searchsorted(positions, (first, first + len(frame)))
+        chosen = positions[start:end] - first
+        if len(chosen):
+            text = frame.iloc[chosen].to_csv(header=False, index=False, lineterminator="\n")
+            sink.write(text.encode("utf-8"))
+            written += len(chosen)
+        first += len(frame)
+    return written
+
+
+def raw_frames(
+    stream: BinaryIO, layout: CsvLayout, chunk_rows: int = DEFAULT_CHUNK_ROWS
+) -> Iterator[pd.DataFrame]:
+    """The rows after the header (`open_csv`'s stream), `chunk_rows` at a time, every cell as
+    its text: nothing parsed, nothing reformatted."""
     reader = pd.read_csv(
         stream,
         sep=layout.separator,
         header=None,
         skiprows=layout.lines_before_rows,
-        dtype=str,  # every cell as its text: nothing parsed, nothing reformatted
+        dtype=str,
         keep_default_na=False,
         encoding="utf-8",
         chunksize=chunk_rows,
     )
-    written, first = 0, 0
     with reader:
-        for frame in reader:
-            start, end = np.searchsorted(positions, (first, first + len(frame)))
-            chosen = positions[start:end] - first
-            if len(chosen):
-                text = frame.iloc[chosen].to_csv(header=False, index=False, lineterminator="\n")
-                sink.write(text.encode("utf-8"))
-                written += len(chosen)
-            first += len(frame)
-    return written
+        yield from reader

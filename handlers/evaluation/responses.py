@@ -95,9 +95,14 @@ def parse_answer(body: bytes, columns: tuple[str, ...]) -> np.ndarray:
             f"endpoint answer has no column {', '.join(missing)} (it has {', '.join(header)})"
         )
     picks = [header.index(name) for name in columns]
-    rows = [
-        [_finite(cells[i], position) for i in picks]
-        for position, cells in enumerate(csv.reader(lines[1:]))
-    ]
-    scores = np.array(rows, dtype=np.float64).reshape(len(rows), len(columns))
+    cells = [[row[i] for i in picks] for row in csv.reader(lines[1:])]
+    scores: np.ndarray
+    try:
+        scores = np.array(cells, dtype=np.float64).reshape(len(cells), len(columns))
+    except ValueError:
+        scores = np.empty(0)  # some cell is not a number: found and named below
+    if len(scores) != len(cells) or not np.isfinite(scores).all():
+        # The slow path, only for an answer that is wrong: name the first bad value.
+        rows = [[_finite(value, position) for value in row] for position, row in enumerate(cells)]
+        scores = np.array(rows, dtype=np.float64).reshape(len(rows), len(columns))
     return scores[:, 0] if len(columns) == 1 else scores

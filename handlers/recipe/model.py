@@ -22,6 +22,10 @@ from handlers.recipe.kinds import TASK_KINDS, Kind, TaskKind
 from handlers.recipe.promotion import Promotion
 from service.failures import PermanentError
 
+# A file scored by upload with bad rows: refused whole (naming the first), or its good rows
+# scored and the others written aside with a reason each.
+BadRows = Literal["refuse", "skip"]
+BAD_ROWS: tuple[BadRows, ...] = ("refuse", "skip")
 UnknownPolicy = Literal["error", "other", "ignore"]
 UNKNOWN_POLICIES: tuple[UnknownPolicy, ...] = ("error", "other", "ignore")
 OTHER_CATEGORY = "other"
@@ -157,6 +161,7 @@ class Recipe:
     # A feature whose population stability index against the champion's training rows exceeds
     # this marks the upload as drifted (0.1 is a moderate shift, 0.25 a large one).
     drift_psi: float = DEFAULT_DRIFT_PSI
+    bad_rows: BadRows = "refuse"  # [scoring]: what scoring by upload does with a bad row
 
     def hyperparameter_dict(self) -> dict[str, str]:
         return dict(self.hyperparameters)

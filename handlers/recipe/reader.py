@@ -12,6 +12,7 @@ from typing import Any, cast
 from handlers.recipe import xgboost as xgboost_params
 from handlers.recipe.kinds import KINDS, TaskKind
 from handlers.recipe.model import (
+    BAD_ROWS,
     DEFAULT_DRIFT_PSI,
     DEFAULT_MAX_TEST_OVERLAP,
     MAX_CLASSES,
@@ -19,6 +20,7 @@ from handlers.recipe.model import (
     OPERATORS,
     ORDERING_OPERATORS,
     UNKNOWN_POLICIES,
+    BadRows,
     Categorical,
     Derived,
     Operator,
@@ -36,7 +38,7 @@ _CSV_UNSAFE = re.compile(r'[,"\r\n]')
 
 _SECTIONS = (
     "name", "description", "target", "columns", "categorical", "derived", "split", "xgboost",
-    "evaluation", "promotion",
+    "evaluation", "promotion", "scoring",
 )  # fmt: skip
 _SECTION_FIELDS: dict[str, tuple[str, ...]] = {
     "target": ("column", "kind", "positive", "values"),
@@ -44,6 +46,7 @@ _SECTION_FIELDS: dict[str, tuple[str, ...]] = {
     "categorical": ("unknown", "columns"),
     "split": ("train", "validation", "test", "seed", "stratify", "max_test_overlap"),
     "evaluation": ("threshold", "drift_psi"),
+    "scoring": ("bad_rows",),
 }
 
 
@@ -121,6 +124,7 @@ class _RecipeReader:
             threshold=self.threshold(kind),
             drift_psi=self.drift_psi(),
             promotion=read_promotion(self.document.get("promotion"), self.fail, kind),
+            bad_rows=self.bad_rows(),
         )
         self.check_columns(recipe)
         return recipe
@@ -341,6 +345,16 @@ class _RecipeReader:
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
             raise self.fail("evaluation.threshold", "must be a number strictly between 0 and 1")
         return float(value)
+
+    def bad_rows(self) -> BadRows:
+        raw = self.document.get("scoring", {})
+        if not isinstance(raw, dict):
+            raise self.fail("scoring", "must be a table ([scoring])")
+        value = raw.get("bad_rows", "refuse")
+        if value not in BAD_ROWS:
+            allowed = " or ".join(repr(v) for v in BAD_ROWS)
+            raise self.fail("scoring.bad_rows", f"must be {allowed}, not {value!r}")
+        return cast(BadRows, value)
 
     def drift_psi(self) -> float:
         raw = self.document.get("evaluation", {})

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import pandas as pd
 
+from handlers.data.raw_rows import raw_frames
 from handlers.data.validation import DEFAULT_CHUNK_ROWS, open_csv
 from handlers.evaluation.responses import parse_answer
 from handlers.evaluation.scoring import in_daemon_thread
@@ -38,9 +40,11 @@ class UploadScores:
     rows: int
     requests: int
     seconds: float
-    scores: np.ndarray  # what the recipe's metrics read: (rows,) or (rows, classes)
-    labels: np.ndarray | None  # the file's own labels, when it has the target column
-    predicted: dict[str, int]  # classification: rows per predicted class
+    # A labelled file's scores (what the recipe's metrics read: (rows,) or (rows, classes)) and
+    # its own labels; None for a file without the target column.
+    scores: np.ndarray | None
+    labels: np.ndarray | None
+    summary: dict[str, Any]  # rows per predicted class, or the predicted values' range
 
 
 def score_upload(
@@ -59,10 +63,10 @@ def score_upload(
     sink.write(_line([*layout.header, *recipe.target.prediction_columns()]))
     target = recipe.target.column
     labelled = target in layout.header
-    tally = _Tally(recipe)
+    tally = _Tally(recipe, labelled)
     started = time.monotonic()
-    for frame in _frames(stream, layout.separator, layout.lines_before_rows, chunk_rows):
-        records = [_line(row) for row in frame.itertuples(index=False, name=None)]
+    for frame in raw_frames(stream, layout, chunk_rows):
+        records = _records(frame.to_numpy(dtype=object).tolist())
         for records_sent, answer in _answers(header, records, send, limit_bytes, concurrency):
             tally.requests += 1
             lines = answer.decode("utf-8").split("\n")[1:]
@@ -71,27 +75,12 @@ def score_upload(
                 raise PermanentError(
                     f"the endpoint answered {len(lines)} rows for a request of {len(records_sent)}"
                 )
-            for record, line in zip(records_sent, lines, strict=True):
-                sink.write(record[:-1] + b"," + line.encode("utf-8") + b"\n")
+            answered = zip(records_sent, lines, strict=True)
+            sink.write(b"".join(r[:-1] + b"," + a.encode("utf-8") + b"\n" for r, a in answered))
             tally.add_answer(answer, lines)
         if labelled:
             tally.add_labels(frame.iloc[:, layout.header.index(target)])
-    return tally.result(time.monotonic() - started, labelled)
-
-
-def _frames(stream: BinaryIO, separator: str, skip: int, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    reader = pd.read_csv(
-        stream,
-        sep=separator,
-        header=None,
-        skiprows=skip,
-        dtype=str,  # every cell as its text: written back exactly as read
-        keep_default_na=False,
-        encoding="utf-8",
-        chunksize=chunk_rows,
-    )
-    with reader:
-        yield from reader
+    return tally.result(time.monotonic() - started)
 
 
 def _answers(
@@ -123,6 +112,23 @@ def _batches(header: bytes, records: list[bytes], limit_bytes: int) -> Iterator[
         yield batch
 
 
+class _Collected:
+    """A file-like sink that keeps each write: csv.writer writes one row per call."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.items.append(text)
+
+
+def _records(rows: Any) -> list[bytes]:
+    """Each row as one CSV record (quoted where it must be), in bytes."""
+    collected = _Collected()
+    csv.writer(collected, lineterminator="\n").writerows(rows)
+    return [item.encode("utf-8") for item in collected.items]
+
+
 def _line(cells: Any) -> bytes:
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerow(cells)
@@ -130,23 +136,33 @@ def _line(cells: Any) -> bytes:
 
 
 class _Tally:
-    """What the answers and labels add up to."""
+    """What the answers and labels add up to. Every score is kept only for a labelled file (its
+    metrics need them all); otherwise running counts and sums, so memory stays flat."""
 
-    def __init__(self, recipe: Recipe) -> None:
+    def __init__(self, recipe: Recipe, labelled: bool) -> None:
         self.recipe = recipe
+        self.labelled = labelled
         self.columns = recipe.target.score_columns()
+        self.rows = 0
         self.requests = 0
         self.scores: list[np.ndarray] = []
         self.labels: list[np.ndarray] = []
-        self.predicted: dict[str, int] = {}
+        self.predicted: Counter[str] = Counter()
+        self.total, self.low, self.high = 0.0, math.inf, -math.inf
         target = recipe.target
         self.label_of = {value: target.label_of(value) for value in target.values}
 
     def add_answer(self, answer: bytes, lines: list[str]) -> None:
-        self.scores.append(parse_answer(answer, self.columns))
-        if self.recipe.target.kind != "regression":
-            for cells in csv.reader(lines):
-                self.predicted[cells[0]] = self.predicted.get(cells[0], 0) + 1
+        scores = parse_answer(answer, self.columns)
+        self.rows += len(scores)
+        if self.labelled:
+            self.scores.append(scores)
+        if self.recipe.target.kind == "regression":
+            if len(scores):
+                self.total += float(scores.sum())
+                self.low, self.high = min(self.low, scores.min()), max(self.high, scores.max())
+            return
+        self.predicted.update(Counter(cells[0] for cells in csv.reader(lines)))
 
     def add_labels(self, values: pd.Series) -> None:
         if self.recipe.target.kind == "regression":
@@ -154,7 +170,20 @@ class _Tally:
         else:
             self.labels.append(values.map(self.label_of).to_numpy(dtype=np.float64))
 
-    def result(self, seconds: float, labelled: bool) -> UploadScores:
-        scores = np.concatenate(self.scores) if self.scores else np.empty(0)
-        labels = np.concatenate(self.labels) if labelled and self.labels else None
-        return UploadScores(len(scores), self.requests, seconds, scores, labels, self.predicted)
+    def summary(self) -> dict[str, Any]:
+        if self.recipe.target.kind != "regression":
+            return {"predicted": dict(sorted(self.predicted.items()))}
+        if not self.rows:
+            return {}
+        return {"mean": self.total / self.rows, "min": float(self.low), "max": float(self.high)}
+
+    def result(self, seconds: float) -> UploadScores:
+        kept = self.labelled and self.scores
+        return UploadScores(
+            rows=self.rows,
+            requests=self.requests,
+            seconds=seconds,
+            scores=np.concatenate(self.scores) if kept else None,
+            labels=np.concatenate(self.labels) if kept and self.labels else None,
+            summary=self.summary(),
+        )

@@ -1,14 +1,16 @@
 """Stage `score.requested`: a file of rows under `score/<dataset>/` scored by the dataset's live
 model, predictions written to `predictions/<dataset>/` in the reports bucket.
 
-The rows are validated against the live version's frozen recipe first (the label column optional),
-so a bad row refuses the whole file, naming row, column and value, before any request is sent
-and without writing predictions. Then they are scored through the live endpoint, raw, as an
-application sends them (`handlers/serving/upload.py`). A file that has the label column also
-measures the live model on fresh labelled rows: its metrics are written beside the predictions
-and sent to CloudWatch per dataset, with `LiveBelowFloor` (1 when a recipe floor is missed) for
-the alarm. Whatever refuses the file is written to `<name>.error.json` beside where the
-predictions would be, and dead-letters the message with the same reason.
+The rows are validated against the live version's frozen recipe first (the label column
+optional), so a bad row refuses the whole file, naming row, column and value, before any
+request is sent and without writing predictions; with the recipe's `[scoring] bad_rows =
+"skip"`, the good rows are scored and the bad ones written to `<name>.rejected.csv` with a
+reason each. The rows are scored through the live endpoint, raw, as an application sends them
+(`handlers/serving/upload.py`). A file that has the label column also measures the live model
+on fresh labelled rows: its metrics are written beside the predictions and sent to CloudWatch
+per dataset, with `LiveBelowFloor` (1 when a recipe floor is missed) for the alarm. Whatever
+refuses the file is written to `<name>.error.json` beside where the predictions would be, and
+dead-letters the message with the same reason.
 
 Idempotent: a redelivery of the same upload finds its summary (`<name>.json`, with the job id)
 and does nothing; a new upload of the same key scores again and replaces the outputs.
@@ -19,6 +21,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from handlers.aws import cloudwatch as run_metrics
 from handlers.aws.storage import Pinned, s3_uri, scratch_dir
@@ -34,6 +38,7 @@ from handlers.messages import ScoreRequested
 from handlers.naming import ScorePaths
 from handlers.recipe.model import Recipe
 from handlers.runs.manifest import now
+from handlers.serving.rows_aside import SetAside, set_aside
 from handlers.serving.upload import UploadScores, score_upload
 from handlers.stages import order
 from service.failures import DuplicateDelivery, PermanentError
@@ -73,14 +78,21 @@ def _score(msg: ScoreRequested, ctx: Ctx, paths: ScorePaths) -> dict[str, Any]:
     with scratch_dir(ctx.deps.settings.work_dir) as scratch:
         pinned = Pinned(msg.version_id, msg.etag or None)
         upload = ctx.deps.buckets.raw.download(msg.key, scratch / "upload", pinned)
+        aside = None
+        if recipe.bad_rows == "skip":
+            upload, aside = _set_aside(ctx, upload, recipe, paths, file, scratch)
         labelled = _validate(upload, recipe, file)
         ctx.deps.sagemaker.wait_in_service(live)
         output = scratch / "predictions.csv"
         scores = _predict(ctx, upload, recipe, live, output, file)
         ctx.deps.buckets.reports.upload(output, paths.predictions, "text/csv")
     summary = _summary(msg, ctx, paths, served, scores, time.monotonic() - started)
-    if labelled and scores.labels is not None:
-        summary["metrics"] = _monitor(ctx, paths.dataset, recipe, scores)
+    if aside is not None:
+        summary["rejected"] = aside.rejected
+        if aside.rejected:
+            summary["rejected_rows"] = ctx.deps.buckets.reports.uri(paths.rejected)
+    if labelled and scores.scores is not None and scores.labels is not None:
+        summary["metrics"] = _monitor(ctx, paths.dataset, recipe, scores.scores, scores.labels)
     return summary
 
 
@@ -93,6 +105,24 @@ def _live(ctx: Ctx, dataset: str) -> Served:
         f"dataset {dataset} has no live model yet: upload its data under data/{dataset}/ and "
         "score files once a version is promoted"
     )
+
+
+def _set_aside(
+    ctx: Ctx, upload: Path, recipe: Recipe, paths: ScorePaths, file: str, scratch: Path
+) -> tuple[Path, SetAside]:
+    """`[scoring] bad_rows = "skip"`: the good rows (a plain CSV, scored next) and the bad ones
+    with their reasons, written to `<name>.rejected.csv` when there are any."""
+    good, rejected = scratch / "good.csv", scratch / "rejected.csv"
+    with opened(upload, file) as rows, good.open("wb") as kept, rejected.open("wb") as aside:
+        outcome = set_aside(rows, recipe, kept, aside, file=file)
+    if outcome.rejected:
+        ctx.deps.buckets.reports.upload(rejected, paths.rejected, "text/csv")
+    if not outcome.good:
+        raise PermanentError(
+            f"file {file}: every one of its {outcome.rejected} rows was refused; the reasons "
+            f"are in {ctx.deps.buckets.reports.uri(paths.rejected)}"
+        )
+    return good, outcome
 
 
 def _validate(upload: Path, recipe: Recipe, file: str) -> bool:
@@ -145,25 +175,15 @@ def _summary(
         "requests": scores.requests,
         "seconds": round(seconds, 3),
         "scored_at": now(),
-        "summary": _described(scores),
+        "summary": scores.summary,
     }
 
 
-def _described(scores: UploadScores) -> dict[str, Any]:
-    if scores.predicted:
-        return {"predicted": dict(sorted(scores.predicted.items()))}
-    values = scores.scores
-    if not len(values):
-        return {}
-    return {"mean": float(values.mean()), "min": float(values.min()), "max": float(values.max())}
-
-
-def _monitor(ctx: Ctx, dataset: str, recipe: Recipe, scores: UploadScores) -> dict[str, Any]:
+def _monitor(
+    ctx: Ctx, dataset: str, recipe: Recipe, scores: np.ndarray, labels: np.ndarray
+) -> dict[str, Any]:
     """The live model's metrics on the file's own labels, to CloudWatch per dataset."""
-    assert scores.labels is not None
-    measured = measure.measure(
-        recipe, Scored(scores.labels, scores.scores, scores.requests, scores.seconds)
-    )
+    measured = measure.measure(recipe, Scored(labels, scores, 0, 0.0))
     values = measured.to_dict()
     missed = missed_floors(recipe.promotion, values)
     headline = {f"Live{name}": value for name, value in measure.headline(measured, recipe).items()}

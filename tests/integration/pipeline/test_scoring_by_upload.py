@@ -215,3 +215,28 @@ def test_predict_refuses_at_once_what_the_worker_would_not_take(
     done = cli(pipeline, "predict", DATASET, str(tmp_path / name), "--wait", "1")
     assert done.returncode == 1
     assert says in done.stderr
+
+
+def test_with_bad_rows_skipped_the_good_ones_are_scored_and_the_bad_set_aside(
+    pipeline: Pipeline,
+) -> None:
+    recipe = _renamed("skipping") + b'\n[scoring]\nbad_rows = "skip"\n'
+    pipeline.upload("recipes/skipping.toml", recipe)
+    first = pipeline.wait_until_quiet(
+        pipeline.wait_for_run(pipeline.upload("data/skipping/v1.csv", synthetic_csv(1500, 3)).key)
+    )
+    assert first["decision"]["decision"] == "promoted", first
+    table = rows_of(new_rows(60, seed=39))
+    table[9][table[0].index("age")] = "n/a"
+    table[41][table[0].index("job")] = "astronaut"
+    summary = scored(pipeline, "score/skipping/mixed.csv", as_csv(table))
+    assert (summary["rows"], summary["rejected"]) == (58, 2)
+    out = rows_of(pipeline.read_bytes("reports", "predictions/skipping/mixed.csv"))
+    assert [row[: len(table[0])] for row in out[1:]] == [
+        row for i, row in enumerate(table[1:], start=1) if i not in (9, 41)
+    ]
+    aside = rows_of(pipeline.read_bytes("reports", "predictions/skipping/mixed.rejected.csv"))
+    assert [(row[0], row[-1].split(":")[0]) for row in aside[1:]] == [
+        ("9", "column 'age', value 'n/a'"),
+        ("41", "column 'job', value 'astronaut'"),
+    ]

@@ -1,0 +1,113 @@
+"""A file's good rows kept and its bad ones set aside, each with the reason validation gives.
+
+For scoring by upload with `[scoring] bad_rows = "skip"`: the good rows go to a plain CSV (the
+file's header, every cell as read) that is then scored; the bad ones to `<name>.rejected.csv`
+with their row number in the file and the reason. A problem of the whole file (no header, a
+missing column, a ragged row, bytes that are not UTF-8) still refuses it.
+
+Rows are checked a block at a time with the one encoder (or, for a labelled file, validation
+with its labels); when a block fails, the row validation names is set aside and the rest of
+the block checked again, so a file with few bad rows costs little more than one pass.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from handlers.data.features import encode_features
+from handlers.data.raw_rows import raw_frames
+from handlers.data.validation import (
+    DEFAULT_CHUNK_ROWS,
+    ValidationFailure,
+    open_csv,
+    validate_csv,
+)
+from handlers.recipe.model import Recipe
+
+BLOCK_ROWS = 1_000
+
+
+@dataclass(frozen=True)
+class SetAside:
+    good: int
+    rejected: int
+
+
+def set_aside(
+    source: BinaryIO,
+    recipe: Recipe,
+    good: BinaryIO,
+    rejected: BinaryIO,
+    *,
+    file: str,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    block_rows: int = BLOCK_ROWS,
+) -> SetAside:
+    layout, stream = open_csv(source, recipe, file=file, labelled=False)
+    header = list(layout.header)
+    labelled = recipe.target.column in header
+    good.write(_lines([header]))
+    rejected.write(_lines([["row", *header, "reason"]]))
+    kept = refused = 0
+    first = 1
+    for frame in raw_frames(stream, layout, chunk_rows):
+        rows: list[list[str]] = frame.to_numpy(dtype=object).tolist()
+        for start in range(0, len(rows), block_rows):
+            block = rows[start : start + block_rows]
+            reasons = _bad_rows(header, block, recipe, labelled, file)
+            good.write(_lines(row for i, row in enumerate(block) if i not in reasons))
+            rejected.write(
+                _lines(
+                    [str(first + start + i), *block[i], reason]
+                    for i, reason in sorted(reasons.items())
+                )
+            )
+            kept += len(block) - len(reasons)
+            refused += len(reasons)
+        first += len(rows)
+    return SetAside(kept, refused)
+
+
+def _bad_rows(
+    header: list[str], block: list[list[str]], recipe: Recipe, labelled: bool, file: str
+) -> dict[int, str]:
+    """{index in block: reason} for every row validation refuses."""
+    reasons: dict[int, str] = {}
+    while True:
+        remaining = [i for i in range(len(block)) if i not in reasons]
+        if not remaining:
+            return reasons
+        body = _lines([header, *(block[i] for i in remaining)])
+        try:
+            _check(body, recipe, labelled, file)
+        except ValidationFailure as bad:
+            if bad.row is None:
+                raise  # about the whole file, not a row
+            reasons[remaining[bad.row - 1]] = _reason(bad)
+        else:
+            return reasons
+
+
+def _check(body: bytes, recipe: Recipe, labelled: bool, file: str) -> None:
+    if labelled:
+        validate_csv(io.BytesIO(body), recipe, file=file)
+    else:
+        for _ in encode_features(io.BytesIO(body), recipe, file=file):
+            pass
+
+
+def _reason(bad: ValidationFailure) -> str:
+    where = [f"column {bad.column!r}"] if bad.column else []
+    if bad.value is not None:
+        where.append(f"value {bad.value!r}")
+    return f"{', '.join(where)}: {bad.message}" if where else bad.message
+
+
+def _lines(rows: Iterator[list[str]] | list[list[str]]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue().encode("utf-8")
