@@ -291,6 +291,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from handlers.aws.storage import Bucket
     from handlers.runs import status
     from handlers.runs.repository import RunRepository
+    from handlers.serving import scored
     from handlers.stages import order
 
     bucket = os.environ.get("AUTOMLOPS_REPORTS_BUCKET")
@@ -305,6 +306,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     runs = RunRepository(Bucket(s3, bucket))
     if args.run_id is None:
         print(status.describe_runs(status.list_runs(runs)))
+        scoring = scored.describe(scored.recent(Bucket(s3, bucket)))
+        if scoring:
+            print(f"\n{scoring}")
         return EXIT_OK
     document = runs.load(args.run_id)
     if document is None:

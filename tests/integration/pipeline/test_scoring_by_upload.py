@@ -240,3 +240,21 @@ def test_with_bad_rows_skipped_the_good_ones_are_scored_and_the_bad_set_aside(
         ("9", "column 'age', value 'n/a'"),
         ("41", "column 'job', value 'astronaut'"),
     ]
+
+
+def test_status_shows_the_files_scored_and_refused(
+    pipeline: Pipeline, live: dict[str, Any]
+) -> None:
+    table = rows_of(new_rows(5, seed=40))
+    table[2][table[0].index("pdays")] = "never"
+    scored(pipeline, f"score/{DATASET}/status-bad.csv", as_csv(table))
+    scored(pipeline, f"score/{DATASET}/status-good.csv", new_rows(5, seed=41))
+    shown = cli(pipeline, "status")
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    start = lines.index("files scored by upload (newest first):")
+    good, bad = lines[start + 1], lines[start + 2]
+    assert good.startswith("  scored    s3://")
+    assert "status-good.csv: 5 rows, version 1" in good
+    assert bad.startswith("  refused   s3://")
+    assert "row 2, column 'pdays', value 'never'" in bad
