@@ -361,6 +361,8 @@ def _score_key_problem(parts: list[str], name: str) -> str:
     segments = name.split("/")
     if not name or any(s in ("", ".", "..") for s in segments):
         return "the file needs a name"
-    if len(name) > 512 or any(unicodedata.category(c).startswith("C") for c in name):
-        return "the name is longer than 512 characters or holds control characters"
+    if len(name.encode("utf-8")) > 512 or any(unicodedata.category(c)[0] == "C" for c in name):
+        return "the name is longer than 512 bytes or holds control characters"
+    if name.lower().endswith((".error", ".rejected")):
+        return "a name ending .error or .rejected is the name of what scoring writes beside it"
     return ""

@@ -13,12 +13,13 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
+import io
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 
 from service.failures import PermanentError
 
@@ -73,3 +74,27 @@ def sniff(
 def separator_names() -> str:
     """The separators, as an error message lists them."""
     return ", ".join(repr(s) for s in SEPARATORS)
+
+
+def csv_lines(rows: Iterable[Sequence[Any]]) -> bytes:
+    """Rows as the CSV the pipeline writes: comma, minimal quoting, `\\n`, UTF-8."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+class _Rows:
+    """A file-like sink that keeps each write: csv.writer writes one row per call."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.items.append(text)
+
+
+def csv_records(rows: Iterable[Sequence[Any]]) -> list[bytes]:
+    """Each row as its own CSV record (as `csv_lines` writes it), for batching by size."""
+    collected = _Rows()
+    csv.writer(collected, lineterminator="\n").writerows(rows)
+    return [item.encode("utf-8") for item in collected.items]

@@ -9,14 +9,13 @@ order of the file, a chunk at a time.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
 
+from handlers.data.dialect import csv_lines
 from handlers.data.validation import DEFAULT_CHUNK_ROWS, CsvLayout, open_csv
 from handlers.recipe.model import Recipe
 
@@ -33,9 +32,7 @@ def write_rows(
     """Write the data rows at `positions` (0-based, ascending) of the upload in `source` to
     `sink`, after the upload's header; returns how many were written."""
     layout, stream = open_csv(source, recipe, file=file)
-    header = io.StringIO()
-    csv.writer(header, lineterminator="\n").writerow(layout.header)
-    sink.write(header.getvalue().encode("utf-8"))
+    sink.write(csv_lines([layout.header]))
     written, first = 0, 0
     for frame in raw_frames(stream, layout, chunk_rows):
         start, end = np.searchsorted(positions, (first, first + len(frame)))

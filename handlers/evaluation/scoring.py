@@ -85,7 +85,9 @@ def _label(raw: bytes, source: str, number: int) -> float:
     return label
 
 
-def raw_batches(raw: IO[bytes], test: IO[bytes], limit_bytes: int, source: str) -> Iterator[Batch]:
+def raw_batches(
+    raw: IO[bytes], test: IO[bytes], limit_bytes: int, source: str, max_rows: int
+) -> Iterator[Batch]:
     """The raw test rows (CSV with the upload's header) as request bodies of at most
     `limit_bytes`, each starting with that header, and their labels from the test file (header,
     label first), row for row: what a client sends, with what the metrics compare it with."""
@@ -99,7 +101,7 @@ def raw_batches(raw: IO[bytes], test: IO[bytes], limit_bytes: int, source: str) 
         row = _csv_line(record)
         if len(header) + len(row) > limit_bytes:
             raise PermanentError(f"{source} row {number - 1}: one row is larger than the limit")
-        if size + len(row) > limit_bytes:
+        if size + len(row) > limit_bytes or len(rows) == max_rows:
             yield Batch(labels, header + b"".join(rows))
             labels, rows, size = [], [], len(header)
         labels.append(_label(line.split(b",", 1)[0].strip(), source, number))
@@ -128,14 +130,14 @@ def _csv_line(cells: list[str]) -> bytes:
 
 
 def score_raw_file(
-    raw: Path, test: Path, invoke: Invoke, limit_bytes: int, concurrency: int
+    raw: Path, test: Path, invoke: Invoke, limit_bytes: int, concurrency: int, max_rows: int
 ) -> Scored:
-    """The raw test rows in `raw` scored, with the labels of `test` (the same rows, encoded)."""
+    """The raw test rows in `raw` scored, with the labels of `test` (the same rows, encoded);
+    at most `max_rows` rows a request, so that the answer stays under the limit too."""
     with raw.open("rb") as raw_rows, test.open("rb") as test_rows:
         source = f"{raw.name} and {test.name}"
-        return score_batches(
-            raw_batches(raw_rows, test_rows, limit_bytes, source), invoke, concurrency
-        )
+        batches = raw_batches(raw_rows, test_rows, limit_bytes, source, max_rows)
+        return score_batches(batches, invoke, concurrency)
 
 
 def score_file(path: Path, invoke: Invoke, limit_bytes: int, concurrency: int) -> Scored:

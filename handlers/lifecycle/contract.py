@@ -44,6 +44,28 @@ def new_columns(live: Recipe, challenger: Recipe) -> tuple[str, ...]:
     return tuple(column for column in challenger.feature_input_columns() if column not in known)
 
 
+def breaks(
+    live: Recipe, challenger: Recipe, live_layout: Sequence[str], layout: Sequence[str]
+) -> tuple[str, ...]:
+    """How promoting the challenger would break the live endpoint's clients, said as reasons:
+    a column they do not send, or rows without a header read in another order. (A headerless
+    row of another width is refused loudly, naming the row; one of the same width whose
+    columns moved would be read wrong without an error, so that is what counts.)"""
+    reasons = []
+    added = new_columns(live, challenger)
+    if added:
+        reasons.append(
+            f"it needs column(s) {', '.join(added)}, which the live version does not read"
+        )
+    if live_layout and len(live_layout) == len(layout) and list(live_layout) != list(layout):
+        moved = [new for old, new in zip(live_layout, layout, strict=True) if old != new]
+        reasons.append(
+            "it reads rows without a header in another column order than the live version "
+            f"({', '.join(moved[:5])}{', ...' if len(moved) > 5 else ''} moved)"
+        )
+    return tuple(reasons)
+
+
 def _target(target: Target) -> tuple[object, ...]:
     return (target.column, target.kind, target.positive, frozenset(target.values))
 

@@ -43,11 +43,11 @@ def decide(
     challenger: Scores,
     champion: Champion | None,
     unscorable: str | None = None,
-    new_columns: tuple[str, ...] = (),
+    breaks: tuple[str, ...] = (),
 ) -> Verdict:
     """`unscorable` says why the champion could not be scored on these rows (a person decides);
-    `new_columns` are the raw columns the challenger needs that the live version does not read
-    (promoting it would break the live endpoint's clients, so a person decides)."""
+    `breaks` say how promoting the challenger would break the live endpoint's clients (a
+    person decides then too)."""
     metric, value = rules.metric, challenger.get(rules.metric)
     compared = _compared(rules, value, champion) if champion and not unscorable else None
     missed = missed_floors(rules, challenger)
@@ -62,11 +62,11 @@ def decide(
     better, reason = compared
     if not better:
         return Verdict("rejected", reason)
-    if new_columns:
+    if breaks:
         return Verdict(
             "pending-approval",
-            f"{reason}; but it needs column(s) {', '.join(new_columns)}, which the live version "
-            f"({champion.version}) does not read: its clients would break, so an operator decides",
+            f"{reason}; but {'; '.join(breaks)} (version {champion.version}): the live "
+            "endpoint's clients would break, so an operator decides",
         )
     return _passing(rules, reason)
 

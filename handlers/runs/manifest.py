@@ -73,6 +73,12 @@ def stage_of(document: Manifest, stage: str) -> StageEntry:
     return document.get("stages", {}).get(stage, {})
 
 
+def upload_columns(document: Manifest) -> tuple[str, ...]:
+    """The upload's header as preprocessing read it (empty for a run that recorded none)."""
+    stats = stage_of(document, "preprocess").get("stats") or {}
+    return tuple(stats.get("header", ()))
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 

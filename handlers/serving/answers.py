@@ -36,6 +36,27 @@ class Identity:
         return f"dataset={self.dataset},run_id={self.run_id}"
 
 
+# repr of a double is at most 24 characters ("-1.2345678901234567e-305")
+_NUMBER_CHARS = 24
+
+
+def csv_row_bytes(recipe: Recipe) -> int:
+    """The most a row of the CSV answer can take: batches are cut so that the answer, not only
+    the request, stays under the payload limit (a narrow row of a many-class target answers with
+    far more bytes than it was sent with)."""
+    target = recipe.target
+    numbers = len(target.prediction_columns()) - (0 if target.kind == "regression" else 1)
+    label = 0 if target.kind == "regression" else max(len(n.encode()) for n in target.class_names())
+    return 2 * label + 2 + numbers * (_NUMBER_CHARS + 1) + 1  # quotes doubled at worst
+
+
+def rows_within(recipe: Recipe, limit_bytes: int) -> int:
+    """The most rows a request may carry for the CSV answer to fit in `limit_bytes` (one at
+    least: a single row's answer is far below any limit)."""
+    header = len(",".join(recipe.target.prediction_columns()).encode()) + 1
+    return max(1, (limit_bytes - header) // csv_row_bytes(recipe))
+
+
 def predicted(recipe: Recipe, scores: np.ndarray) -> list[tuple[Any, ...]]:
     """One tuple per row, in the order of `recipe.target.prediction_columns()`."""
     target = recipe.target

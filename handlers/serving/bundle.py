@@ -25,13 +25,12 @@ from importlib import util
 from pathlib import Path
 from typing import Any
 
+from handlers.serving.entry import MODEL_FILE, SERVING_FILE
 from service.failures import PermanentError
 
 ENTRY_MODULE = "handlers.serving.entry"
 PROGRAM = "serve.py"
 SUBMIT_DIRECTORY = "/opt/ml/model/code"
-MODEL_FILE = "xgboost-model"
-SERVING_FILE = "serving.json"
 # The packages whose modules travel with the entry module; everything else it imports must be in
 # the image (the standard library, numpy, pandas, xgboost).
 OWN_PACKAGES = ("handlers", "service")

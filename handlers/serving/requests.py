@@ -9,8 +9,6 @@ one encoder preprocessing uses, so a bad value is named exactly as validation na
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from collections.abc import Sequence
@@ -18,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from handlers.data import dialect
-from handlers.data.dialect import UTF8_BOM
+from handlers.data.dialect import UTF8_BOM, csv_lines
 from handlers.recipe.model import Recipe
 
 CSV = "text/csv"
@@ -78,7 +76,7 @@ def _with_header(data: bytes, recipe: Recipe, layout: Sequence[str]) -> bytes:
         return data
     if not data.strip():
         raise _refuse(400, "the request has no rows")
-    return (_csv_line(layout) + data.removeprefix(UTF8_BOM).lstrip(b"\r\n")).strip() + b"\n"
+    return (csv_lines([layout]) + data.removeprefix(UTF8_BOM).lstrip(b"\r\n")).strip() + b"\n"
 
 
 def _instances(data: bytes, recipe: Recipe) -> bytes:
@@ -92,11 +90,11 @@ def _instances(data: bytes, recipe: Recipe) -> bytes:
             400, 'JSON requests are {"instances": [{"column": value, ...}, ...]}, one or more'
         )
     columns = recipe.feature_input_columns()
-    lines = [_csv_line(columns)]
+    lines = [csv_lines([columns])]
     for row, instance in enumerate(instances, start=1):
         if not isinstance(instance, dict):
             raise _refuse(400, "an instance must be an object of column: value", row=row)
-        lines.append(_csv_line([_cell(instance, column, row) for column in columns]))
+        lines.append(csv_lines([[_cell(instance, column, row) for column in columns]]))
     return b"".join(lines)
 
 
@@ -114,12 +112,6 @@ def _cell(instance: dict[str, Any], column: str, row: int) -> str:
         return repr(value)
     shown = json.dumps(value)[:60]
     raise _refuse(400, "a value must be a string, a number or null", row, column, shown)
-
-
-def _csv_line(cells: Sequence[str]) -> bytes:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow(cells)
-    return out.getvalue().encode("utf-8")
 
 
 def _refuse(

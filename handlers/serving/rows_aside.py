@@ -12,12 +12,11 @@ the block checked again, so a file with few bad rows costs little more than one 
 
 from __future__ import annotations
 
-import csv
 import io
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from handlers.data.dialect import csv_lines
 from handlers.data.features import encode_features
 from handlers.data.raw_rows import raw_frames
 from handlers.data.validation import (
@@ -29,6 +28,8 @@ from handlers.data.validation import (
 from handlers.recipe.model import Recipe
 
 BLOCK_ROWS = 1_000
+MOST_SET_ASIDE = 1_000
+MOST_SET_ASIDE_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,8 @@ def set_aside(
     layout, stream = open_csv(source, recipe, file=file, labelled=False)
     header = list(layout.header)
     labelled = recipe.target.column in header
-    good.write(_lines([header]))
-    rejected.write(_lines([["row", *header, "reason"]]))
+    good.write(csv_lines([header]))
+    rejected.write(csv_lines([["row", *header, "reason"]]))
     kept = refused = 0
     first = 1
     for frame in raw_frames(stream, layout, chunk_rows):
@@ -59,17 +60,29 @@ def set_aside(
         for start in range(0, len(rows), block_rows):
             block = rows[start : start + block_rows]
             reasons = _bad_rows(header, block, recipe, labelled, file)
-            good.write(_lines(row for i, row in enumerate(block) if i not in reasons))
+            good.write(csv_lines(row for i, row in enumerate(block) if i not in reasons))
             rejected.write(
-                _lines(
+                csv_lines(
                     [str(first + start + i), *block[i], reason]
                     for i, reason in sorted(reasons.items())
                 )
             )
             kept += len(block) - len(reasons)
             refused += len(reasons)
+            _check_share(kept, refused, file)
         first += len(rows)
     return SetAside(kept, refused)
+
+
+def _check_share(kept: int, refused: int, file: str) -> None:
+    """Setting rows aside is for a few bad rows; a file mostly bad is likely the wrong file (and
+    checking it row by row would take long): it is refused."""
+    if refused > MOST_SET_ASIDE and refused > (kept + refused) * MOST_SET_ASIDE_SHARE:
+        raise ValidationFailure(
+            f"{refused} of its first {kept + refused} rows are bad: more than "
+            f"{MOST_SET_ASIDE_SHARE:.0%} of them, so the file is refused (is it the right file?)",
+            file=file,
+        )
 
 
 def _bad_rows(
@@ -81,7 +94,7 @@ def _bad_rows(
         remaining = [i for i in range(len(block)) if i not in reasons]
         if not remaining:
             return reasons
-        body = _lines([header, *(block[i] for i in remaining)])
+        body = csv_lines([header, *(block[i] for i in remaining)])
         try:
             _check(body, recipe, labelled, file)
         except ValidationFailure as bad:
@@ -105,9 +118,3 @@ def _reason(bad: ValidationFailure) -> str:
     if bad.value is not None:
         where.append(f"value {bad.value!r}")
     return f"{', '.join(where)}: {bad.message}" if where else bad.message
-
-
-def _lines(rows: Iterator[list[str]] | list[list[str]]) -> bytes:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(rows)
-    return out.getvalue().encode("utf-8")

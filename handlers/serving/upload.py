@@ -13,7 +13,6 @@ file before any request is sent); here a bad answer is an error.
 from __future__ import annotations
 
 import csv
-import io
 import math
 import time
 from collections import Counter, deque
@@ -25,11 +24,13 @@ from typing import Any, BinaryIO
 import numpy as np
 import pandas as pd
 
+from handlers.data.dialect import csv_lines, csv_records
 from handlers.data.raw_rows import raw_frames
 from handlers.data.validation import DEFAULT_CHUNK_ROWS, open_csv
 from handlers.evaluation.responses import parse_answer
 from handlers.evaluation.scoring import in_daemon_thread
 from handlers.recipe.model import Recipe
+from handlers.serving import answers
 from service.failures import PermanentError
 
 Send = Callable[[bytes], bytes]  # a request body (CSV with header) -> the CSV answer
@@ -59,15 +60,17 @@ def score_upload(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> UploadScores:
     layout, stream = open_csv(source, recipe, file=file, labelled=False)
-    header = _line(layout.header)
-    sink.write(_line([*layout.header, *recipe.target.prediction_columns()]))
+    header = csv_lines([layout.header])
+    sink.write(csv_lines([[*layout.header, *recipe.target.prediction_columns()]]))
     target = recipe.target.column
     labelled = target in layout.header
     tally = _Tally(recipe, labelled)
+    max_rows = answers.rows_within(recipe, limit_bytes)
     started = time.monotonic()
     for frame in raw_frames(stream, layout, chunk_rows):
-        records = _records(frame.to_numpy(dtype=object).tolist())
-        for records_sent, answer in _answers(header, records, send, limit_bytes, concurrency):
+        records = csv_records(frame.to_numpy(dtype=object).tolist())
+        batches = _batches(header, records, limit_bytes, max_rows)
+        for records_sent, answer in _answers(header, batches, send, concurrency):
             tally.requests += 1
             lines = answer.decode("utf-8").split("\n")[1:]
             lines = lines[:-1] if lines and not lines[-1] else lines
@@ -84,11 +87,11 @@ def score_upload(
 
 
 def _answers(
-    header: bytes, records: list[bytes], send: Send, limit_bytes: int, concurrency: int
+    header: bytes, batches: Iterator[list[bytes]], send: Send, concurrency: int
 ) -> Iterator[tuple[list[bytes], bytes]]:
     """Each request's records with the endpoint's answer, in order, `concurrency` in flight."""
     pending: deque[tuple[list[bytes], Future[bytes]]] = deque()
-    for batch in _batches(header, records, limit_bytes):
+    for batch in batches:
         pending.append((batch, in_daemon_thread(send, header + b"".join(batch))))
         if len(pending) >= concurrency:
             sent, future = pending.popleft()
@@ -97,42 +100,22 @@ def _answers(
         yield sent, future.result()
 
 
-def _batches(header: bytes, records: list[bytes], limit_bytes: int) -> Iterator[list[bytes]]:
+def _batches(
+    header: bytes, records: list[bytes], limit_bytes: int, max_rows: int
+) -> Iterator[list[bytes]]:
+    """Requests under the payload limit whose answers (`max_rows` rows at most) are too."""
     batch: list[bytes] = []
     size = len(header)
     for record in records:
         if len(header) + len(record) > limit_bytes:
             raise PermanentError(f"a row of {len(record)} bytes is larger than the payload limit")
-        if size + len(record) > limit_bytes:
+        if size + len(record) > limit_bytes or len(batch) == max_rows:
             yield batch
             batch, size = [], len(header)
         batch.append(record)
         size += len(record)
     if batch:
         yield batch
-
-
-class _Collected:
-    """A file-like sink that keeps each write: csv.writer writes one row per call."""
-
-    def __init__(self) -> None:
-        self.items: list[str] = []
-
-    def write(self, text: str) -> None:
-        self.items.append(text)
-
-
-def _records(rows: Any) -> list[bytes]:
-    """Each row as one CSV record (quoted where it must be), in bytes."""
-    collected = _Collected()
-    csv.writer(collected, lineterminator="\n").writerows(rows)
-    return [item.encode("utf-8") for item in collected.items]
-
-
-def _line(cells: Any) -> bytes:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow(cells)
-    return out.getvalue().encode("utf-8")
 
 
 class _Tally:
@@ -166,9 +149,15 @@ class _Tally:
 
     def add_labels(self, values: pd.Series) -> None:
         if self.recipe.target.kind == "regression":
-            self.labels.append(pd.to_numeric(values).to_numpy(dtype=np.float64))
+            labels = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
         else:
-            self.labels.append(values.map(self.label_of).to_numpy(dtype=np.float64))
+            labels = values.map(self.label_of).to_numpy(dtype=np.float64)
+        if not np.isfinite(labels).all():  # validation passed them: never measure on garbage
+            raise PermanentError(
+                f"a value of the label column {self.recipe.target.column!r} could not be read "
+                "again after validation: no metrics measured"
+            )
+        self.labels.append(labels)
 
     def summary(self) -> dict[str, Any]:
         if self.recipe.target.kind != "regression":

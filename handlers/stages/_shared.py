@@ -8,6 +8,7 @@ from handlers.evaluation import measure
 from handlers.evaluation.scoring import Scored, score_raw_file
 from handlers.naming import RunPaths
 from handlers.recipe.model import Recipe
+from handlers.serving import answers
 
 
 def score_test_set(ctx: Ctx, recipe: Recipe, run_id: str, endpoint: str) -> Scored:
@@ -19,10 +20,6 @@ def score_test_set(ctx: Ctx, recipe: Recipe, run_id: str, endpoint: str) -> Scor
     with scratch_dir(settings.work_dir) as scratch:
         test = curated.download(paths.test, scratch / "test.csv")
         raw = curated.download(paths.test_rows, scratch / "test-rows.csv")
-        return score_raw_file(
-            raw,
-            test,
-            invoke,
-            settings.invoke_payload_limit_bytes,
-            settings.endpoint_max_concurrency,
-        )
+        limit = settings.invoke_payload_limit_bytes
+        max_rows = answers.rows_within(recipe, limit)
+        return score_raw_file(raw, test, invoke, limit, settings.endpoint_max_concurrency, max_rows)

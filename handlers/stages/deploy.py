@@ -14,7 +14,7 @@ from handlers.deps import Ctx
 from handlers.messages import EvaluateRequested, ModelTrained
 from handlers.naming import RunPaths
 from handlers.recipe.reader import parse_toml
-from handlers.runs.manifest import TERMINAL, stage_of
+from handlers.runs.manifest import TERMINAL, upload_columns
 from handlers.serving import bundle
 from handlers.stages import order
 from service.failures import DuplicateDelivery, PermanentError
@@ -70,8 +70,7 @@ def _bundle(msg: ModelTrained, ctx: Ctx, dataset: str) -> str:
     if archive is None:
         raise PermanentError(f"{s3_uri(msg.bucket, msg.key)} does not exist: nothing to deploy")
     frozen = ctx.deps.runs.facts(msg.run_id).recipe
-    stats = stage_of(ctx.deps.runs.load(msg.run_id) or {}, order.PREPROCESS).get("stats") or {}
-    columns = list(stats.get("header", []))
+    columns = upload_columns(ctx.deps.runs.load(msg.run_id) or {})
     recipe = frozen.load()
     if not columns:
         raise PermanentError(f"run {msg.run_id} recorded no upload header: it cannot be served")

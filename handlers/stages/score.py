@@ -37,10 +37,11 @@ from handlers.lifecycle.gate import missed_floors
 from handlers.messages import ScoreRequested
 from handlers.naming import ScorePaths
 from handlers.recipe.model import Recipe
-from handlers.runs.manifest import now
+from handlers.runs.manifest import now, stage_of
 from handlers.serving.rows_aside import SetAside, set_aside
 from handlers.serving.upload import UploadScores, score_upload
 from handlers.stages import order
+from service.errors import ends_message, reason_of
 from service.failures import DuplicateDelivery, PermanentError
 from service.messages import Outgoing
 
@@ -55,8 +56,11 @@ def handle(msg: ScoreRequested, ctx: Ctx) -> list[Outgoing]:
         raise DuplicateDelivery(f"{s3_uri(msg.bucket, msg.key)} was scored already")
     try:
         summary = _score(msg, ctx, paths)
-    except PermanentError as refused:
-        reports.write_json(paths.error, _error(msg, paths, refused.reason))
+    except Exception as failure:
+        # Whatever ends the message (a refusal, a client error from the endpoint, the last
+        # retry used up) is recorded where the person who uploaded the file looks.
+        if ends_message(failure, ctx.last_attempt):
+            reports.write_json(paths.error, _error(msg, paths, reason_of(failure)))
         raise
     reports.write_json(paths.summary, summary)
     ctx.log.info(
@@ -71,6 +75,12 @@ def handle(msg: ScoreRequested, ctx: Ctx) -> list[Outgoing]:
 
 def _score(msg: ScoreRequested, ctx: Ctx, paths: ScorePaths) -> dict[str, Any]:
     served = _live(ctx, paths.dataset)
+    deployed = stage_of(ctx.deps.runs.load(served.run_id) or {}, order.DEPLOY)
+    if "bundle" not in deployed.get("artifacts", {}):
+        raise PermanentError(
+            f"version {served.version} of {paths.dataset} was deployed before endpoints took raw "
+            "rows: once a newer version is promoted, files can be scored"
+        )
     recipe = ctx.deps.runs.facts(served.run_id).recipe.load()
     live = ctx.deps.dataset_names(paths.dataset).live_endpoint
     file = s3_uri(msg.bucket, msg.key)

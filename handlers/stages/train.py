@@ -28,6 +28,7 @@ from handlers.recipe.model import Recipe
 from handlers.runs.manifest import stage_of
 from handlers.runs.repository import StageRecord
 from handlers.stages import order
+from service.failures import PermanentError
 from service.messages import Outgoing
 
 STAGE = order.TRAIN
@@ -89,7 +90,12 @@ def _raw_test_rows(
     pinned = Pinned(source.version_id, source.etag)
     upload = ctx.deps.buckets.raw.download(source.key, folder / "upload", pinned)
     with opened(upload, file) as rows, (folder / "test-rows.csv").open("wb") as sink:
-        return write_rows(rows, recipe, positions, sink, file=file)
+        written = write_rows(rows, recipe, positions, sink, file=file)
+    if written != len(positions):  # found now, before a training job is paid for
+        raise PermanentError(
+            f"{file}: {written} of its {len(positions)} test rows were found again in the upload"
+        )
+    return written
 
 
 def _profile(

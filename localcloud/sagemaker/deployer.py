@@ -9,6 +9,7 @@ config with FailureReason set, and the old model keeps answering meanwhile.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from localcloud.sagemaker import artifacts
@@ -20,6 +21,7 @@ from localcloud.sagemaker.store import Deployment, Endpoint, Store
 from localcloud.sagemaker.workers import Workers
 
 log = logging.getLogger("localcloud.sagemaker")
+DRAIN_SECONDS = 5.0
 
 
 class DeployFailure(Exception):
@@ -76,7 +78,10 @@ class Deployer:
                 return
             replaced = _settle(endpoint, config_name, deployment, failure)
         if replaced is not None:
-            replaced.close()
+            # SageMaker drains the old model before it goes: requests in flight still finish.
+            drain = threading.Timer(DRAIN_SECONDS, replaced.close)
+            drain.daemon = True
+            drain.start()
         log.info(
             "endpoint %s %s%s", endpoint.name, endpoint.status, f": {failure}" if failure else ""
         )

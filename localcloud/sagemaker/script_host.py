@@ -134,7 +134,8 @@ def answer(module: UserModule, method: str, path: str, headers: Any, body: bytes
     if method != "POST":
         return 405, [("Content-Type", "text/html")], b"<title>405 Method Not Allowed</title>\n"
     content_type = headers.get("ContentType") or headers.get("Content-Type") or "application/json"
-    data: str | bytes = body.decode("utf-8") if content_type in UTF8_TYPES else body
+    # Werkzeug decodes these two with errors="replace": a bad byte is U+FFFD, never a failure.
+    data: str | bytes = body.decode("utf-8", "replace") if content_type in UTF8_TYPES else body
     accept = headers.get("Accept")
     if not accept or accept == "*/*":
         accept = os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", "application/json")

@@ -109,7 +109,11 @@ class ScriptHosts:
             raise
         with self._lock:
             self._hosts.append(host)
-        ping = host.request("GET", "/ping", b"", {})
+        try:
+            ping = host.request("GET", "/ping", b"", {})
+        except OSError as exc:  # model_fn slower than the limit, or the process died
+            host.close()
+            raise ScriptModeFailure(f"/ping did not answer: {exc}") from exc
         if ping.status != 200:
             host.close()
             raise ScriptModeFailure(f"/ping answered {ping.status}: {ping.body[:200]!r}")
@@ -132,8 +136,8 @@ class ScriptHosts:
                 raise ScriptModeFailure(f"cannot download {submit}: {exc}") from exc
             return
         if submit == MODEL_DIR or submit.startswith(f"{MODEL_DIR}/"):
-            source = model_dir / submit.removeprefix(MODEL_DIR).lstrip("/")
-            if source.is_dir():
+            source = (model_dir / submit.removeprefix(MODEL_DIR).lstrip("/")).resolve()
+            if source.is_relative_to(model_dir.resolve()) and source.is_dir():
                 shutil.copytree(source, code_dir, dirs_exist_ok=True)
                 return
         raise ScriptModeFailure(f"SAGEMAKER_SUBMIT_DIRECTORY {submit} is not in the container")

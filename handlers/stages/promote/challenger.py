@@ -21,7 +21,7 @@ from handlers.lifecycle.registry import Registration, Version
 from handlers.messages import ModelEvaluated
 from handlers.naming import RunPaths
 from handlers.recipe.model import Recipe
-from handlers.runs.manifest import stage_of
+from handlers.runs.manifest import stage_of, upload_columns
 from handlers.serving import bundle
 from handlers.stages import order
 from handlers.stages._shared import score_test_set
@@ -97,7 +97,7 @@ class FoundChampion:
     champion: Champion | None  # None: the dataset has none yet
     shown: ChampionScores | None  # what the report shows of it
     unscorable: str | None = None  # why it could not be scored on the challenger's rows
-    new_columns: tuple[str, ...] = ()  # what the challenger needs that it did not read
+    breaks: tuple[str, ...] = ()  # how promoting the challenger would break its clients
 
 
 def champion(ctx: Ctx, candidate: Candidate, pointer: Pointer) -> FoundChampion:
@@ -109,10 +109,16 @@ def champion(ctx: Ctx, candidate: Candidate, pointer: Pointer) -> FoundChampion:
         return FoundChampion(None, None)
     runs = ctx.deps.runs
     theirs = runs.facts(served.run_id).recipe.load()
-    added = contract.new_columns(theirs, candidate.recipe)
+    columns = _upload_columns(ctx, candidate.run_id)
+    added = contract.breaks(
+        theirs,
+        candidate.recipe,
+        _layout(theirs, _upload_columns(ctx, served.run_id)),
+        _layout(candidate.recipe, columns),
+    )
     deployed = stage_of(runs.load(served.run_id) or {}, order.DEPLOY).get("artifacts", {})
     why = contract.unscorable(
-        theirs, candidate.recipe, _upload_columns(ctx, candidate), served.version,
+        theirs, candidate.recipe, columns, served.version,
         raw_rows="bundle" in deployed,
     )  # fmt: skip
     if why is not None:
@@ -129,10 +135,13 @@ def champion(ctx: Ctx, candidate: Candidate, pointer: Pointer) -> FoundChampion:
     return FoundChampion(scored, shown, None, added)
 
 
-def _upload_columns(ctx: Ctx, candidate: Candidate) -> tuple[str, ...]:
-    document = ctx.deps.runs.load(candidate.run_id) or {}
-    stats = stage_of(document, order.PREPROCESS).get("stats") or {}
-    return tuple(stats.get("header", ()))
+def _upload_columns(ctx: Ctx, run_id: str) -> tuple[str, ...]:
+    return upload_columns(ctx.deps.runs.load(run_id) or {})
+
+
+def _layout(recipe: Recipe, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """A headerless row's columns: the upload's, without the label."""
+    return tuple(column for column in columns if column != recipe.target.column)
 
 
 def _champion_metrics(

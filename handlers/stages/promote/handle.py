@@ -87,7 +87,7 @@ def _gate(ctx: Ctx, candidate: Candidate) -> tuple[Ending, ChampionScores | None
             candidate.metrics,
             found.champion,
             found.unscorable,
-            found.new_columns,
+            found.breaks,
         )
         compared = found.shown
         ending = _apply(ctx, candidate, pointer, verdict, compared)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from recipe_texts import SMALL
 
-from handlers.lifecycle.contract import new_columns, unscorable
+from handlers.lifecycle.contract import breaks, new_columns, unscorable
 from handlers.recipe.model import Recipe
 from handlers.recipe.reader import read_recipe
 
@@ -46,3 +46,19 @@ def test_a_champion_that_takes_encoded_rows_is_not_scored() -> None:
 def test_the_columns_a_challenger_adds_to_the_live_contract() -> None:
     assert new_columns(live=recipe(), challenger=with_size()) == ("size",)
     assert new_columns(live=with_size(), challenger=recipe()) == ()
+
+
+def test_headerless_rows_read_in_another_order_break_the_clients_silently() -> None:
+    live = ("n", "colour", "junk")
+    moved = breaks(recipe(), recipe(), live, ("colour", "n", "junk"))
+    assert len(moved) == 1
+    assert "rows without a header in another column order" in moved[0]
+    assert "colour, n moved" in moved[0]
+    # Another width is refused loudly by the endpoint (the row's field count): no silent break.
+    assert breaks(recipe(), recipe(), live, ("n", "colour", "junk", "extra")) == ()
+    assert breaks(recipe(), recipe(), live, live) == ()
+
+
+def test_a_new_column_is_a_break_said_as_a_reason() -> None:
+    (reason,) = breaks(recipe(), with_size(), UPLOAD, UPLOAD)
+    assert reason == "it needs column(s) size, which the live version does not read"

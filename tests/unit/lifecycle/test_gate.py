@@ -89,16 +89,17 @@ def test_a_champion_that_cannot_be_scored_leaves_the_decision_to_an_operator() -
 
 def test_a_better_challenger_that_needs_new_columns_waits_for_an_operator() -> None:
     champion = Champion(2, {"roc_auc": 0.7})
-    verdict = decide(AUTO, {"roc_auc": 0.9}, champion, new_columns=("income", "region"))
+    needs = "it needs column(s) income, region, which the live version does not read"
+    verdict = decide(AUTO, {"roc_auc": 0.9}, champion, breaks=(needs,))
     assert verdict.decision == "pending-approval"
-    assert "income, region" in verdict.reason
+    assert needs in verdict.reason
     assert "clients would break" in verdict.reason
     assert "better by 0.2000" in verdict.reason
 
 
 def test_a_worse_challenger_that_needs_new_columns_is_simply_rejected() -> None:
     champion = Champion(2, {"roc_auc": 0.8})
-    verdict = decide(AUTO, {"roc_auc": 0.75}, champion, new_columns=("income",))
+    verdict = decide(AUTO, {"roc_auc": 0.75}, champion, breaks=("it needs column(s) income",))
     assert verdict.decision == "rejected"
     assert "income" not in verdict.reason
 

@@ -193,3 +193,18 @@ def test_an_empty_request_is_a_400(tmp_path: Path) -> None:
     status, _, answer, _ = call(loaded("binary", tmp_path), "", "text/csv")
     assert status == 400
     assert "no rows" in json.loads(answer)["message"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_requests_are_cut_so_that_the_answer_fits_under_the_limit(
+    kind: str, tmp_path: Path
+) -> None:
+    from handlers.serving import answers
+
+    served = model_of(kind)
+    limit = 4096
+    rows = answers.rows_within(served.recipe, limit)
+    body = headerless(served, rows)
+    _, _, answer, _ = call(loaded(kind, tmp_path), body, "text/csv", accept="text/csv")
+    assert len(answer) <= limit
+    assert answer.count(b"\n") == rows + 1

@@ -71,3 +71,15 @@ def test_the_scoring_table_is_read_and_checked() -> None:
         RecipeError, match=re.escape("scoring.bad_rows: must be 'refuse' or 'skip'")
     ):
         read_recipe((text + '\n[scoring]\nbad_rows = "drop"\n').encode(), "r.toml")
+
+
+def test_a_file_mostly_bad_is_refused_not_set_aside_row_by_row() -> None:
+    from handlers.serving import rows_aside
+
+    table = upload(1200)
+    column = table[0].index("age")
+    for row in table[1:]:
+        row[column] = "unknown"
+    with pytest.raises(ValidationFailure, match="is it the right file"):
+        split(table)
+    assert rows_aside.MOST_SET_ASIDE < 1200
