@@ -9,6 +9,7 @@ DATA ?=
 TARGET ?=
 KIND ?=
 DATASET ?=
+RECIPE ?=
 ROWS ?= 5000
 
 # uv must use the machine's Python, never download one.
@@ -27,10 +28,14 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --all-extras --python $(PYTHON)
 	@touch $@
 
+# A value as one shell word, whatever it holds (spaces, parentheses, quotes): 'it'\''s'.
+quote = '$(subst ','\'',$(1))'
+
 demo: install
-	$(BIN)/automlops local --demo $(if $(DATA),--data $(DATA),--rows $(ROWS)) \
-		$(if $(TARGET),--target $(TARGET)) $(if $(KIND),--kind $(KIND)) \
-		$(if $(DATASET),--dataset $(DATASET))
+	$(BIN)/automlops local --demo $(if $(DATA),--data $(call quote,$(DATA)),--rows $(ROWS)) \
+		$(if $(TARGET),--target $(call quote,$(TARGET))) $(if $(KIND),--kind $(call quote,$(KIND))) \
+		$(if $(DATASET),--dataset $(call quote,$(DATASET))) \
+		$(if $(RECIPE),--recipe $(call quote,$(RECIPE)))
 
 # Two processes (the machine's cores), each file's tests on one of them: the suite mostly waits
 # on servers, so this halves its time; each process has its own moto and LocalStack.
