@@ -28,6 +28,7 @@ def row_of(sources: Sources) -> dict[str, Any]:
     drift = (sources.profile or {}).get("drift") or {}
     return {
         "run_id": sources.run_id,
+        "created_at": sources.manifest.get("created_at"),
         "date": sources.evaluation.get("run", {}).get("evaluated_at"),
         "decision": (sources.manifest.get("decision") or decision).get("decision"),
         "version": decision.get("version"),
@@ -49,7 +50,7 @@ def record(
         document, etag = found if found else ({"datasets": {}}, None)
         entry = document["datasets"].setdefault(dataset, {"runs": []})
         runs = [r for r in entry["runs"] if r["run_id"] != row["run_id"]] + [row]
-        entry["runs"] = sorted(runs, key=lambda r: r["run_id"])[-MAX_RUNS_PER_DATASET:]
+        entry["runs"] = in_time_order(runs)[-MAX_RUNS_PER_DATASET:]
         entry["live_run"] = live_run
         if reports.write_json_if(INDEX_DATA_KEY, document, etag) is not None:
             return document
@@ -57,6 +58,13 @@ def record(
     raise RuntimeError(
         f"{reports.uri(INDEX_DATA_KEY)} kept changing; the index is rewritten next time"
     )
+
+
+def in_time_order(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Oldest first, by when each run was created (a run id's date is only the day, its second
+    half a digest: no order within a day); rows written before the time was kept go by their
+    evaluation time."""
+    return sorted(runs, key=lambda r: (r.get("created_at") or r.get("date") or "", r["run_id"]))
 
 
 def bucket_link(run_id: str) -> str:

@@ -13,16 +13,29 @@ from handlers.runs.repository import RunRepository
 
 
 def list_runs(runs: RunRepository, limit: int = 20) -> list[Manifest]:
-    """The newest runs first (run ids start with their date), with status and current stage."""
+    """The newest runs first, by when each was created, with status and current stage."""
     bucket = runs.bucket
     run_ids: list[str] = []
     paginator = bucket.s3.get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=bucket.name, Prefix=RUNS_PREFIX, Delimiter="/"):
         run_ids += [p["Prefix"].split("/")[1] for p in page.get("CommonPrefixes", [])]
-    documents: list[Manifest | None] = [
-        runs.load(run_id) for run_id in sorted(run_ids)[-limit:][::-1]
-    ]
-    return [d for d in documents if d is not None]
+    documents = [d for d in map(runs.load, candidates(run_ids, limit)) if d is not None]
+    return newest_first(documents)[:limit]
+
+
+def candidates(run_ids: list[str], limit: int) -> list[str]:
+    """The runs of the newest days, whole days until there are `limit`: a run id starts with
+    its day, but its order within the day is a digest's, so the day is read whole."""
+    chosen: list[str] = []
+    for run_id in sorted(run_ids, reverse=True):
+        if len(chosen) >= limit and run_id[:8] != chosen[-1][:8]:
+            break
+        chosen.append(run_id)
+    return chosen
+
+
+def newest_first(documents: list[Manifest]) -> list[Manifest]:
+    return sorted(documents, key=lambda d: (d.get("created_at") or "", d["run_id"]), reverse=True)
 
 
 def describe_run(document: Manifest, stages: Sequence[str]) -> str:
@@ -68,11 +81,15 @@ def describe_run(document: Manifest, stages: Sequence[str]) -> str:
 def describe_runs(documents: list[Manifest]) -> str:
     if not documents:
         return "no runs yet"
-    lines = [f"{'run':<21}{'status':<11}{'stage':<12}dataset"]
+    lines = [f"{'run':<21}{'created (UTC)':<18}{'status':<11}{'stage':<12}{'decision':<18}dataset"]
     for d in documents:
         stage = d.get("current_stage") or d.get("failed_stage") or "-"
+        created = (d.get("created_at") or "-")[:16].replace("T", " ")
+        summary = d.get("decision")
+        decision = (summary.get("decision") if summary else None) or "-"
         lines.append(
-            f"{d['run_id']:<21}{d.get('status', ''):<11}{stage:<12}{d.get('dataset', '?')}"
+            f"{d['run_id']:<21}{created:<18}{d.get('status', ''):<11}{stage:<12}{decision:<18}"
+            f"{d.get('dataset', '?')}"
         )
     return "\n".join(lines)
 

@@ -722,7 +722,8 @@ def test_status_lists_the_runs_with_their_status(
     assert by_id[finished["run_id"]]["status"] == "succeeded"
     table = status.describe_runs(runs)
     (line,) = [row for row in table.splitlines() if row.startswith(finished["run_id"])]
-    assert line.split()[1:] == ["succeeded", "-", DATASET]
+    day, minute = finished["created_at"][:16].split("T")
+    assert line.split()[1:] == [day, minute, "succeeded", "-", "promoted", DATASET]
 
 
 def test_a_twin_evaluation_waits_for_the_first_instead_of_scoring_again(

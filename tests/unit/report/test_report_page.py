@@ -164,3 +164,14 @@ def test_the_index_links_every_run_and_marks_the_live_one() -> None:
     assert html.count('src="data:image/png;base64,') == 1
     local = runs_index.render(document, link=lambda run_id: f"{run_id}/report.html")
     assert f'href="{rows[0]["run_id"]}/report.html"' in local
+
+
+def test_the_index_orders_runs_by_when_they_were_created_not_by_their_digest() -> None:
+    base = runs_index.row_of(sources("binary", champion="none", extras=False))
+    made = [
+        {**base, "run_id": "20261201-ffffffffff", "created_at": "2026-12-01T09:00:00.000+00:00"},
+        {**base, "run_id": "20261201-0000000000", "created_at": "2026-12-01T10:00:00.000+00:00"},
+        {**base, "run_id": "20261130-9999999999", "created_at": "2026-11-30T23:59:00.000+00:00"},
+    ]
+    ordered = [row["run_id"] for row in runs_index.in_time_order(made)]
+    assert ordered == ["20261130-9999999999", "20261201-ffffffffff", "20261201-0000000000"]
