@@ -31,7 +31,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ from handlers.data.features import transform_csv
 from handlers.data.synthetic import generate
 from handlers.recipe.reader import load_packaged, packaged_recipe_bytes, parse_toml
 from handlers.serving import bundle
+from localcloud.sagemaker import artifacts
 
 DATASET = "bank-marketing"
 RECIPE = load_packaged(DATASET)
@@ -77,13 +77,7 @@ def trained_archive() -> tuple[bytes, list[str]]:
     params = {k: v for k, v in RECIPE.hyperparameter_dict().items() if k != "num_round"}
     rounds = int(RECIPE.hyperparameter_dict()["num_round"])
     booster = xgb.train(params, xgb.DMatrix(table[:, 1:], label=table[:, 0]), rounds)
-    model = bytes(booster.save_raw(raw_format="ubj"))
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w:gz") as archive:
-        info = tarfile.TarInfo("xgboost-model")
-        info.size = len(model)
-        archive.addfile(info, io.BytesIO(model))
-    return out.getvalue(), header
+    return artifacts.pack(booster), header
 
 
 def deploy_both(stack: StackProcess, archive: bytes, header: list[str]) -> None:

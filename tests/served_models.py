@@ -23,6 +23,7 @@ from handlers.data.synthetic_tasks import generate_prices, generate_segments
 from handlers.recipe.model import Recipe
 from handlers.recipe.reader import packaged_recipe_bytes, parse_toml, recipe_of
 from handlers.serving import bundle
+from localcloud.sagemaker import artifacts
 
 RUN_ID = "20261207-0a1b2c3d4e"
 TARGETS = {"binary": "y", "multiclass": "segment", "regression": "price"}
@@ -65,7 +66,7 @@ def served_model(kind: str, rows: int = 600, rounds: int = 15) -> ServedModel:
     table = np.loadtxt(io.BytesIO(sink.getvalue()), delimiter=",", skiprows=1, ndmin=2)
     params = {k: v for k, v in recipe.hyperparameter_dict().items() if k != "num_round"}
     booster = xgb.train(params, xgb.DMatrix(table[:, 1:], label=table[:, 0]), rounds)
-    archive = _model_archive(booster)
+    archive = artifacts.pack(booster)  # as the training job writes it
     header = raw.split(b"\n", 1)[0].decode().split(",")
     served = bundle.Served(
         dataset=recipe.name,
@@ -91,13 +92,3 @@ def _upload(kind: str, rows: int) -> tuple[bytes, dict[str, Any], str]:
     text = draft_recipe(io.BytesIO(body), file="d.csv", dataset=kind, target=TARGETS[kind]).text
     source = f"recipes/{kind}.toml"
     return body, parse_toml(text.encode(), source), source
-
-
-def _model_archive(booster: xgb.Booster) -> bytes:
-    model = bytes(booster.save_raw(raw_format="ubj"))
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w:gz") as archive:
-        info = tarfile.TarInfo("xgboost-model")
-        info.size = len(model)
-        archive.addfile(info, io.BytesIO(model))
-    return out.getvalue()

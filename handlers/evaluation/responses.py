@@ -29,10 +29,7 @@ def parse_scores(body: bytes, columns: int = 1) -> np.ndarray:
     or `{"predictions": [{"score": ...}, ...]}` (application/json), a score being a number or a
     list of `columns` numbers. Anything else is `InvalidScores`.
     """
-    try:
-        text = body.decode("utf-8").strip()
-    except UnicodeDecodeError as exc:
-        raise InvalidScores(f"endpoint response is not UTF-8 text: {body[:60]!r}") from exc
+    text = _text(body).strip()
     if not text:
         raise InvalidScores("endpoint response is empty: no scores")
     if text[0] in "[{":
@@ -44,6 +41,13 @@ def parse_scores(body: bytes, columns: int = 1) -> np.ndarray:
     if columns == 1:
         return np.array([_finite(value, position) for position, value in enumerate(rows)])
     return np.array([_row(row, position, columns) for position, row in enumerate(rows)])
+
+
+def _text(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidScores(f"endpoint answer is not UTF-8 text: {body[:60]!r}") from exc
 
 
 def _row(row: Any, position: int, columns: int) -> list[float]:
@@ -82,10 +86,7 @@ def parse_answer(body: bytes, columns: tuple[str, ...]) -> np.ndarray:
     """Scores from a served model's CSV answer (a header naming the prediction columns, a line
     per row), read by name: shape (rows,) for one column, (rows, len(columns)) for several. A
     missing column or a value that is not a finite number is `InvalidScores`."""
-    try:
-        lines = body.decode("utf-8").splitlines()
-    except UnicodeDecodeError as exc:
-        raise InvalidScores(f"endpoint answer is not UTF-8 text: {body[:60]!r}") from exc
+    lines = _text(body).splitlines()
     if not lines:
         raise InvalidScores("endpoint answer is empty: no header, no scores")
     header = next(csv.reader([lines[0]]))

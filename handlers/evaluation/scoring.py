@@ -117,6 +117,8 @@ def _paired(
     lines = (line for line in test if line.strip())
     try:
         yield from zip(records, lines, strict=True)
+    except UnicodeDecodeError as exc:  # a ValueError too, but not a count
+        raise PermanentError(f"{source}: the raw test rows are not UTF-8: {exc}") from exc
     except ValueError:
         raise PermanentError(
             f"{source}: the raw test rows and the test file do not have the same number of rows"

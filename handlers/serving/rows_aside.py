@@ -36,6 +36,7 @@ MOST_SET_ASIDE_SHARE = 0.1
 class SetAside:
     good: int
     rejected: int
+    labelled: bool  # the file has the label column (its labels were checked too)
 
 
 def set_aside(
@@ -71,7 +72,7 @@ def set_aside(
             refused += len(reasons)
             _check_share(kept, refused, file)
         first += len(rows)
-    return SetAside(kept, refused)
+    return SetAside(kept, refused, labelled)
 
 
 def _check_share(kept: int, refused: int, file: str) -> None:

@@ -91,7 +91,8 @@ def _score(msg: ScoreRequested, ctx: Ctx, paths: ScorePaths) -> dict[str, Any]:
         aside = None
         if recipe.bad_rows == "skip":
             upload, aside = _set_aside(ctx, upload, recipe, paths, file, scratch)
-        labelled = _validate(upload, recipe, file)
+        # Rows set aside were checked one by one already: the good ones need no second pass.
+        labelled = aside.labelled if aside is not None else _validate(upload, recipe, file)
         ctx.deps.sagemaker.wait_in_service(live)
         output = scratch / "predictions.csv"
         scores = _predict(ctx, upload, recipe, live, output, file)
