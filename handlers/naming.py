@@ -198,12 +198,18 @@ class RunPaths:
 
 @dataclass(frozen=True)
 class SageMakerNames:
-    """One run's SageMaker resource names: deterministic, ≤ 63 chars, SageMaker's name pattern."""
+    """One run's SageMaker resource names: deterministic, ≤ 63 chars, SageMaker's name pattern.
+
+    `model` and `endpoint_config` serve the run's own endpoint (evaluation); `live_model` and
+    `live_endpoint_config` the dataset's live endpoint once the run's version is promoted: the
+    same bundle, with the registry version in its environment so that answers name it."""
 
     training_job: str
     model: str
     endpoint_config: str
     endpoint: str
+    live_model: str
+    live_endpoint_config: str
 
     @classmethod
     def for_run(
@@ -215,6 +221,8 @@ class SageMakerNames:
             model=sagemaker_name(base, "model"),
             endpoint_config=sagemaker_name(base, "epc"),
             endpoint=sagemaker_name(base, "ep"),
+            live_model=sagemaker_name(base, "live"),
+            live_endpoint_config=sagemaker_name(base, "live-epc"),
         )
 
 

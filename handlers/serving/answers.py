@@ -27,13 +27,15 @@ class Identity:
 
     dataset: str
     run_id: str
+    version: int | None = None  # the registry version; None on a run's own endpoint (unregistered)
 
-    def to_dict(self) -> dict[str, str]:
-        return {"dataset": self.dataset, "run_id": self.run_id}
+    def to_dict(self) -> dict[str, Any]:
+        return {"dataset": self.dataset, "version": self.version, "run_id": self.run_id}
 
     def attributes(self) -> str:
         """`X-Amzn-SageMaker-Custom-Attributes`: InvokeEndpoint hands it to the client."""
-        return f"dataset={self.dataset},run_id={self.run_id}"
+        version = "" if self.version is None else f",version={self.version}"
+        return f"dataset={self.dataset}{version},run_id={self.run_id}"
 
 
 # repr of a double is at most 24 characters ("-1.2345678901234567e-305")

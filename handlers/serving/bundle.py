@@ -25,7 +25,7 @@ from importlib import util
 from pathlib import Path
 from typing import Any
 
-from handlers.serving.entry import MODEL_FILE, SERVING_FILE
+from handlers.serving.entry import MODEL_FILE, SERVING_FILE, VERSION_VARIABLE
 from service.failures import PermanentError
 
 ENTRY_MODULE = "handlers.serving.entry"
@@ -41,9 +41,13 @@ _PROGRAM_TEXT = (
 )
 
 
-def environment() -> dict[str, str]:
-    """What the container reads to serve the bundle in script mode (serving.py, v3.0-5)."""
-    return {"SAGEMAKER_PROGRAM": PROGRAM, "SAGEMAKER_SUBMIT_DIRECTORY": SUBMIT_DIRECTORY}
+def environment(version: int | None = None) -> dict[str, str]:
+    """What the container reads to serve the bundle in script mode (serving.py, v3.0-5), and
+    for a registered version the number its answers name."""
+    found = {"SAGEMAKER_PROGRAM": PROGRAM, "SAGEMAKER_SUBMIT_DIRECTORY": SUBMIT_DIRECTORY}
+    if version is not None:
+        found[VERSION_VARIABLE] = str(version)
+    return found
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -35,6 +36,9 @@ from handlers.serving.requests import CSV, JSON, Refused, RequestRefused, as_csv
 
 MODEL_FILE = "xgboost-model"
 SERVING_FILE = "serving.json"
+# Set in the environment of the model the live endpoint serves (the version is registered after
+# the run's own endpoint is evaluated, so the bundle itself cannot know it).
+VERSION_VARIABLE = "AUTOMLOPS_MODEL_VERSION"
 REQUEST = "request"  # how errors name the request's rows (validation names a file)
 
 
@@ -87,8 +91,13 @@ def model_fn(model_dir: str) -> ServedModel:
         booster=booster,
         recipe=recipe_of(serving["recipe"]["document"], serving["recipe"]["source"]),
         layout=tuple(serving["layout"]),
-        identity=Identity(serving["dataset"], serving["run_id"]),
+        identity=Identity(serving["dataset"], serving["run_id"], _version()),
     )
+
+
+def _version() -> int | None:
+    value = os.environ.get(VERSION_VARIABLE, "")
+    return int(value) if value.isdigit() else None
 
 
 def input_fn(input_data: str | bytes, content_type: str) -> Request:

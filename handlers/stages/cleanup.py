@@ -1,13 +1,14 @@
 """Stage `endpoint.cleanup`: after a decision, delete what nothing needs (cost and quota).
 
-- the run's own endpoint: it existed only to be evaluated;
-- the endpoint, endpoint config and model of every registered version of the dataset beyond
-  the live one, the one being moved onto the live endpoint, those awaiting approval and the
+- the run's own endpoint, endpoint config and model: they existed only to be evaluated (the live
+  endpoint serves a model of its own per version, naming the version);
+- the live endpoint's config and model of every registered version of the dataset beyond the
+  live one, the one being moved onto the live endpoint, those awaiting approval and the
   `keep_versions` newest approved ones (rollback targets stay one UpdateEndpoint away; an older
-  one is deployed again from the registry);
+  one, or one awaiting approval, is deployed again from the registry);
 - the endpoints of the dataset's runs that failed after deploying.
 
-Nothing the live endpoint uses is ever deleted; every delete of what is already gone counts as
+Nothing the champion pointer names is ever deleted; every delete of what is already gone counts as
 done, so clean-up is safe to repeat and safe after a crash half-way. It ends the run.
 """
 
@@ -38,10 +39,11 @@ def handle(msg: EndpointCleanup, ctx: Ctx) -> list[Outgoing]:
         group = deps.dataset_names(msg.dataset).model_package_group
         versions = deps.registry.versions(group)
         kept = kept_runs(pointer, versions, keep_versions)
-        deleted = _delete_run(ctx, msg.dataset, msg.run_id, models=msg.run_id not in kept)
+        in_use = served_names(pointer)
+        deleted = _delete_run(ctx, msg.dataset, msg.run_id, kept=msg.run_id in kept, in_use=in_use)
         for version in versions:
             if version.run_id not in kept and version.run_id != msg.run_id:
-                deleted += _delete_run(ctx, msg.dataset, version.run_id, models=True)
+                deleted += _delete_run(ctx, msg.dataset, version.run_id, kept=False, in_use=in_use)
         deleted += _delete_failed_runs_endpoints(ctx, msg.dataset)
         record.stats = {"deleted": deleted, "kept_runs": sorted(kept)}
         # After the deletes (a report that cannot be written must not keep endpoints running),
@@ -68,16 +70,30 @@ def kept_runs(pointer: Pointer, versions: list[Version], keep_versions: int) -> 
     return kept
 
 
-def _delete_run(ctx: Ctx, dataset: str, run_id: str, *, models: bool) -> list[str]:
-    """The run's endpoint, and with `models` its endpoint config and model: what was deleted."""
+def served_names(pointer: Pointer) -> set[str]:
+    """The models and endpoint configs the pointer names (the live endpoint's, and a
+    transition's two ends): never deleted, whatever their names."""
+    served = [pointer.champion]
+    if pointer.transition is not None:
+        served += [pointer.transition.target, pointer.transition.previous]
+    return {name for s in served if s is not None for name in (s.model, s.endpoint_config)}
+
+
+def _delete_run(ctx: Ctx, dataset: str, run_id: str, *, kept: bool, in_use: set[str]) -> list[str]:
+    """The run's endpoint, endpoint config and model (evaluation done, the live endpoint serves
+    its own model of the version), and unless the run is `kept` the live endpoint's config and
+    model of it too: what was deleted, in that order (configs before the models they name)."""
     gateway = ctx.deps.sagemaker
     names = ctx.deps.names(dataset, run_id)
     deleted = [names.endpoint] if gateway.delete_endpoint(names.endpoint) else []
-    if models:
-        if gateway.delete_endpoint_config(names.endpoint_config):
-            deleted.append(names.endpoint_config)
-        if gateway.delete_model(names.model):
-            deleted.append(names.model)
+    configs = [names.endpoint_config] + ([] if kept else [names.live_endpoint_config])
+    models = [names.model] + ([] if kept else [names.live_model])
+    for config in configs:
+        if config not in in_use and gateway.delete_endpoint_config(config):
+            deleted.append(config)
+    for model in models:
+        if model not in in_use and gateway.delete_model(model):
+            deleted.append(model)
     return deleted
 
 

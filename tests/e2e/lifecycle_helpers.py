@@ -45,14 +45,18 @@ def model_scores(pipeline: Pipeline, dataset: str, run_id: str, rows: Rows) -> n
     return scores
 
 
-def live_scores(pipeline: Pipeline, dataset: str, rows: Rows) -> np.ndarray:
-    """The live endpoint's scores for the raw rows, as a client reads them from its JSON."""
+def live_answer(pipeline: Pipeline, dataset: str, rows: Rows) -> tuple[np.ndarray, dict[str, Any]]:
+    """The live endpoint's scores for the raw rows, as a client reads them from its JSON, and
+    the model the answer says gave them."""
     live = DatasetNames.for_dataset(dataset).live_endpoint
     response = pipeline.clients.sagemaker_runtime.invoke_endpoint(
         EndpointName=live, ContentType="text/csv", Body=rows.raw_csv
     )
-    predictions = json.loads(response["Body"].read())["predictions"]
-    return np.array([_score(p) for p in predictions])
+    answer = json.loads(response["Body"].read())
+    model = answer["model"]
+    attributes = f"dataset={model['dataset']},version={model['version']},run_id={model['run_id']}"
+    assert response["CustomAttributes"] == attributes
+    return np.array([_score(p) for p in answer["predictions"]]), model
 
 
 def _score(prediction: dict[str, Any]) -> Any:
@@ -62,9 +66,13 @@ def _score(prediction: dict[str, Any]) -> Any:
 
 
 def serves(pipeline: Pipeline, dataset: str, run_id: str, rows: Rows) -> bool:
-    """Whether the live endpoint answers as run `run_id`'s model does, on the same rows."""
+    """Whether the live endpoint answers as run `run_id`'s model does, on the same rows, and
+    says so: the answer names the run and the version it registered."""
     expected = model_scores(pipeline, dataset, run_id, rows)
-    return bool(np.allclose(live_scores(pipeline, dataset, rows), expected, atol=1e-6))
+    scores, model = live_answer(pipeline, dataset, rows)
+    registered = pipeline.read_json("reports", RunPaths(run_id).registration)
+    named = model == {"dataset": dataset, "version": registered["number"], "run_id": run_id}
+    return named and bool(np.allclose(scores, expected, atol=1e-6))
 
 
 def pointer(pipeline: Pipeline, dataset: str) -> dict[str, Any]:

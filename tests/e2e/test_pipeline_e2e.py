@@ -83,8 +83,9 @@ def test_synthetic_upload_is_promoted_to_the_live_endpoint_and_its_own_is_delete
     assert synthetic_run["decision"]["decision"] == "promoted"
     described = sm.describe_endpoint(EndpointName=live)
     assert described["EndpointStatus"] == "InService"
-    assert described["EndpointConfigName"] == names.endpoint_config
+    assert described["EndpointConfigName"] == names.live_endpoint_config
     assert [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]] == [live]
+    assert [m["ModelName"] for m in sm.list_models()["Models"]] == [names.live_model]
     job = sm.describe_training_job(TrainingJobName=names.training_job)
     assert job["TrainingJobStatus"] == "Completed"
 

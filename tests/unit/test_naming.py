@@ -120,6 +120,8 @@ def test_sagemaker_names_example() -> None:
         model="aml-bank-marketing-20261126-3f9a1c0b2e-model",
         endpoint_config="aml-bank-marketing-20261126-3f9a1c0b2e-epc",
         endpoint="aml-bank-marketing-20261126-3f9a1c0b2e-ep",
+        live_model="aml-bank-marketing-20261126-3f9a1c0b2e-live",
+        live_endpoint_config="aml-bank-marketing-20261126-3f9a1c0b2e-live-epc",
     )
 
 
@@ -134,10 +136,17 @@ def test_sagemaker_names_are_always_valid_and_distinct(seed: int) -> None:
     dataset = _random_text(rng, rng.randint(0, 80))
     run_id = _random_text(rng, rng.randint(0, 80))
     names = sagemaker_names(dataset, run_id)
-    values = [names.training_job, names.model, names.endpoint_config, names.endpoint]
+    values = [
+        names.training_job,
+        names.model,
+        names.endpoint_config,
+        names.endpoint,
+        names.live_model,
+        names.live_endpoint_config,
+    ]
     for name in values:
         _assert_valid(name)
-    assert len(set(values)) == 4
+    assert len(set(values)) == len(values)
     assert names == sagemaker_names(dataset, run_id)
 
 

@@ -25,6 +25,7 @@ from handlers.runs.manifest import stage_of, upload_columns
 from handlers.serving import bundle
 from handlers.stages import order
 from handlers.stages._shared import score_test_set
+from handlers.stages.promote.live_model import live_served
 from service.failures import PermanentError, RetryableError
 
 
@@ -83,7 +84,7 @@ def candidate(ctx: Ctx, msg: ModelEvaluated) -> Candidate:
             headline=f"{recipe.promotion.metric}={shown}",
         ),
     )
-    served = Served(version.number, msg.run_id, version.arn, names.model, names.endpoint_config)
+    served = live_served(version, names)
     run = evaluation.get("run", {})
     return Candidate(
         msg.dataset, msg.run_id, recipe, version, served, metrics, run.get("evaluated_at")

@@ -35,6 +35,7 @@ from handlers.lifecycle.registry import PENDING, Version
 from handlers.messages import VersionMessage
 from handlers.runs.manifest import Decision, DecisionAction, now
 from handlers.stages.promote.challenger import Scores
+from handlers.stages.promote.live_model import live_served, naming_its_version
 from service.errors import ends_message, reason_of
 from service.failures import RetryableError
 
@@ -53,7 +54,7 @@ def start(
     ctx: Ctx, pointer: Pointer, action: Operator, target: Version, msg: VersionMessage
 ) -> tuple[Pointer, Transition]:
     names = ctx.deps.names(msg.dataset, target.run_id)
-    served = Served(target.number, target.run_id, target.arn, names.model, names.endpoint_config)
+    served = live_served(target, names)
     reason = (
         f"approved by {msg.requested_by}"
         if action == "approve"
@@ -121,7 +122,7 @@ def _switch(ctx: Ctx, pointer: Pointer) -> Ending:
         deps.sagemaker,
         target,
         pointer.dataset,
-        lambda: deps.registry.container(target.package_arn),
+        lambda: naming_its_version(deps.registry.container(target.package_arn), target.version),
     )
     if not transition.update_sent:
         live.send(deps.sagemaker, live_name, transition, pointer.dataset)

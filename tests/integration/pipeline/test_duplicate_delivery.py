@@ -146,7 +146,7 @@ def test_duplicate_deliveries_deploy_one_endpoint(
     live = [DatasetNames.for_dataset(DATASET).live_endpoint] if promoted else []
     assert [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]] == live
     assert [m["ModelName"] for m in sm.list_models()["Models"]] == (
-        [names.model] if promoted else []
+        [names.live_model] if promoted else []
     )
     assert deliveries.run["stages"]["deploy"]["attempts"] == 1
 

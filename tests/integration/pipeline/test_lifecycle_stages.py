@@ -99,9 +99,11 @@ def test_clean_up_again_deletes_nothing_and_keeps_the_live_model(
     assert manifest["status"] == "succeeded"
     names = sagemaker_names(DATASET, run_id)
     sm = pipeline.clients.sagemaker
-    assert sm.describe_model(ModelName=names.model)["ModelName"] == names.model
+    assert sm.describe_model(ModelName=names.live_model)["ModelName"] == names.live_model
     live = DatasetNames.for_dataset(DATASET).live_endpoint
-    assert sm.describe_endpoint(EndpointName=live)["EndpointConfigName"] == names.endpoint_config
+    assert (
+        sm.describe_endpoint(EndpointName=live)["EndpointConfigName"] == names.live_endpoint_config
+    )
 
 
 def test_a_used_up_endpoint_quota_is_waited_out_not_a_failure(
@@ -112,7 +114,7 @@ def test_a_used_up_endpoint_quota_is_waited_out_not_a_failure(
     try:
         with pytest.raises(RetryableError, match=r"cannot be created yet: .*'Number of serverless"):
             pipeline.context().deps.sagemaker.ensure_endpoint(
-                "aml-bank-marketing-20261201-0000000000-ep", names.endpoint_config, tags()
+                "aml-bank-marketing-20261201-0000000000-ep", names.live_endpoint_config, tags()
             )
     finally:
         pipeline.emulator.set_faults(serverless_endpoint_quota=50)

@@ -18,7 +18,7 @@ import pytest
 from csv_rows import as_csv, rows_of
 from served_models import RUN_ID, ServedModel, served_model
 
-from handlers.serving import entry
+from handlers.serving import bundle, entry
 
 KINDS = ("binary", "multiclass", "regression")
 
@@ -91,12 +91,31 @@ def test_raw_rows_score_exactly_as_the_encoded_rows(kind: str, form: str, tmp_pa
     }[form]
     status, content_type, answer, headers = call(loaded(kind, tmp_path), body, media)
     assert (status, content_type) == (200, "application/json")
-    assert json.loads(answer)["model"] == {"dataset": served.recipe.name, "run_id": RUN_ID}
+    model = {"dataset": served.recipe.name, "version": None, "run_id": RUN_ID}
+    assert json.loads(answer)["model"] == model
     assert headers["X-Amzn-SageMaker-Custom-Attributes"] == (
         f"dataset={served.recipe.name},run_id={RUN_ID}"
     )
     expected = served.scores()[:rows].astype(np.float64)
     assert np.array_equal(scores_of(kind, answer), expected)
+
+
+def test_a_model_created_for_a_version_names_it_in_every_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The live endpoint's model has the version in its environment (bundle.environment)."""
+    served = model_of("binary")
+    monkeypatch.setenv(entry.VERSION_VARIABLE, bundle.environment(7)[entry.VERSION_VARIABLE])
+    status, _, answer, headers = call(loaded("binary", tmp_path), headerless(served, 3), "text/csv")
+    assert status == 200
+    assert json.loads(answer)["model"] == {
+        "dataset": served.recipe.name,
+        "version": 7,
+        "run_id": RUN_ID,
+    }
+    assert headers["X-Amzn-SageMaker-Custom-Attributes"] == (
+        f"dataset={served.recipe.name},version=7,run_id={RUN_ID}"
+    )
 
 
 @pytest.mark.parametrize("kind", KINDS)
