@@ -42,7 +42,17 @@ WORKER_HELP = (
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     command: Callable[[argparse.Namespace], int] = args.command
-    raise SystemExit(command(args))
+    try:
+        code = command(args)
+    except Exception as exc:
+        from automlops.mistakes import explained
+
+        line = explained(exc)
+        if line is None:
+            raise  # not a mistake of the person's: a bug, with its traceback
+        print(f"automlops: {line}", file=sys.stderr)
+        code = EXIT_UNHEALTHY
+    raise SystemExit(code)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -289,6 +299,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     from automlops.aws import AwsTarget
     from handlers.aws.storage import Bucket
+    from handlers.naming import is_run_id
     from handlers.runs import status
     from handlers.runs.repository import RunRepository
     from handlers.serving import scored
@@ -304,6 +315,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     except ConfigurationError as exc:
         return configuration_error(exc)
     runs = RunRepository(Bucket(s3, bucket))
+    if args.run_id is not None and not is_run_id(args.run_id):
+        print(f"automlops: {_not_a_run_id(args.run_id)}", file=sys.stderr)
+        return EXIT_UNHEALTHY
     if args.run_id is None:
         print(status.describe_runs(status.list_runs(runs)))
         scoring = scored.describe(scored.recent(Bucket(s3, bucket)))
@@ -330,7 +344,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         print("automlops: set AUTOMLOPS_REPORTS_BUCKET to read reports", file=sys.stderr)
         return EXIT_CONFIGURATION
     if not is_run_id(args.run_id):
-        print(f"automlops: {args.run_id!r} is not a run id (YYYYMMDD-xxxxxxxxxx)", file=sys.stderr)
+        print(f"automlops: {_not_a_run_id(args.run_id)}", file=sys.stderr)
         return EXIT_UNHEALTHY
     target = AwsTarget.from_env(os.environ)
     try:
@@ -339,13 +353,40 @@ def cmd_report(args: argparse.Namespace) -> int:
     except ConfigurationError as exc:
         return configuration_error(exc)
     except NoReport as exc:
-        print(f"automlops: {exc}", file=sys.stderr)
+        print(f"automlops: {_why_no_report(s3, bucket, args.run_id) or exc}", file=sys.stderr)
         return EXIT_UNHEALTHY
     index = write_local_index(s3, bucket, args.out)
     if index is not None:
         print(f"runs index: {index}", file=sys.stderr)
     print(page)
     return EXIT_OK
+
+
+def _not_a_run_id(text: str) -> str:
+    return (
+        f"{text!r} is not a run id: run ids read YYYYMMDD-xxxxxxxxxx, as `automlops status` "
+        "lists them"
+    )
+
+
+def _why_no_report(s3: Any, bucket: str, run_id: str) -> str | None:
+    """Why a run that exists has no report yet: it failed first, or it has not decided yet."""
+    from handlers.aws.storage import Bucket
+    from handlers.runs.repository import RunRepository
+
+    document = RunRepository(Bucket(s3, bucket)).load(run_id)
+    if document is None:
+        return f"no run {run_id} in s3://{bucket}/runs/ (`automlops status` lists the runs)"
+    state = document.get("status")
+    if state == "failed":
+        return (
+            f"run {run_id} failed before it had a report: {document.get('error')} "
+            f"(`automlops status {run_id}` shows each stage)"
+        )
+    return (
+        f"run {run_id} is {state} and has no report yet: the report comes with its decision "
+        f"(`automlops status {run_id}` shows where it is)"
+    )
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -456,6 +497,8 @@ def cmd_recipe_draft(args: argparse.Namespace) -> int:
         args.out.write_text(made.text, encoding="utf-8")
         target = made.recipe.target
         print(f"wrote {args.out}: dataset {dataset}, {target.kind} target {target.column!r}")
+    for note in made.notes:
+        print(f"note: {note}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -39,11 +39,13 @@ from handlers.naming import DatasetNames, RunPaths, recipe_key
 from handlers.recipe.kinds import TASK_KINDS, Kind
 from handlers.recipe.model import RecipeError
 from handlers.recipe.reader import load_packaged, packaged_recipe_bytes, read_recipe
+from handlers.routes import S3_RULES
 from handlers.runs import status
 from handlers.runs.manifest import Manifest
 from handlers.runs.repository import RunRepository
 from handlers.stages import order
 from localcloud.stack import CREDENTIALS, REGION, Stack
+from service.failures import PermanentError
 from service.hooks import Hooks
 from service.logs import configure_logging
 
@@ -73,7 +75,12 @@ class DemoOptions:
     recipe: Path | None = None
 
 
+class DemoRefused(PermanentError):
+    """A demo that cannot start or finish as asked: one line saying what to change."""
+
+
 def run_demo(options: DemoOptions) -> int:
+    check_options(options)
     with (
         tempfile.TemporaryDirectory(prefix="automlops-demo-") as folder,
         embedded_aws("automlops-demo", endpoint_delay_seconds=2.0) as stack,
@@ -142,38 +149,97 @@ def _versions(options: DemoOptions, scratch: Path) -> list[tuple[Path, str]]:
     return made
 
 
+def check_options(options: DemoOptions) -> None:
+    """What would fail later, refused before anything starts (one line each)."""
+    if options.data is None:
+        return
+    if not options.data.is_file():
+        raise DemoRefused(f"DATA={options.data}: no such file")
+    if options.recipe is not None and not options.recipe.is_file():
+        raise DemoRefused(f"RECIPE={options.recipe}: no such file")
+    key = f"data/{dataset_folder_of(options)}/{options.data.name}"
+    if not any(rule.bucket == "raw" and rule.matches(key) for rule in S3_RULES):
+        raise DemoRefused(
+            f"DATA={options.data}: the worker takes files ending .csv, .tsv, .csv.gz or .tsv.gz "
+            "(any letter case); copy or rename it to one of those"
+        )
+    given = options.recipe or _kept_recipe(options)
+    if given is not None and given.is_file():
+        _checked_recipe(given, options)
+
+
+def _kept_recipe(options: DemoOptions) -> Path:
+    """Where the demo drafts a dataset's recipe, and finds it again next time."""
+    return options.out_dir / f"{dataset_folder_of(options)}.toml"
+
+
+def dataset_folder_of(options: DemoOptions) -> str:
+    assert options.data is not None
+    return options.dataset or _dataset_of(options.data)
+
+
 def _prepare_dataset(stack: Stack, options: DemoOptions) -> str:
     """The dataset --data goes to, with its recipe: the one given, else the packaged one, else
-    one drafted from the file (written next to the reports and uploaded as the operator's)."""
+    yours from an earlier demo (`<out>/<dataset>.toml`, edits kept), else one drafted from the
+    file (written there, never over an existing file) and uploaded as the operator's."""
     if options.data is None:
         return DATASET
-    dataset = options.dataset or _dataset_of(options.data)
+    dataset = dataset_folder_of(options)
+    kept = _kept_recipe(options)
     if options.recipe is not None:
-        text = options.recipe.read_bytes()
-        read_recipe(text, source=str(options.recipe))  # the worker's own checks, now
+        text = _checked_recipe(options.recipe, options)
         _say(f"recipe for {dataset}: {options.recipe}")
     elif _packaged(dataset):
         _say(f"recipe for {dataset}: the packaged handlers/recipe/packaged/{dataset}.toml")
         return dataset
+    elif kept.is_file():
+        text = _checked_recipe(kept, options)
+        _say(
+            f"recipe for {dataset}: {kept} (yours: edit it and run again; delete it to draft anew)"
+        )
     else:
-        with opened(options.data, str(options.data)) as source:
-            made = draft_recipe(
-                source,
-                file=options.data.name,
-                dataset=dataset,
-                target=options.target,
-                kind=options.kind,
-            )
-        options.out_dir.mkdir(parents=True, exist_ok=True)
-        written = options.out_dir / f"{dataset}.toml"
-        written.write_text(made.text, encoding="utf-8")
-        text = made.text.encode()
-        target = made.recipe.target
-        _say(f"no recipe for {dataset}: drafted {written} ({target.kind} target {target.column!r})")
+        text = _drafted(options, dataset, kept)
     key = recipe_key(dataset)
     stack.client("s3").put_object(Bucket=stack.buckets["raw"], Key=key, Body=text)
     _say(f"uploaded it as the operator recipe s3://{stack.buckets['raw']}/{key}")
     return dataset
+
+
+def _checked_recipe(path: Path, options: DemoOptions) -> bytes:
+    """The recipe's bytes, after the worker's own checks; refused when TARGET= or KIND= say
+    otherwise (they only steer a draft)."""
+    text = path.read_bytes()
+    target = read_recipe(text, source=str(path)).target
+    for variable, wanted, has in (
+        ("TARGET", options.target, target.column),
+        ("KIND", options.kind, target.kind),
+    ):
+        if wanted is not None and wanted != has:
+            raise DemoRefused(
+                f"{variable}={wanted}, but {path} says {has!r}: edit the recipe, or delete it to "
+                "draft a new one"
+            )
+    return text
+
+
+def _drafted(options: DemoOptions, dataset: str, path: Path) -> bytes:
+    assert options.data is not None
+    with opened(options.data, str(options.data)) as source:
+        made = draft_recipe(
+            source,
+            file=options.data.name,
+            dataset=dataset,
+            target=options.target,
+            kind=options.kind,
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("x", encoding="utf-8") as sink:  # never over a file already there
+        sink.write(made.text)
+    target = made.recipe.target
+    _say(f"no recipe for {dataset}: drafted {path} ({target.kind} target {target.column!r})")
+    for note in made.notes:
+        _say(f"note: {note}")
+    return made.text.encode()
 
 
 def _dataset_of(data: Path) -> str:
@@ -212,7 +278,10 @@ def _follow_run(stack: Stack, key: str, timeout: float) -> Manifest:
             if document.get("status") in TERMINAL:
                 return document
         time.sleep(0.5)
-    raise TimeoutError(f"the run of {key} did not finish within {timeout:.0f} s")
+    raise DemoRefused(
+        f"the run of {key} did not end within {timeout:.0f} s: the worker's log lines above say "
+        "where it is"
+    )
 
 
 def _run_of(runs: RunRepository, key: str) -> Manifest | None:

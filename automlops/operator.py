@@ -79,7 +79,12 @@ class Operator:
         if not DATASET_PATTERN.match(dataset):
             raise Refused(f"{dataset!r} is not a dataset name ([a-z0-9-], as under data/)")
         names = DatasetNames.for_dataset(dataset, self._config.name_prefix)
-        return catalog(dataset, names, self._registry, self._champions)
+        view = catalog(dataset, names, self._registry, self._champions)
+        if not view.rows and view.pointer.champion is None:
+            known = self._registry.datasets(self._config.name_prefix)
+            if dataset not in known:
+                raise Refused(_unknown(dataset, known))
+        return view
 
     def approve(self, dataset: str, version: int) -> Sent:
         view = self.catalog(dataset)
@@ -141,6 +146,15 @@ class Operator:
                     return dict(entry)
             time.sleep(POLL_SECONDS)
         return None
+
+
+def _unknown(dataset: str, known: list[str]) -> str:
+    if not known:
+        return (
+            f"no dataset has versions yet, {dataset} neither: a run registers its version once "
+            "it is evaluated (`automlops status` shows the runs)"
+        )
+    return f"no dataset {dataset} in the registry; the datasets with versions: {', '.join(known)}"
 
 
 def _requested_by(action: str) -> str:

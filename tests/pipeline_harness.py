@@ -454,12 +454,16 @@ def synthetic_csv(rows: int, seed: int = 0, separator: str = ",") -> bytes:
 CLI_TIMEOUT_SECONDS = 120
 
 
-def cli(pipeline: Pipeline, *args: str) -> subprocess.CompletedProcess[str]:
-    """`automlops ARGS` in its own process, with the environment a worker of this stack has."""
+def cli(
+    pipeline: Pipeline, *args: str, changes: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`automlops ARGS` in its own process, with the environment a worker of this stack has
+    (and `changes` to it)."""
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", "/tmp"),
         **pipeline.stack.env,
+        **(changes or {}),
     }
     return subprocess.run(
         [sys.executable, "-m", "automlops", *args],

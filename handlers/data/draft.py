@@ -14,6 +14,7 @@ The draft is checked with the worker's own recipe validation before it is return
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from handlers.data import dialect
+from handlers.data.lines import where
 from handlers.recipe.kinds import TASK_KINDS, Kind
 from handlers.recipe.model import MAX_CLASSES, Recipe
 from handlers.recipe.reader import read_recipe
@@ -39,6 +41,9 @@ IDENTIFIER_MIN_ROWS = 50
 TARGET_NAMES = ("y", "target", "label", "class", "outcome")
 POSITIVE_NAMES = ("yes", "1", "true", "y", "positive", "1.0")
 _UNSAFE = re.compile(r'[,"\r\n]')
+# Dates as exports write them: 2024-03-01, 2024/03/01, 01/03/2024, 1.3.24 (a time may follow).
+_DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
+TARGET_HINT = "pass --target COLUMN (TARGET=COLUMN with make demo)"
 
 
 class DraftError(PermanentError):
@@ -54,6 +59,10 @@ class ColumnStats:
     integral: bool = True
     values: Counter[str] = field(default_factory=Counter)
     overflowed: bool = False  # more distinct values than are kept
+    sequential: bool = True  # whole numbers, each one more than the one before (a row number)
+    dates: bool = True  # every value starts like a date
+    unsafe_value: str | None = None  # a value the processed CSV's column names cannot carry
+    _last: float | None = None
 
     def add(self, cell: str) -> None:
         text = cell.strip()
@@ -61,12 +70,19 @@ class ColumnStats:
             self.empty += 1
             return
         self.filled += 1
+        self.dates = self.dates and _DATE.match(text) is not None
+        if self.unsafe_value is None and _UNSAFE.search(cell):
+            self.unsafe_value = cell
         if self.numeric:
             number = _number(text)
             if number is None:
                 self.numeric = False
             elif not number.is_integer():
                 self.integral = False
+            self.sequential = self.sequential and (
+                number is not None and (self._last is None or number == self._last + 1)
+            )
+            self._last = number
         if not self.overflowed:
             self.values[cell] += 1
             self.overflowed = len(self.values) > MAX_VOCABULARY
@@ -78,9 +94,15 @@ class ColumnStats:
     def looks_like_identifier(self) -> bool:
         one_per_row = not self.overflowed and self.distinct == self.filled
         many = self.filled >= IDENTIFIER_MIN_ROWS
-        if self.numeric:  # a number is an identifier only if named like one: `id`, `user_id`
+        if self.numeric:  # a number is an identifier if named like one (`id`, `user_id`), or
+            # if it counts the rows (1, 2, 3...: it says where a row is, nothing about it)
             named = bool(re.search(r"id$", self.name, re.I))
-            return many and named and self.integral and (one_per_row or self.overflowed)
+            counts_rows = self.sequential and not self.empty
+            return (
+                many
+                and self.integral
+                and (counts_rows or (named and (one_per_row or self.overflowed)))
+            )
         return self.overflowed or (many and one_per_row)
 
 
@@ -89,6 +111,9 @@ class Draft:
     text: str
     recipe: Recipe
     rows: int
+    # What a person must know before running it (a guessed target, a date left out...): said
+    # in the output, not only in the recipe's comments.
+    notes: tuple[str, ...] = ()
 
 
 def draft_recipe(
@@ -96,18 +121,49 @@ def draft_recipe(
 ) -> Draft:
     columns, rows = profile(source, file)
     chosen = _target(columns, target, file)
+    notes = [] if target is not None else [_guessed(chosen, columns)]
     task = kind or infer_kind(chosen)
     _check_target(chosen, task, file)
     others = [c for c in columns if c is not chosen]
     text = _render(dataset, file, rows, _TargetDraft(chosen, task), others)
     recipe = read_recipe(text.encode(), source=f"draft of {file}")
-    return Draft(text, recipe, rows)
+    notes += [note for column in others if (note := _left_out(column))]
+    return Draft(text, recipe, rows, tuple(notes))
+
+
+def _guessed(chosen: ColumnStats, columns: list[ColumnStats]) -> str:
+    """The guessed target, why, and the other columns it could have been."""
+    if chosen.name.lower() in TARGET_NAMES:
+        why = "its name says so"
+        others = [c.name for c in columns if c.name.lower() in TARGET_NAMES and c is not chosen]
+    else:
+        why = "the last column with two values"
+        others = [c.name for c in columns if c.distinct == 2 and not c.empty and c is not chosen]
+    also = f"; other candidates: {', '.join(others)}" if others else ""
+    return f"target guessed: {chosen.name!r} ({why}{also}); if it is not, {TARGET_HINT}"
+
+
+def _left_out(column: ColumnStats) -> str | None:
+    """What a person would not expect to lose, said out loud."""
+    why = _why_dropped(column)
+    if why is None:
+        return None
+    if column.dates and column.filled:
+        return (
+            f"{column.name!r} looks like a date and is left out ({why}): derive what matters "
+            "(month, weekday) in the file"
+        )
+    if column.numeric and column.sequential and column.looks_like_identifier():
+        return f"{column.name!r} counts the rows (1, 2, 3...) and is left out as an identifier"
+    if column.unsafe_value is not None and not column.numeric:
+        return f"{column.name!r} is left out: {why}"
+    return None
 
 
 def profile(source: BinaryIO, file: str) -> tuple[list[ColumnStats], int]:
     """One pass over the file: each column's statistics and the number of rows."""
     reader = _rows(source, file)
-    header = next(reader, None)
+    _, header = next(reader, (0, []))
     if not header:
         raise DraftError(f"{file}: no header row")
     names = [name.strip().lstrip("\ufeff") for name in header]
@@ -116,12 +172,12 @@ def profile(source: BinaryIO, file: str) -> tuple[list[ColumnStats], int]:
         raise DraftError(f"{file}: the header names {repeated} more than once")
     columns = [ColumnStats(name) for name in names]
     rows = 0
-    for number, row in enumerate(reader, start=2):
+    for line, row in reader:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(columns):
             raise DraftError(
-                f"{file} row {number}: {len(row)} fields, the header has {len(columns)}"
+                f"{file}, {where(rows + 1, line)}: {len(row)} fields, the header has {len(columns)}"
             )
         rows += 1
         for column, cell in zip(columns, row, strict=True):
@@ -133,25 +189,34 @@ def profile(source: BinaryIO, file: str) -> tuple[list[ColumnStats], int]:
 
 def read_header(source: BinaryIO, file: str) -> list[str]:
     """The header's column names, as `profile` reads them."""
-    header = next(_rows(source, file), None)
+    _, header = next(_rows(source, file), (0, []))
     if not header:
         raise DraftError(f"{file}: no header row")
     return [name.strip().lstrip("\ufeff") for name in header]
 
 
-def _rows(source: BinaryIO, file: str) -> Iterator[list[str]]:
+def _rows(source: BinaryIO, file: str) -> Iterator[tuple[int, list[str]]]:
+    """Each record with the line of the file it starts on (a quoted field may span lines)."""
     text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
     try:
         first = text.readline()
         hinted = dialect.excel_separator(first)
+        lines_before = 0
         if hinted is not None:  # Excel's `sep=;` line: the header is the next line
-            first = text.readline()
+            first, lines_before = text.readline(), 1
         separator, _ = dialect.sniff(first.rstrip("\r\n"), hinted=hinted)
-        yield from csv.reader(_chain(first, text), delimiter=separator)
+        reader = csv.reader(_chain(first, text), delimiter=separator)
+        ended = 0
+        for row in reader:
+            yield lines_before + ended + 1, row
+            ended = reader.line_num
     except (UnicodeDecodeError, csv.Error) as exc:
         raise DraftError(f"{file}: not a readable CSV file: {exc}") from exc
     finally:
-        text.detach()
+        # The caller may close the source before it closes this generator: then there is
+        # nothing left to hand back.
+        with contextlib.suppress(ValueError):
+            text.detach()
 
 
 def _chain(first: str, rest: io.TextIOWrapper) -> Iterator[str]:
@@ -177,7 +242,7 @@ def _target(columns: list[ColumnStats], wanted: str | None, file: str) -> Column
         named = [c for c in columns if c.name.lower() in TARGET_NAMES]
         two_valued = [c for c in columns if c.distinct == 2 and not c.empty]
         if not (named or two_valued):
-            raise DraftError(f"{file}: which column is the target? Pass --target COLUMN")
+            raise DraftError(f"{file}: which column is the target? {TARGET_HINT}")
         chosen = (named or two_valued)[-1]
     if chosen.empty:
         raise DraftError(f"{file}: the target {chosen.name!r} is empty in {chosen.empty} rows")
@@ -204,7 +269,7 @@ def _check_target(target: ColumnStats, kind: Kind, file: str) -> None:
     if kind == "multiclass" and not 3 <= target.distinct <= MAX_CLASSES:
         raise DraftError(
             f"{file}: the target {name!r} has {count} distinct values: a multiclass target has "
-            f"3 to {MAX_CLASSES}; pass --target for another column"
+            f"3 to {MAX_CLASSES}; {TARGET_HINT} for another column"
             + (" or --kind regression" if target.numeric else "")
         )
 
@@ -300,6 +365,15 @@ def _why_dropped(column: ColumnStats) -> str | None:
         return "its name cannot be a column of the processed CSV (a comma, quote or newline)"
     if column.filled == 0:
         return "it is empty in every row"
+    if (
+        column.unsafe_value is not None
+        and not column.numeric
+        and not column.looks_like_identifier()
+    ):
+        return (
+            f"a value holds a comma, quote or line break ({column.unsafe_value!r}), which the "
+            "processed CSV's column names cannot carry: take them out of the values to use it"
+        )
     if column.looks_like_identifier():
         shown = f"more than {MAX_VOCABULARY}" if column.overflowed else f"{column.distinct:,}"
         return f"it looks like an identifier ({shown} distinct values in {column.filled:,} rows)"

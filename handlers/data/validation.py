@@ -7,7 +7,8 @@ row (target values, numbers, categories); it yields the chunk already encoded as
 transform (features.py) does not parse anything twice. `validate_csv` is the same pass without
 writing anything.
 
-Row numbers in errors are 1-based data rows: row 1 is the first line after the header.
+Errors name a row as `data row N (line L of the file)`: N counts the rows after the header
+(row 1 is the first), L is where an editor shows it (`handlers/data/lines.py`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import pandas as pd
 
 from handlers.data import dialect
 from handlers.data.dialect import UTF8_BOM
+from handlers.data.lines import Lines, where
 from handlers.recipe.model import Recipe
 from service.failures import PermanentError
 
@@ -40,7 +42,8 @@ _READ_BLOCK = 1024 * 1024
 
 
 class ValidationFailure(PermanentError):
-    """Bad input, with where it is: file, column, row (1-based data row), value."""
+    """Bad input, with where it is: file, column, row (1-based data row) and the line of the
+    file it is on, value."""
 
     def __init__(
         self,
@@ -50,11 +53,13 @@ class ValidationFailure(PermanentError):
         column: str | None = None,
         row: int | None = None,
         value: str | None = None,
+        line: int | None = None,
     ) -> None:
-        super().__init__(_describe(message, file, column, row, value))
+        super().__init__(_describe(message, file, column, row, value, line))
         self.file = file
         self.column = column
         self.row = row
+        self.line = line
         self.value = value
         self.message = message
 
@@ -65,23 +70,33 @@ class ValidationFailure(PermanentError):
             "file": self.file,
             "column": self.column,
             "row": self.row,
+            "line": self.line,
             "value": self.value,
             "message": self.message,
             "reason": self.reason,
         }
 
 
+# What a request's rows are called in errors at the endpoint (elsewhere: a file's name).
+REQUEST = "request"
+
+
 def _describe(
-    message: str, file: str, column: str | None, row: int | None, value: str | None
+    message: str,
+    file: str,
+    column: str | None,
+    row: int | None,
+    value: str | None,
+    line: int | None,
 ) -> str:
-    where = [f"file {file}"]
+    parts = [f"file {file}"]
     if row is not None:
-        where.append(f"row {row}")
+        parts.append(where(row, line, "the request" if file == REQUEST else "the file"))
     if column is not None:
-        where.append(f"column {column!r}")
+        parts.append(f"column {column!r}")
     if value is not None:
-        where.append(f"value {value!r}")
-    return f"{', '.join(where)}: {message}"
+        parts.append(f"value {value!r}")
+    return f"{', '.join(parts)}: {message}"
 
 
 @dataclass(frozen=True)
@@ -95,6 +110,8 @@ class CsvLayout:
     lines_before_rows: int = 1  # the header, and Excel's `sep=;` line before it if there is one
     # Rows to train on carry the target; rows to score need not (a target there is ignored).
     labelled: bool = True
+    # Where each data row is in the file, filled in as the stream is read.
+    lines: Lines = field(default_factory=Lines, compare=False, repr=False)
 
     def key_of(self, column: str) -> str:
         """The name the parsed frames give this column."""
@@ -241,17 +258,21 @@ def open_csv(
     separator, header = _sniff_header(header_line, recipe, file, hinted)
     required = recipe.input_columns() if labelled else recipe.feature_input_columns()
     _check_header(header, recipe, file, required)
-    _check_first_row(rest, offset + skipped + len(header_bytes) + 1, separator, header, file)
+    before = 2 if hinted is not None else 1
+    _check_first_row(
+        rest, offset + skipped + len(header_bytes) + 1, separator, header, file, before
+    )
     named = {*required, *recipe.drop}
     layout = CsvLayout(
         separator=separator,
         header=header,
         bom=bom,
         extra_columns=tuple(c for c in header if c not in named and c),
-        lines_before_rows=2 if hinted is not None else 1,
+        lines_before_rows=before,
         labelled=labelled,
+        lines=Lines(before),
     )
-    widths = FieldCounter(separator, len(header), layout.lines_before_rows, file)
+    widths = FieldCounter(separator, len(header), layout.lines, file)
     checked = _CheckedReader(body, source, offset, file, widths)
     return layout, io.BufferedReader(checked, buffer_size=_READ_BLOCK)
 
@@ -302,7 +323,7 @@ def _holds_first_row(head: bytes) -> bool:
 
 
 def _check_first_row(
-    rest: bytes, offset: int, separator: str, header: tuple[str, ...], file: str
+    rest: bytes, offset: int, separator: str, header: tuple[str, ...], file: str, before: int
 ) -> None:
     """Header-only files, and a first row wider than the header (pandas would take the extra
     field as an index and shift every column silently; later rows it rejects by itself)."""
@@ -312,12 +333,15 @@ def _check_first_row(
         raise ValidationFailure("the file has a header but no data rows", file=file)
     fields = next(csv.reader([_decode(row, offset + skipped, file)], delimiter=separator), [])
     if len(fields) > len(header):
-        raise _wrong_width(file, 1, len(fields), len(header))
+        line = before + rest[:skipped].count(b"\n") + 1
+        raise _wrong_width(file, 1, len(fields), len(header), line)
 
 
-def _wrong_width(file: str, row: int, fields: int, expected: int) -> ValidationFailure:
+def _wrong_width(
+    file: str, row: int, fields: int, expected: int, line: int | None = None
+) -> ValidationFailure:
     return ValidationFailure(
-        f"the row has {fields} fields, the header has {expected}", file=file, row=row
+        f"the row has {fields} fields, the header has {expected}", file=file, row=row, line=line
     )
 
 
@@ -414,26 +438,31 @@ class FieldCounter:
     skipped, as pandas skips them, so row numbers agree with the other errors'.
     """
 
-    def __init__(self, separator: str, width: int, skip_lines: int, file: str) -> None:
+    def __init__(self, separator: str, width: int, lines: Lines, file: str) -> None:
         self._separator = ord(separator)
         self._width = width
-        self._skip = skip_lines
+        self._skip = lines.before
+        self._lines = lines
         self._file = file
         self._quotes = 0  # quote characters so far (parity is what matters)
         self._fields = 1  # in the line under way: separators seen + 1
         self._filled = False  # the line under way has a byte other than CR
         self._row = 0  # data rows completed
+        self._breaks = 0  # line feeds so far, quoted or not: the file's lines, as an editor's
+        self._start = 1  # the file's line the line under way starts on
 
     def feed(self, data: bytes) -> None:
         if not data:
             return
         array = np.frombuffer(data, dtype=np.uint8)
         separator, line_break = array == self._separator, array == _LF
+        every_break = None  # None: every line feed ends a line (no quotes)
         if self._quotes % 2 or b'"' in data:  # the rare path: some bytes may be inside quotes
             is_quote = array == _QUOTE
             outside = (self._quotes + np.cumsum(is_quote)) % 2 == 0
             self._quotes += int(np.count_nonzero(is_quote))
             separator &= outside
+            every_break = np.flatnonzero(line_break)
             line_break &= outside
         separators, breaks = np.flatnonzero(separator), np.flatnonzero(line_break)
         starts = np.concatenate(([0], breaks + 1))
@@ -446,21 +475,35 @@ class FieldCounter:
         filled = (lengths > 0) & ~lone_cr
         fields[0] += self._fields - 1
         filled[0] |= self._filled
+        # The file's line each of this block's lines starts on: one after the line feeds before
+        # it (those inside quotes too).
+        feeds_before = (
+            np.arange(1, len(breaks) + 1)
+            if every_break is None
+            else np.searchsorted(every_break, breaks) + 1
+        )
+        starts_on = np.concatenate(([self._start], self._breaks + feeds_before + 1))
+        self._breaks += len(breaks) if every_break is None else len(every_break)
         self._fields, self._filled = int(fields[-1]), bool(filled[-1])
-        self._lines_ended(fields[:-1], filled[:-1])
+        self._start = int(starts_on[-1])
+        self._lines_ended(fields[:-1], filled[:-1], starts_on[:-1])
 
     def finish(self) -> None:
         if self._filled:
-            self._lines_ended(np.array([self._fields]), np.array([True]))
+            self._lines_ended(np.array([self._fields]), np.array([True]), np.array([self._start]))
 
-    def _lines_ended(self, fields: np.ndarray, filled: np.ndarray) -> None:
+    def _lines_ended(self, fields: np.ndarray, filled: np.ndarray, starts_on: np.ndarray) -> None:
         skipped = min(self._skip, len(fields))
         self._skip -= skipped
-        rows = fields[skipped:][filled[skipped:]]  # blank lines are no rows
+        kept = filled[skipped:]  # blank lines are no rows
+        rows, lines = fields[skipped:][kept], starts_on[skipped:][kept]
         wrong = np.flatnonzero(rows != self._width)
         if len(wrong):
             first = int(wrong[0])
-            raise _wrong_width(self._file, self._row + first + 1, int(rows[first]), self._width)
+            raise _wrong_width(
+                self._file, self._row + first + 1, int(rows[first]), self._width, int(lines[first])
+            )
+        self._lines.record(self._row + 1, lines)
         self._row += len(rows)
 
 
@@ -672,8 +715,14 @@ class _ChunkChecker:
         value = "" if pd.isna(raw) else str(raw)
         if value == "":
             message = "the value is empty (a missing field?)"
+        row = first_row + int(position)
         return ValidationFailure(
-            message, file=self.file, column=column, row=first_row + int(position), value=value
+            message,
+            file=self.file,
+            column=column,
+            row=row,
+            value=value,
+            line=self.layout.lines.line_of(row),
         )
 
 

@@ -32,6 +32,8 @@ PENDING: Status = "PendingManualApproval"
 DESCRIPTION_LIMIT = 1024
 _RUN_IN_DESCRIPTION = re.compile(r"^run (\d{8}-[0-9a-f]{10}) ")
 
+GROUP_DESCRIPTION = "automlops: the versions of dataset "  # then the dataset's name
+
 
 @dataclass(frozen=True)
 class Version:
@@ -86,9 +88,20 @@ class ModelRegistry:
         create_once(
             lambda: self._sm.create_model_package_group(
                 ModelPackageGroupName=group,
-                ModelPackageGroupDescription=f"automlops: the versions of dataset {dataset}",
+                ModelPackageGroupDescription=f"{GROUP_DESCRIPTION}{dataset}",
             )
         )
+
+    def datasets(self, name_prefix: str) -> list[str]:
+        """The datasets with a model package group under this deployment's name prefix."""
+        found = []
+        paginator = self._sm.get_paginator("list_model_package_groups")
+        for page in paginator.paginate(NameContains=f"{name_prefix}-"):
+            for group in page["ModelPackageGroupSummaryList"]:
+                description = group.get("ModelPackageGroupDescription", "")
+                if description.startswith(GROUP_DESCRIPTION):
+                    found.append(description.removeprefix(GROUP_DESCRIPTION))
+        return sorted(found)
 
     def register(self, group: str, entry: Registration) -> Version:
         """The run's version, registered once (pending until the gate decides)."""

@@ -27,7 +27,7 @@ import numpy as np
 import xgboost as xgb
 
 from handlers.data.features import encode_features
-from handlers.data.validation import ValidationFailure
+from handlers.data.validation import REQUEST, ValidationFailure
 from handlers.recipe.model import Recipe
 from handlers.recipe.reader import recipe_of
 from handlers.serving import answers
@@ -39,7 +39,6 @@ SERVING_FILE = "serving.json"
 # Set in the environment of the model the live endpoint serves (the version is registered after
 # the run's own endpoint is evaluated, so the bundle itself cannot know it).
 VERSION_VARIABLE = "AUTOMLOPS_MODEL_VERSION"
-REQUEST = "request"  # how errors name the request's rows (validation names a file)
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,25 @@ def test_local_demo_drafts_a_recipe_for_a_file_of_its_own(tmp_path: Path) -> Non
     assert "data/churn-export/Churn Export.csv" in result.stdout
     assert result.stdout.count("status    succeeded") == 1
     assert "$ automlops models churn-export" in result.stdout
+    # Run again after editing the recipe (README's own-data step 3, TARGET= as before): the
+    # edit is used, the file is not drafted over.
+    edited = recipe.read_text().replace('drop = ["customer_id"]', 'drop = ["customer_id", "plan"]')
+    edited = edited.replace('"plan" = ["basic", "plus", "pro"]\n', "")
+    recipe.write_text(edited)
+    again = demo("--data", str(data), "--target", "churned", "--out", str(out))
+    assert f"recipe for churn-export: {recipe} (yours: edit it and run again" in again.stdout
+    assert "drafted" not in again.stdout
+    assert recipe.read_text() == edited
+    assert again.stdout.count("status    succeeded") == 1
+    # The first model used the plan, the second never saw it.
+    used = "<td>plan</td><td>categorical</td>"
+    assert used in last_report(result.stdout).read_text()
+    assert used not in last_report(again.stdout).read_text()
+
+
+def last_report(stdout: str) -> Path:
+    line = next(line for line in stdout.splitlines() if "report of the last run:" in line)
+    return Path(line.split("report of the last run:", 1)[1].strip())
 
 
 @pytest.mark.parametrize(

@@ -76,10 +76,12 @@ BAD_INPUTS: dict[str, BadInput] = {
     "empty": BadInput(b"", "the file is empty"),
     # Leaving out a field shifts the row's later values into the wrong columns: never accepted.
     "row-missing-a-field": BadInput(
-        without_field(GOOD, 7, "marital"), "row 7: the row has 20 fields, the header has 21"
+        without_field(GOOD, 7, "marital"),
+        "data row 7 (line 8 of the file): the row has 20 fields, the header has 21",
     ),
     "row-missing-its-last-field": BadInput(
-        without_field(GOOD, 3, "y"), "row 3: the row has 20 fields, the header has 21"
+        without_field(GOOD, 3, "y"),
+        "data row 3 (line 4 of the file): the row has 20 fields, the header has 21",
     ),
     "header-only": BadInput(HEADER + b"\n", "the file has a header but no data rows"),
     "bad-target": BadInput(edited(GOOD, 4, "y", "maybe"), "the target must be", "y", 4, "maybe"),

@@ -117,12 +117,12 @@ def test_a_bad_row_refuses_the_file_naming_it_and_nothing_is_predicted(
     table[17][table[0].index("age")] = "forty"
     key = f"score/{DATASET}/bad.csv"
     refused = scored(pipeline, key, as_csv(table))
-    assert "row 17, column 'age', value 'forty'" in refused["error"]
+    assert "data row 17 (line 18 of the file), column 'age', value 'forty'" in refused["error"]
     assert pipeline.keys("reports", f"predictions/{DATASET}/bad.csv") == []
     (letter,) = pipeline.dead_letters_for(key)
     attributes = letter["MessageAttributes"]
     assert attributes[ATTR_MESSAGE_TYPE]["StringValue"] == "score.requested"
-    assert "row 17" in attributes[ATTR_ERROR]["StringValue"]
+    assert "data row 17 (line 18 of the file)" in attributes[ATTR_ERROR]["StringValue"]
 
 
 @pytest.mark.parametrize(
@@ -199,7 +199,7 @@ def test_predict_says_which_row_is_wrong_and_exits_1(
     done = cli(pipeline, "predict", DATASET, str(rows), "--out", str(tmp_path))
     assert done.returncode == 1
     assert "wrong.csv was not scored" in done.stderr
-    assert "row 4, column 'marital', value 'widowed'" in done.stderr
+    assert "data row 4 (line 5 of the file), column 'marital', value 'widowed'" in done.stderr
     assert "Traceback" not in done.stderr
 
 
@@ -257,4 +257,4 @@ def test_status_shows_the_files_scored_and_refused(
     assert good.startswith("  scored    s3://")
     assert "status-good.csv: 5 rows, version 1" in good
     assert bad.startswith("  refused   s3://")
-    assert "row 2, column 'pdays', value 'never'" in bad
+    assert "data row 2 (line 3 of the file), column 'pdays', value 'never'" in bad

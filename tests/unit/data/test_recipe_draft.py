@@ -12,13 +12,24 @@ import pytest
 
 from automlops.cli import main
 from handlers.data.checks import check
-from handlers.data.draft import MAX_VOCABULARY, DraftError, dataset_name, draft_recipe, profile
+from handlers.data.draft import (
+    MAX_VOCABULARY,
+    Draft,
+    DraftError,
+    dataset_name,
+    draft_recipe,
+    profile,
+)
 from handlers.data.synthetic import generate
 from handlers.data.synthetic_tasks import generate_prices, generate_segments
 
 
 def drafted(body: bytes, target: str | None = None) -> str:
-    return draft_recipe(io.BytesIO(body), file="f.csv", dataset="d", target=target).text
+    return draft_of(body, target).text
+
+
+def draft_of(body: bytes, target: str | None = None) -> Draft:
+    return draft_recipe(io.BytesIO(body), file="f.csv", dataset="d", target=target)
 
 
 def table(header: str, rows: list[str]) -> bytes:
@@ -63,7 +74,7 @@ def test_the_target_is_guessed_or_asked_for() -> None:
     guessed = drafted(table("n,outcome_flag", rows))
     assert 'column = "outcome_flag"' in guessed  # the last two-valued column
     assert 'positive = "p"' in guessed or 'positive = "q"' in guessed
-    with pytest.raises(DraftError, match="Pass --target COLUMN"):
+    with pytest.raises(DraftError, match=r"pass --target COLUMN \(TARGET=COLUMN with make demo\)"):
         drafted(table("a,b", [f"{i},{i * 2}" for i in range(20)]))
     with pytest.raises(DraftError, match="has 2 distinct values: a multiclass target has 3"):
         draft_recipe(
@@ -75,6 +86,65 @@ def test_the_target_is_guessed_or_asked_for() -> None:
         )
     with pytest.raises(DraftError, match="no column 'nope'"):
         drafted(table("n,outcome_flag", rows), target="nope")
+
+
+def test_a_guessed_target_is_said_out_loud_with_the_other_candidates() -> None:
+    rows = [f"{i % 2},{(i // 2) % 2},{i % 9}" for i in range(40)]
+    made = draft_of(table("has_phone,churned,visits", rows), None)
+    assert made.recipe.target.column == "churned"
+    assert made.notes[0] == (
+        "target guessed: 'churned' (the last column with two values; other candidates: "
+        "has_phone); if it is not, pass --target COLUMN (TARGET=COLUMN with make demo)"
+    )
+    named = draft_of(table("flag,y", rows=[f"{i % 2},{i % 2}" for i in range(9)]), None)
+    assert named.notes[0].startswith("target guessed: 'y' (its name says so)")
+    told = draft_of(table("has_phone,churned,visits", rows), "churned")
+    assert told.notes == ()
+
+
+def test_a_row_number_and_a_date_are_left_out_and_said_so() -> None:
+    rows = [
+        f"{i + 1},2024-{1 + i // 28:02d}-{1 + i % 28:02d},{i % 7},{'yes' if i % 3 else 'no'}"
+        for i in range(200)
+    ]
+    made = draft_of(table("n,signed_up,visits,y", rows), "y")
+    assert {"n", "signed_up"} <= set(made.recipe.drop)
+    assert "visits" in made.recipe.numeric
+    assert made.notes == (
+        "'n' counts the rows (1, 2, 3...) and is left out as an identifier",
+        "'signed_up' looks like a date and is left out (it looks like an identifier (more than "
+        "100 distinct values in 200 rows)): derive what matters (month, weekday) in the file",
+    )
+    # whole numbers that do not count the rows stay features
+    shuffled = [f"{(i * 37) % 200 + 1},{i % 7},{'yes' if i % 3 else 'no'}" for i in range(200)]
+    kept = draft_of(table("n,visits,y", shuffled), "y")
+    assert "n" in kept.recipe.numeric
+
+
+def test_a_category_with_commas_or_quotes_in_its_values_is_left_out_with_the_reason() -> None:
+    rows = [
+        f'"{"Boston, MA" if i % 2 else "Austin"}",{i % 5},{"yes" if i % 3 else "no"}'
+        for i in range(30)
+    ]
+    made = draft_of(table("city,visits,y", rows), "y")
+    assert made.recipe.drop == ("city",)
+    assert "# city: dropped, a value holds a comma, quote or line break ('Boston, MA')" in made.text
+    assert made.notes == (
+        "'city' is left out: a value holds a comma, quote or line break ('Boston, MA'), which "
+        "the processed CSV's column names cannot carry: take them out of the values to use it",
+    )
+
+
+def test_a_ragged_file_is_named_by_data_row_and_line_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "ragged.csv"
+    data.write_text('a,b,c\n1,2,3\n\n4,"x\ny",6\n7,8\n')
+    assert main_exit(["recipe", "draft", str(data)]) == 1
+    err = capsys.readouterr().err
+    assert (
+        err == f"automlops: {data}, data row 3 (line 6 of the file): 2 fields, the header has 3\n"
+    )
 
 
 def test_the_positive_label_is_the_one_named_so_else_the_rarer() -> None:
@@ -160,9 +230,7 @@ def test_the_kind_is_inferred_from_the_targets_values() -> None:
 
 def test_few_whole_numbers_are_classes_unless_told_otherwise() -> None:
     rows = [f"{i},{i % 7 / 3:.3f},{i % 4}" for i in range(80)]
-    ratings = draft_recipe(
-        io.BytesIO(table("n,x,stars", rows)), file="f.csv", dataset="d", target="stars"
-    )
+    ratings = draft_of(table("n,x,stars", rows), "stars")
     assert ratings.recipe.target.kind == "multiclass"
     assert ratings.recipe.target.values == ("0", "1", "2", "3")
     assert 'set kind = "regression" and remove `values`' in ratings.text
@@ -174,9 +242,7 @@ def test_few_whole_numbers_are_classes_unless_told_otherwise() -> None:
         kind="regression",
     )
     assert amounts.recipe.target.kind == "regression"
-    fractions = draft_recipe(
-        io.BytesIO(table("n,x,stars", rows)), file="f.csv", dataset="d", target="x"
-    )
+    fractions = draft_of(table("n,x,stars", rows), "x")
     assert fractions.recipe.target.kind == "regression"  # fractions are amounts
     with pytest.raises(DraftError, match="is not numeric: it cannot be regression"):
         draft_recipe(

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from handlers.data.lines import Lines
 from handlers.data.validation import FieldCounter, ValidationFailure, ValidationReport, validate_csv
 from handlers.recipe.model import Recipe
 from handlers.recipe.reader import read_recipe
@@ -258,9 +259,11 @@ def test_failure_is_permanent_and_serialisable() -> None:
         "file": "data/shop/x.csv",
         "column": "bought",
         "row": 4,
+        "line": 5,
         "value": "maybe",
         "message": error.message,
-        "reason": "file data/shop/x.csv, row 4, column 'bought', value 'maybe': " + error.message,
+        "reason": "file data/shop/x.csv, data row 4 (line 5 of the file), column 'bought', "
+        "value 'maybe': " + error.message,
     }
 
 
@@ -283,12 +286,14 @@ def test_huge_integers_are_numbers() -> None:
 # -- field counts, quote-aware, however the bytes arrive -----------------------------------------
 
 
-def counted(data: bytes, width: int, step: int | None = None, skip: int = 1) -> None:
-    counter = FieldCounter(",", width, skip, "f.csv")
+def counted(data: bytes, width: int, step: int | None = None, skip: int = 1) -> Lines:
+    lines = Lines(skip)
+    counter = FieldCounter(",", width, lines, "f.csv")
     step = step or len(data)
     for start in range(0, len(data), step):
         counter.feed(data[start : start + step])
     counter.finish()
+    return lines
 
 
 @pytest.mark.parametrize("step", [1, 2, 3, 7, None])
@@ -298,6 +303,11 @@ def test_field_counts_see_through_quotes_and_block_boundaries(step: int | None) 
     with pytest.raises(ValidationFailure) as caught:
         counted(data + b"\n8,9\n", 3, step)
     assert caught.value.row == 4  # the blank line is no row
+    # ...and the file's line counts it, and the line break inside quotes too
+    assert caught.value.line == 7
+    assert "data row 4 (line 7 of the file)" in caught.value.reason
+    lines = counted(data, 3, step)
+    assert [lines.line_of(row) for row in (1, 2, 3)] == [2, 4, 6]
     assert caught.value.message == "the row has 2 fields, the header has 3"
 
 
@@ -350,3 +360,18 @@ def test_a_header_cell_with_invisible_characters_is_quoted(
     assert f"missing required column(s): {column}" in error.message
     assert repr(odd) in error.message
     assert "invisible characters" in error.message
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 100])
+def test_errors_name_the_data_row_and_the_line_an_editor_shows(chunk_rows: int) -> None:
+    """Excel's `sep=` line, a blank line and a note spanning three lines come before the bad
+    value: it is data row 4, on line 9 of the file."""
+    data = (
+        b"sep=,\n"
+        + GOOD.replace(b"41,green,0,,no\n", b'41,green,0,"two\nmore\nlines",no\n\n')
+        + b"50,blue,2,,no\n"
+    )
+    error = failure(data, chunk_rows=chunk_rows)
+    assert (error.column, error.row, error.line, error.value) == ("colour", 4, 9, "blue")
+    assert "data row 4 (line 9 of the file), column 'colour'" in error.reason
+    assert data.split(b"\n")[9 - 1] == b"50,blue,2,,no"
