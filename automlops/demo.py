@@ -415,7 +415,7 @@ def _models(stack: Stack, dataset: str) -> str:
     sagemaker = session.client("sagemaker", endpoint_url=stack.sagemaker_endpoint_url)
     registry = ModelRegistry(sagemaker, reports)
     names = DatasetNames.for_dataset(dataset)
-    view = catalog(dataset, names, registry, ChampionStore(reports))
+    view = catalog(dataset, names, registry, ChampionStore(reports), RunRepository(reports))
     return f"$ automlops models {dataset}\n{render(view)}"
 
 

@@ -18,10 +18,11 @@ from automlops.aws import AwsTarget
 from handlers.aws.storage import Bucket
 from handlers.lifecycle.catalog import Catalog, catalog
 from handlers.lifecycle.champions import ChampionStore
-from handlers.lifecycle.registry import PENDING, ModelRegistry
+from handlers.lifecycle.registry import PENDING, ModelRegistry, may_serve_again
 from handlers.messages import ModelApprove, ModelRollback, VersionMessage
 from handlers.naming import DATASET_PATTERN, DEFAULT_NAME_PREFIX, DatasetNames
 from handlers.runs.manifest import now
+from handlers.runs.repository import RunRepository
 from service.failures import ConfigurationError
 from service.messages import encode_envelope
 
@@ -73,13 +74,14 @@ class Operator:
         reports = Bucket(client("s3"), config.reports_bucket)
         self._registry = ModelRegistry(client("sagemaker"), reports)
         self._champions = ChampionStore(reports)
+        self._runs = RunRepository(reports)
         self._sqs: SQSClient = client("sqs")
 
     def catalog(self, dataset: str) -> Catalog:
         if not DATASET_PATTERN.match(dataset):
             raise Refused(f"{dataset!r} is not a dataset name ([a-z0-9-], as under data/)")
         names = DatasetNames.for_dataset(dataset, self._config.name_prefix)
-        view = catalog(dataset, names, self._registry, self._champions)
+        view = catalog(dataset, names, self._registry, self._champions, self._runs)
         if not view.rows and view.pointer.champion is None:
             known = self._registry.datasets(self._config.name_prefix)
             if dataset not in known:
@@ -91,10 +93,12 @@ class Operator:
         row = view.row(version)
         if row is None:
             raise Refused(f"{dataset} has no version {version} (see `automlops models {dataset}`)")
-        if row.status != PENDING:
+        if row.live:
+            raise Refused(f"version {version} of {dataset} is already live")
+        if row.status != PENDING and not may_serve_again(row.status, row.reason):
             raise Refused(
                 f"version {version} of {dataset} is {row.status}: only a version awaiting "
-                f"approval ({PENDING}) can be approved"
+                f"approval ({PENDING}), or one rolled back from, can be approved"
             )
         return self._send(ModelApprove, dataset, version, row.run_id, "approve")
 
@@ -112,10 +116,10 @@ class Operator:
             )
         if row.live:
             raise Refused(f"version {row.version} of {dataset} is already live")
-        if row.status != "Approved":
+        if row.status != "Approved" and not may_serve_again(row.status, row.reason):
             raise Refused(
                 f"version {row.version} of {dataset} is {row.status}: rollback goes back to an "
-                "approved version"
+                "approved version, or one rolled back from"
             )
         return self._send(ModelRollback, dataset, row.version, row.run_id, "rollback")
 

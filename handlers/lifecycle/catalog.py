@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from handlers.lifecycle.champions import ChampionStore, Pointer
 from handlers.lifecycle.registry import ModelRegistry, Version
 from handlers.naming import DatasetNames
+from handlers.runs.repository import RunRepository
 
 
 @dataclass(frozen=True)
@@ -16,8 +18,9 @@ class Row:
     status: str
     run_id: str
     headline: str
-    reason: str
+    reason: str  # of the last change of its status (the gate's, an approval, a rollback)
     live: bool
+    gate: str = ""  # the gate's reason, kept when an operator's action changed the status
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -45,15 +48,22 @@ class Catalog:
 
 
 def catalog(
-    dataset: str, names: DatasetNames, registry: ModelRegistry, champions: ChampionStore
+    dataset: str,
+    names: DatasetNames,
+    registry: ModelRegistry,
+    champions: ChampionStore,
+    runs: RunRepository | None = None,
 ) -> Catalog:
     pointer = champions.read(dataset)
     live = pointer.champion.version if pointer.champion else None
-    rows = [_row(registry, v, live) for v in registry.versions(names.model_package_group)]
+    gate = (lambda run_id: _gate_reason(runs, run_id)) if runs is not None else (lambda _: "")
+    rows = [_row(registry, v, live, gate) for v in registry.versions(names.model_package_group)]
     return Catalog(dataset, names, pointer, rows)
 
 
-def _row(registry: ModelRegistry, version: Version, live: int | None) -> Row:
+def _row(
+    registry: ModelRegistry, version: Version, live: int | None, gate: Callable[[str], str]
+) -> Row:
     described = registry.describe(version)
     metadata = described.get("CustomerMetadataProperties", {})
     return Row(
@@ -63,7 +73,15 @@ def _row(registry: ModelRegistry, version: Version, live: int | None) -> Row:
         headline=str(metadata.get("headline_metric", "")),
         reason=str(described.get("ApprovalDescription", "")),
         live=version.number == live,
+        gate=gate(version.run_id),
     )
+
+
+def _gate_reason(runs: RunRepository, run_id: str) -> str:
+    """What the gate said of the run's version: its first decision (operators' come later)."""
+    document = runs.load(run_id) or {}
+    said = [d for d in document.get("decisions", []) if d.get("action") == "gate"]
+    return f"{said[0].get('decision')}: {said[0].get('reason')}" if said else ""
 
 
 def render(view: Catalog) -> str:
@@ -89,6 +107,8 @@ def render(view: Catalog) -> str:
             f"{mark}{row.version:<9}{row.status:<23}{row.headline:<18}{row.run_id:<21}"
             f"{_short(row.reason)}"
         )
+        if row.gate and not row.gate.endswith(row.reason):
+            lines.append(f"{'':73}gate: {_short(row.gate)}")
     return "\n".join(lines)
 
 

@@ -131,5 +131,12 @@ def missed_floors(rules: Promotion, scores: Scores) -> list[str]:
 
 def _floors_met(rules: Promotion) -> str:
     if not rules.floors:
-        return "no floors to reach"
-    return "reaches " + ", ".join(f"{m} {f:g}" for m, f in rules.floors.items())
+        return "no floors to meet"
+    return "meets " + ", ".join(_bound(metric, floor) for metric, floor in rules.floors.items())
+
+
+def _bound(metric: str, floor: float) -> str:
+    """`the floor roc_auc ≥ 0.5`, or `the ceiling rmse ≤ 12` for a metric lower is better."""
+    if HIGHER_IS_BETTER[metric]:
+        return f"the floor {metric} ≥ {floor:g}"
+    return f"the ceiling {metric} ≤ {floor:g}"

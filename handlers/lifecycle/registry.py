@@ -29,6 +29,16 @@ if TYPE_CHECKING:
 
 Status = Literal["Approved", "Rejected", "PendingManualApproval"]
 PENDING: Status = "PendingManualApproval"
+# How a version rolled back from is marked (`Rejected`, this reason): it served once, so an
+# operator may bring it back (approve it again, or roll back to it).
+ROLLED_BACK = "rolled back: "
+
+
+def may_serve_again(status: str, reason: str) -> bool:
+    """A version an operator may put back on the live endpoint: one rolled back from."""
+    return status == "Rejected" and reason.startswith(ROLLED_BACK)
+
+
 DESCRIPTION_LIMIT = 1024
 _RUN_IN_DESCRIPTION = re.compile(r"^run (\d{8}-[0-9a-f]{10}) ")
 

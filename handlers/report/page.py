@@ -56,10 +56,12 @@ def build_context(sources: Sources) -> dict[str, Any]:
                 "name": name,
                 "ours": metrics.get(name),
                 "theirs": (champion.get("metrics") or {}).get(name),
-                "higher_is_better": better,
+                "better": which_is_better(
+                    metrics.get(name), (champion.get("metrics") or {}).get(name), higher
+                ),
                 "gate": name == recipe.promotion.metric,
             }
-            for name, better in kind.metrics.items()
+            for name, higher in kind.metrics.items()
         ],
         "champion": champion or None,
         "confidence": _confidence(sources),
@@ -229,3 +231,14 @@ def _band(psi: float) -> str:
     if psi > LARGE_PSI:
         return "large"
     return "moderate" if psi > MODERATE_PSI else "stable"
+
+
+def which_is_better(ours: float | None, theirs: float | None, higher_is_better: bool) -> str:
+    """Which model the metric favours on these rows (the gate decides on one metric only)."""
+    direction = "higher" if higher_is_better else "lower"
+    if ours is None or theirs is None:
+        return f"— ({direction} is better)"
+    if ours == theirs:
+        return "equal"
+    ours_ahead = ours > theirs if higher_is_better else ours < theirs
+    return f"{'this version' if ours_ahead else 'champion'} ({direction})"

@@ -193,17 +193,46 @@ def test_models_lists_the_versions_and_which_one_is_live(
         "Approved",
         f"roc_auc={decision(pipeline, version_a.run_id)['challenger']['roc_auc']:.4f}",
     ]
-    assert version_c.run_id in shown.stdout
+    (c_at,) = [i for i, line in enumerate(lines) if version_c.run_id in line]
+    assert lines[c_at].split()[:2] == ["3", "Rejected"]
+    assert lines[c_at].endswith("rolled back: version 1 serves instead")
+    # the gate's own reason stays in view under the operator's
+    assert lines[c_at + 1].strip().startswith("gate: promoted: ")
 
 
 def test_operator_requests_the_worker_would_refuse_are_refused_by_the_cli(
     pipeline: Pipeline, rolled_back: Any
 ) -> None:
     approved = cli(pipeline, "approve", DATASET, "1")
-    assert approved.returncode == 1
-    assert "is Approved: only a version awaiting approval" in approved.stderr
+    assert (approved.returncode, approved.stderr.strip()) == (
+        1,
+        f"automlops: version 1 of {DATASET} is already live",
+    )
+    rejected = cli(pipeline, "approve", DATASET, "2")  # B: rejected by the gate, never served
+    assert rejected.returncode == 1
+    assert (
+        "is Rejected: only a version awaiting approval (PendingManualApproval), or one rolled "
+        "back from, can be approved"
+    ) in rejected.stderr
     missing = cli(pipeline, "rollback", DATASET, "--to", "9")
     assert (missing.returncode, missing.stderr.strip()) == (
         1,
         f"automlops: {DATASET} has no version 9",
     )
+
+
+def test_a_version_rolled_back_from_can_be_approved_again(
+    pipeline: Pipeline, version_a: Version, version_c: Version, rolled_back: Any
+) -> None:
+    """Last in the module: it moves the live endpoint back to C."""
+    again = cli(pipeline, "approve", DATASET, "3", "--wait", "60")
+    assert again.returncode == 0, again.stderr
+    assert "promoted: version 3" in again.stdout
+    assert serves(pipeline, DATASET, version_c.run_id, version_c.rows)
+    statuses = [v["ModelApprovalStatus"] for v in versions(pipeline, DATASET)]
+    assert statuses == ["Approved", "Rejected", "Approved"]
+    assert pointer(pipeline, DATASET)["champion"]["version"] == 3
+    # ...and back to A with rollback --to, A being approved still
+    back = cli(pipeline, "rollback", DATASET, "--to", "1", "--wait", "60")
+    assert back.returncode == 0, back.stderr
+    assert serves(pipeline, DATASET, version_a.run_id, version_c.rows)

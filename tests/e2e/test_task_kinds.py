@@ -108,7 +108,7 @@ def test_a_multiclass_file_runs_with_its_drafted_recipe(pipeline: Pipeline, tmp_
     assert serves(pipeline, "segments", run["run_id"], rows_of(pipeline, run["run_id"]))
     unknown = cli(pipeline, "report", "20991231-0123456789")
     assert unknown.returncode == 1
-    assert "holds no report: is 20991231-0123456789 a run id?" in unknown.stderr
+    assert "no run 20991231-0123456789 in s3://" in unknown.stderr
     assert cli(pipeline, "report", "../etc").returncode == 1  # not a run id: never a path
     report = pipeline.read_bytes("reports", RunPaths(run["run_id"]).evaluation["report"])
     assert b"| actual \\ predicted | bronze | gold | platinum | silver |" in report

@@ -18,7 +18,7 @@ from handlers.deps import Ctx
 from handlers.lifecycle.champions import ChampionScores, Pointer, Transition
 from handlers.lifecycle.decisions import decided, write_decision
 from handlers.lifecycle.gate import Verdict, decide
-from handlers.lifecycle.registry import PENDING, Version
+from handlers.lifecycle.registry import PENDING, Version, may_serve_again
 from handlers.messages import (
     EndpointCleanup,
     ModelApprove,
@@ -147,7 +147,7 @@ def _operator(msg: VersionMessage, ctx: Ctx, action: Operator) -> list[Outgoing]
         if pointer.champion is not None and pointer.champion.version == msg.version:
             ctx.log.info("promotion.unchanged", dataset=msg.dataset, version=msg.version)
             return follow_up  # already live (a redelivery, or asked twice)
-        _check_allowed(action, target, msg)
+        _check_allowed(action, target, msg, ctx)
         pointer, transition = start(ctx, pointer, action, target, msg)
     ending = conclude(ctx, pointer)
     ctx.notes["decision"] = ending.decision
@@ -171,10 +171,16 @@ def _operator_target(ctx: Ctx, msg: VersionMessage) -> Version:
     return target
 
 
-def _check_allowed(action: Operator, target: Version, msg: VersionMessage) -> None:
+def _check_allowed(action: Operator, target: Version, msg: VersionMessage, ctx: Ctx) -> None:
+    """approve takes a version awaiting approval, rollback an approved one; both take a version
+    rolled back from (it served once: an operator may bring it back)."""
     wanted = PENDING if action == "approve" else "Approved"
-    if target.status != wanted:
-        raise PermanentError(
-            f"{msg.TYPE}: version {msg.version} of {msg.dataset} is {target.status}; "
-            f"{action} takes a version that is {wanted}"
-        )
+    if target.status == wanted:
+        return
+    reason = str(ctx.deps.registry.describe(target).get("ApprovalDescription", ""))
+    if may_serve_again(target.status, reason):
+        return
+    raise PermanentError(
+        f"{msg.TYPE}: version {msg.version} of {msg.dataset} is {target.status}; "
+        f"{action} takes a version that is {wanted}, or one rolled back from"
+    )

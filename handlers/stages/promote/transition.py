@@ -31,7 +31,7 @@ from handlers.lifecycle.champions import (
     TransitionAction,
 )
 from handlers.lifecycle.decisions import DecisionRecord, announce
-from handlers.lifecycle.registry import PENDING, Version
+from handlers.lifecycle.registry import PENDING, ROLLED_BACK, Version
 from handlers.messages import VersionMessage
 from handlers.runs.manifest import Decision, DecisionAction, now
 from handlers.stages.promote.challenger import Scores
@@ -160,7 +160,7 @@ def _registry_after(
             registry.set_status(
                 Version(previous.version, previous.package_arn, "Approved", previous.run_id),
                 "Rejected",
-                f"rolled back: version {target.version} serves instead",
+                f"{ROLLED_BACK}version {target.version} serves instead",
             )
         decision: Decision = "rolled-back" if transition.action == "rollback" else "promoted"
         return Ending(decision, reason, target.version)

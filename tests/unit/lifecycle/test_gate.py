@@ -21,7 +21,7 @@ AUTO = Promotion(floors={"roc_auc": 0.6})
 def test_the_first_version_is_promoted_when_it_reaches_the_floors() -> None:
     verdict = decide(AUTO, {"roc_auc": 0.7}, None)
     assert verdict.decision == "promoted"
-    assert verdict.reason == "the first version of the dataset; reaches roc_auc 0.6"
+    assert verdict.reason == "the first version of the dataset; meets the floor roc_auc ≥ 0.6"
 
 
 def test_a_floor_missed_rejects_naming_the_metric_the_value_and_the_floor() -> None:

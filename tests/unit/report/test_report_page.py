@@ -4,6 +4,7 @@ strict (an undefined name fails), so a missing part must be handled, not hidden.
 
 from __future__ import annotations
 
+import re
 from typing import Any, cast
 
 import numpy as np
@@ -13,6 +14,7 @@ from recipe_texts import MULTICLASS_TARGET, REGRESSION_TARGET, recipe
 from handlers.evaluation import bootstrap
 from handlers.evaluation.measure import measure
 from handlers.evaluation.scoring import Scored
+from handlers.recipe.kinds import TASK_KINDS, Kind
 from handlers.recipe.reader import load_packaged
 from handlers.report import index as runs_index
 from handlers.report import page as report_page
@@ -143,6 +145,30 @@ def test_the_page_renders_every_shape(kind: str, champion: str, extras: bool) ->
     if champion == "scored":
         assert "difference (this \u2212 champion)" in html
         assert "champion (version 1)" in html
+        # each metric row says which of the two it favours
+        said = re.findall(
+            r"\| (?:(?:this version|champion) \((?:higher|lower)\)|equal) \|", markdown
+        )
+        assert len(said) == len(TASK_KINDS[cast("Kind", kind)].metrics)
+    else:
+        assert markdown.count("is better) |") == len(TASK_KINDS[cast("Kind", kind)].metrics)
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs", "higher", "said"),
+    [
+        (0.8, 0.7, True, "this version (higher)"),
+        (0.7, 0.8, True, "champion (higher)"),
+        (3.0, 4.0, False, "this version (lower)"),
+        (4.0, 3.0, False, "champion (lower)"),
+        (0.5, 0.5, True, "equal"),
+        (0.5, None, True, "— (higher is better)"),
+    ],
+)
+def test_the_better_column_names_the_model(
+    ours: float, theirs: float | None, higher: bool, said: str
+) -> None:
+    assert report_page.which_is_better(ours, theirs, higher) == said
 
 
 def test_html_escapes_what_it_inserts() -> None:
