@@ -10,6 +10,7 @@ TARGET ?=
 KIND ?=
 DATASET ?=
 RECIPE ?=
+VERBOSE ?=
 ROWS ?= 5000
 
 # uv must use the machine's Python, never download one.
@@ -35,7 +36,7 @@ demo: install
 	$(BIN)/automlops local --demo $(if $(DATA),--data $(call quote,$(DATA)),--rows $(ROWS)) \
 		$(if $(TARGET),--target $(call quote,$(TARGET))) $(if $(KIND),--kind $(call quote,$(KIND))) \
 		$(if $(DATASET),--dataset $(call quote,$(DATASET))) \
-		$(if $(RECIPE),--recipe $(call quote,$(RECIPE)))
+		$(if $(RECIPE),--recipe $(call quote,$(RECIPE))) $(if $(VERBOSE),--verbose)
 
 # Two processes (the machine's cores), each file's tests on one of them: the suite mostly waits
 # on servers, so this halves its time; each process has its own moto and LocalStack.

@@ -225,6 +225,12 @@ def _add_local(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     demo.add_argument("--rows", type=int, help="how many synthetic rows (default 5000)")
     demo.add_argument("--out", type=Path, help="where to copy the report (default ./reports)")
+    demo.add_argument(
+        "--verbose",
+        action="store_true",
+        default=None,
+        help="the worker's log and metric lines on the screen (default: in OUT/worker.log)",
+    )
     local.set_defaults(command=cmd_local, parser=local)
 
 
@@ -525,6 +531,7 @@ def cmd_local(args: argparse.Namespace) -> int:
         "--target": args.target,
         "--kind": args.kind,
         "--recipe": args.recipe,
+        "--verbose": args.verbose,
     }
     given = [flag for flag, value in demo_only.items() if value is not None]
     if given and not args.demo:
@@ -548,6 +555,7 @@ def cmd_local(args: argparse.Namespace) -> int:
             target=args.target,
             kind=args.kind,
             recipe=args.recipe,
+            verbose=bool(args.verbose),
         )
         return run_demo(options)
     from automlops.local import serve

@@ -116,12 +116,15 @@ def compose(
     *,
     hooks: Hooks | None = None,
     extra_routes: Iterable[AnyRoute] = (),
+    metrics_writer: Callable[[str], object] | None = None,
 ) -> App:
     """The pipeline's worker. `hooks` are called besides the observers' (tests collect the
-    per-message summaries this way); `extra_routes` add message types (tests, benchmarks)."""
+    per-message summaries this way); `extra_routes` add message types (tests, benchmarks);
+    `metrics_writer` takes the EMF lines instead of stdout (the demo's log file)."""
     clients = clients or connect(config)
     observers = Observers(
-        MetricsEmitter(config.runtime.metrics_namespace), TaskProtection(config.ecs_agent_uri)
+        MetricsEmitter(config.runtime.metrics_namespace, writer=metrics_writer),
+        TaskProtection(config.ecs_agent_uri),
     )
     routes: list[AnyRoute] = [*ROUTES, *extra_routes]
     warmup = Warmup([*modules_of(routes), *WARM_UP])

@@ -16,10 +16,11 @@ import json
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import boto3
 
@@ -73,6 +74,7 @@ class DemoOptions:
     target: str | None = None  # for a drafted recipe
     kind: Kind | None = None  # for a drafted recipe (default: from the target's values)
     recipe: Path | None = None
+    verbose: bool = False  # the worker's log and metric lines on the screen, not in a file
 
 
 class DemoRefused(PermanentError):
@@ -95,7 +97,7 @@ def run_demo(options: DemoOptions) -> int:
         }
         documents = []
         dataset = _prepare_dataset(stack, options)
-        with running_worker(stack, overrides):
+        with _worker_output(options) as output, running_worker(stack, overrides, output=output):
             for path, name in _versions(options, scratch):
                 key = _upload(stack, path, name, dataset)
                 documents.append(_follow_run(stack, key, options.timeout_seconds))
@@ -110,13 +112,31 @@ def run_demo(options: DemoOptions) -> int:
 
 
 @contextmanager
+def _worker_output(options: DemoOptions) -> Iterator[TextIO | None]:
+    """Where the worker's JSON log and EMF metric lines go: a file next to the reports (its
+    path said first), or the screen with `verbose`."""
+    if options.verbose:
+        yield None
+        return
+    options.out_dir.mkdir(parents=True, exist_ok=True)
+    path = options.out_dir / "worker.log"
+    _say(f"the worker's log lines go to {path} (VERBOSE=1 shows them here)")
+    with path.open("w", encoding="utf-8") as sink:
+        yield sink
+
+
+@contextmanager
 def running_worker(
-    stack: Stack, overrides: dict[str, str], hooks: Hooks | None = None
+    stack: Stack,
+    overrides: dict[str, str],
+    hooks: Hooks | None = None,
+    output: TextIO | None = None,
 ) -> Iterator[App]:
-    """The worker on `stack`, on a thread, until the block ends; `hooks` see what it settles."""
+    """The worker on `stack`, on a thread, until the block ends; `hooks` see what it settles;
+    its log and metric lines go to `output` (default: stdout)."""
     config = stack_config(stack, overrides)
-    configure_logging(config.runtime.log_level, config.runtime.log_format)
-    app = compose(config, hooks=hooks)
+    configure_logging(config.runtime.log_level, config.runtime.log_format, stream=output)
+    app = compose(config, hooks=hooks, metrics_writer=_locked_writer(output) if output else None)
     thread = threading.Thread(target=app.run, name="worker", daemon=True)
     thread.start()
     try:
@@ -126,6 +146,18 @@ def running_worker(
     finally:
         app.worker.stop()
         thread.join(timeout=config.runtime.shutdown_budget_seconds + 30)
+
+
+def _locked_writer(sink: TextIO) -> Callable[[str], None]:
+    """Whole lines into `sink` from the worker's threads."""
+    lock = threading.Lock()
+
+    def write(line: str) -> None:
+        with lock:
+            sink.write(line)
+            sink.flush()
+
+    return write
 
 
 def _runs(stack: Stack) -> RunRepository:
@@ -293,8 +325,13 @@ def _run_of(runs: RunRepository, key: str) -> Manifest | None:
 
 
 def _report_progress(document: Manifest, seen: dict[str, str]) -> None:
-    for stage, entry in document.get("stages", {}).items():
+    """Each stage that ended, in the pipeline's order: a stage that ended early (deploy before
+    the training watch notices) waits for the ones before it, until the run ends."""
+    ended = document.get("status") in TERMINAL
+    for stage, entry in status.in_stage_order(document.get("stages", {}), order.STAGES):
         outcome = entry.get("outcome", "")
+        if outcome not in ("ok", "failed") and not ended:
+            return
         if seen.get(stage) != outcome and outcome in ("ok", "failed"):
             _say(f"run {document['run_id']}: {stage} {outcome}")
         seen[stage] = outcome
@@ -303,7 +340,7 @@ def _report_progress(document: Manifest, seen: dict[str, str]) -> None:
 def _conclude(stack: Stack, documents: list[Manifest], out_dir: Path) -> int:
     for document in documents:
         print()
-        print(status.describe_run(document, order.STAGES))
+        print(status.describe_run(document, order.STAGES, artifacts=False))
         if document["status"] != "succeeded":
             _say(f"run {document['run_id']} failed: {document.get('error')}")
             return 1
@@ -394,14 +431,16 @@ def _print_metrics(stack: Stack, run_id: str, out_dir: Path) -> None:
     for name in kind.metrics:
         value = metrics.get(name)
         print(f"  {name:<22} {'undefined' if value is None else f'{value:.4f}'}")
+    for note in metrics.get("notes", []):
+        print(f"  note: {note}")
     if kind.name == "binary":
         print(f"  confusion              {metrics['confusion_matrix']}  ([[TN, FP], [FN, TP]])")
     elif kind.name == "multiclass":
         print(f"  confusion (rows actual {', '.join(metrics['classes'])}):")
         for row in metrics["confusion_matrix"]:
             print(f"    {row}")
-    _say(f"report: s3://{bucket}/runs/{run_id}/evaluation/ (copied to {target}/)")
-    _say(f"open {page.resolve()}")
+    # The embedded stack stops with the demo: only the local copies stay to be opened.
+    _say(f"report copied to {target}/: open {page.resolve()}")
 
 
 def _models(stack: Stack, dataset: str) -> str:

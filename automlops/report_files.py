@@ -3,8 +3,9 @@ and the end of `make demo`), with the runs index re-rendered to link the local c
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from handlers.aws.storage import Bucket
 from handlers.naming import INDEX_DATA_KEY, RunPaths
@@ -41,11 +42,32 @@ def download_report(s3: S3Client, bucket: str, run_id: str, out: Path) -> Path:
 
 
 def write_local_index(s3: S3Client, bucket: str, out: Path) -> Path | None:
-    """The runs index, linking `out/<run_id>/report.html`; None before any decision."""
+    """The runs index in `out`: the runs it listed before (an earlier stack's, `index.json`
+    beside it) and the bucket's, linking the reports copied to `out/<run_id>/` and naming the
+    command for the others; None before any decision."""
     found = Bucket(s3, bucket).read_json(INDEX_DATA_KEY)
     if found is None:
         return None
-    page = out / "index.html"
     out.mkdir(parents=True, exist_ok=True)
-    page.write_text(runs_index.render(found[0], link=lambda run_id: f"{run_id}/report.html"))
+    kept = out / "index.json"
+    try:
+        document = runs_index.merged(_read_local(kept), found[0])
+    except (KeyError, TypeError, AttributeError):  # a local index.json that is not ours
+        document = found[0]
+    kept.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    page = out / "index.html"
+    page.write_text(runs_index.render(document, link=lambda run_id: _local_link(out, run_id)))
     return page
+
+
+def _read_local(path: Path) -> dict[str, Any]:
+    """The local index document; an empty one if there is none or it is not ours."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"datasets": {}}
+    return document if isinstance(document, dict) and "datasets" in document else {"datasets": {}}
+
+
+def _local_link(out: Path, run_id: str) -> str | None:
+    return f"{run_id}/report.html" if (out / run_id / "report.html").is_file() else None

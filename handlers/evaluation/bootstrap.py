@@ -28,6 +28,21 @@ REPLICATES = 1000
 SLOW_REPLICATES = 200
 LEVEL = 0.95
 MIN_DEFINED = 0.9  # a metric undefined on more resamples than this leaves has no interval
+# Below this many test rows a handful of rows decide the metrics: said in the output and report.
+SMALL_TEST_ROWS = 100
+
+
+def small_test_note(rows: int) -> str | None:
+    """What to say of a test part too small for its numbers to mean much (iris: 15 rows)."""
+    if rows >= SMALL_TEST_ROWS:
+        return None
+    return (
+        f"the test part has only {rows} rows: a few rows decide these metrics, so they and "
+        "their 95% interval say little; more rows (or a larger test share under [split]) give "
+        "numbers to trust"
+    )
+
+
 LOG_LOSS_EPSILON = 1e-15
 
 # (labels (B, n), scores (B, n) or (B, n, k), recipe) -> the metric per resample (B,), NaN

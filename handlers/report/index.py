@@ -72,7 +72,24 @@ def bucket_link(run_id: str) -> str:
     return f"../runs/{run_id}/evaluation/report.html"
 
 
-def render(document: dict[str, Any], link: Callable[[str], str] = bucket_link) -> str:
+def merged(older: dict[str, Any], newer: dict[str, Any]) -> dict[str, Any]:
+    """Two index documents as one: every run of both (the newer row of a run wins), each
+    dataset's live run as the newer document says (a local index kept across demo stacks)."""
+    datasets: dict[str, Any] = {}
+    for name in sorted({*older.get("datasets", {}), *newer.get("datasets", {})}):
+        old = older.get("datasets", {}).get(name, {})
+        new = newer.get("datasets", {}).get(name, {})
+        rows = {r["run_id"]: r for r in [*old.get("runs", []), *new.get("runs", [])]}
+        datasets[name] = {
+            "runs": in_time_order(list(rows.values()))[-MAX_RUNS_PER_DATASET:],
+            "live_run": new.get("live_run") if new else old.get("live_run"),
+        }
+    return {"datasets": datasets}
+
+
+def render(document: dict[str, Any], link: Callable[[str], str | None] = bucket_link) -> str:
+    """The page; `link` gives each run's report address, or None where there is none (a local
+    index lists runs whose reports were not copied)."""
     from handlers.report.templates import environment
 
     datasets = []

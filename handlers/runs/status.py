@@ -38,7 +38,9 @@ def newest_first(documents: list[Manifest]) -> list[Manifest]:
     return sorted(documents, key=lambda d: (d.get("created_at") or "", d["run_id"]), reverse=True)
 
 
-def describe_run(document: Manifest, stages: Sequence[str]) -> str:
+def describe_run(document: Manifest, stages: Sequence[str], *, artifacts: bool = True) -> str:
+    """The run as `automlops status RUN` prints it; without `artifacts` no S3 address of what
+    its stages wrote (the demo: its stack is gone when the person reads them)."""
     lines = [
         f"run       {document['run_id']}",
         f"status    {document.get('status')}",
@@ -66,14 +68,14 @@ def describe_run(document: Manifest, stages: Sequence[str]) -> str:
         )
     lines.append("")
     lines.append(f"{'stage':<11}{'outcome':<10}{'tries':<7}{'started':<31}ended")
-    for name, entry in _ordered(document.get("stages", {}), stages):
+    for name, entry in in_stage_order(document.get("stages", {}), stages):
         lines.append(
             f"{name:<11}{entry.get('outcome', ''):<10}{entry.get('attempts', 0)!s:<7}"
             f"{entry.get('started_at', ''):<31}{entry.get('ended_at', '')}"
         )
         if entry.get("error"):
             lines.append(f"{'':<11}! {entry['error']}")
-        for key, value in entry.get("artifacts", {}).items():
+        for key, value in entry.get("artifacts", {}).items() if artifacts else ():
             lines.append(f"{'':<11}{key}: {value}")
     return "\n".join(lines)
 
@@ -94,6 +96,8 @@ def describe_runs(documents: list[Manifest]) -> str:
     return "\n".join(lines)
 
 
-def _ordered(entries: dict[str, StageEntry], order: Sequence[str]) -> list[tuple[str, StageEntry]]:
+def in_stage_order(
+    entries: dict[str, StageEntry], order: Sequence[str]
+) -> list[tuple[str, StageEntry]]:
     rank = {name: i for i, name in enumerate(order)}
     return sorted(entries.items(), key=lambda item: rank.get(item[0], len(rank)))

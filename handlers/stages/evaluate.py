@@ -119,7 +119,11 @@ class Evaluation:
         if self.interval is not None:
             certainty = {"metric": self.recipe.promotion.metric, "level": bootstrap.LEVEL}
             certainty.update(self.interval.to_dict())
-        return {"run": self.run, "metrics": self.metrics.to_dict(), "interval": certainty}
+        metrics = self.metrics.to_dict()
+        small = bootstrap.small_test_note(self.metrics.count)
+        if small is not None:
+            metrics["notes"] = [*metrics.get("notes", []), small]
+        return {"run": self.run, "metrics": metrics, "interval": certainty}
 
 
 def _publish(ctx: Ctx, msg: EvaluateRequested, evaluation: Evaluation, record: StageRecord) -> None:

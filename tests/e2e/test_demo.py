@@ -132,8 +132,13 @@ def test_local_demo_prints_the_metrics_and_copies_the_report(tmp_path: Path) -> 
     assert len(lines) == 21
     assert "$ automlops models bank-marketing" in result.stdout
     # The demo runs the worker exactly as `automlops worker` composes it, observers included:
-    # each stage's EMF metric line is there, with the stage named as in the manifest.
-    emf = [doc for line in result.stdout.splitlines() if (doc := _json_line(line))]
+    # each stage's EMF metric line is there, with the stage named as in the manifest. They go
+    # to a file next to the reports, not to the screen (VERBOSE=1 shows them).
+    log = out / "worker.log"
+    assert f"the worker's log lines go to {log} (VERBOSE=1 shows them here)" in result.stdout
+    assert not [line for line in result.stdout.splitlines() if _json_line(line)]
+    assert not [line for line in result.stdout.splitlines() if "report" in line and "s3://" in line]
+    emf = [doc for line in log.read_text().splitlines() if (doc := _json_line(line))]
     stages = {doc["Stage"] for doc in emf if "StageDurationMs" in doc}
     assert {"preprocess", "train", "deploy", "evaluate", "promote", "cleanup"} <= stages
 
@@ -171,6 +176,10 @@ def test_local_demo_drafts_a_recipe_for_a_file_of_its_own(tmp_path: Path) -> Non
     assert recipe.read_text() == edited
     assert again.stdout.count("status    succeeded") == 1
     # The first model used the plan, the second never saw it.
+    # The local index lists the runs of both demos (two stacks), each linked to its copy.
+    index = (out / "index.html").read_text()
+    for run_id in (last_report(result.stdout).parent.name, last_report(again.stdout).parent.name):
+        assert f'href="{run_id}/report.html"' in index
     used = "<td>plan</td><td>categorical</td>"
     assert used in last_report(result.stdout).read_text()
     assert used not in last_report(again.stdout).read_text()

@@ -93,3 +93,18 @@ def test_a_metric_undefined_on_most_resamples_has_no_interval() -> None:
     labels[0] = 1  # one positive: most resamples hold none, so their AUC is undefined
     scored = Scored(labels, np.linspace(0, 1, 50), 1, 0.0)
     assert interval(BINARY, scored, "roc_auc", "run") is None
+
+
+@pytest.mark.parametrize("kind", sorted(RECIPES))
+def test_a_test_part_too_small_to_trust_is_said_so_in_the_metrics(kind: str) -> None:
+    """iris: 15 test rows, a perfect score and an interval of [1, 1] that says nothing."""
+    from handlers.stages.evaluate import Evaluation
+
+    rng = np.random.default_rng(3)
+    the_recipe = RECIPES[kind]
+    for rows, noted in ((15, True), (bootstrap.SMALL_TEST_ROWS, False)):
+        scored = scored_rows(kind, rows, rng)
+        document = Evaluation(the_recipe, measure(the_recipe, scored), {}, None).document()
+        notes = document["metrics"].get("notes", [])
+        said = f"the test part has only {rows} rows: a few rows decide these metrics"
+        assert any(note.startswith(said) for note in notes) is noted

@@ -190,6 +190,38 @@ def test_the_index_links_every_run_and_marks_the_live_one() -> None:
     assert html.count('src="data:image/png;base64,') == 1
     local = runs_index.render(document, link=lambda run_id: f"{run_id}/report.html")
     assert f'href="{rows[0]["run_id"]}/report.html"' in local
+    # A local index links only the reports copied; the others name the command that copies.
+    copied = rows[0]["run_id"]
+    partial = runs_index.render(
+        document, link=lambda run_id: f"{run_id}/report.html" if run_id == copied else None
+    )
+    assert partial.count("href=") == 1
+    assert f"automlops report {rows[1]['run_id']}" in partial
+
+
+def test_a_local_index_keeps_the_runs_of_earlier_stacks() -> None:
+    row = runs_index.row_of(sources("binary", champion="none", extras=False))
+    first = {**row, "run_id": "20261201-00000000aa", "created_at": "2026-12-01T10:00:00+00:00"}
+    second = {**row, "run_id": "20261202-00000000bb", "created_at": "2026-12-02T10:00:00+00:00"}
+    older = {"datasets": {"shop": {"runs": [first], "live_run": first["run_id"]}}}
+    newer = {
+        "datasets": {
+            "shop": {"runs": [{**second, "decision": "promoted"}], "live_run": second["run_id"]},
+            "iris": {"runs": [first], "live_run": None},
+        }
+    }
+    merged = runs_index.merged(older, newer)
+    assert [r["run_id"] for r in merged["datasets"]["shop"]["runs"]] == [
+        first["run_id"],
+        second["run_id"],
+    ]
+    assert merged["datasets"]["shop"]["live_run"] == second["run_id"]
+    assert merged["datasets"]["iris"]["runs"] == [first]
+    # the same run again: the newer row wins, no duplicate
+    again = runs_index.merged(merged, {"datasets": {"shop": {"runs": [{**first, "value": 0.9}]}}})
+    shop = again["datasets"]["shop"]["runs"]
+    assert [r["value"] for r in shop if r["run_id"] == first["run_id"]] == [0.9]
+    assert len(shop) == 2
 
 
 def test_the_index_orders_runs_by_when_they_were_created_not_by_their_digest() -> None:
