@@ -306,7 +306,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from automlops.aws import AwsTarget
     from handlers.aws.storage import Bucket
     from handlers.naming import is_run_id
-    from handlers.runs import status
+    from handlers.runs import ignored, status
     from handlers.runs.repository import RunRepository
     from handlers.serving import scored
     from handlers.stages import order
@@ -329,6 +329,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         scoring = scored.describe(scored.recent(Bucket(s3, bucket)))
         if scoring:
             print(f"\n{scoring}")
+        ignored_uploads = ignored.describe(ignored.recent(Bucket(s3, bucket)))
+        if ignored_uploads:
+            print(f"\n{ignored_uploads}")
         return EXIT_OK
     document = runs.load(args.run_id)
     if document is None:

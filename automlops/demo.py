@@ -36,11 +36,12 @@ from handlers.data.synthetic import generate
 from handlers.lifecycle.catalog import catalog, render
 from handlers.lifecycle.champions import ChampionStore
 from handlers.lifecycle.registry import ModelRegistry
+from handlers.messages import DataUploaded
 from handlers.naming import DatasetNames, RunPaths, recipe_key
 from handlers.recipe.kinds import TASK_KINDS, Kind
 from handlers.recipe.model import RecipeError
 from handlers.recipe.reader import load_packaged, packaged_recipe_bytes, read_recipe
-from handlers.routes import S3_RULES
+from handlers.routes import message_for
 from handlers.runs import status
 from handlers.runs.manifest import Manifest
 from handlers.runs.repository import RunRepository
@@ -190,7 +191,7 @@ def check_options(options: DemoOptions) -> None:
     if options.recipe is not None and not options.recipe.is_file():
         raise DemoRefused(f"RECIPE={options.recipe}: no such file")
     key = f"data/{dataset_folder_of(options)}/{options.data.name}"
-    if not any(rule.bucket == "raw" and rule.matches(key) for rule in S3_RULES):
+    if message_for("raw", key) is not DataUploaded:
         raise DemoRefused(
             f"DATA={options.data}: the worker takes files ending .csv, .tsv, .csv.gz or .tsv.gz "
             "(any letter case); copy or rename it to one of those"

@@ -18,7 +18,12 @@ from automlops.aws import AwsTarget
 from handlers.aws.storage import Bucket
 from handlers.lifecycle.catalog import Catalog, catalog
 from handlers.lifecycle.champions import ChampionStore
-from handlers.lifecycle.registry import PENDING, ModelRegistry, may_serve_again
+from handlers.lifecycle.registry import (
+    GROUP_DESCRIPTION,
+    PENDING,
+    ModelRegistry,
+    may_serve_again,
+)
 from handlers.messages import ModelApprove, ModelRollback, VersionMessage
 from handlers.naming import DATASET_PATTERN, DEFAULT_NAME_PREFIX, DatasetNames
 from handlers.runs.manifest import now
@@ -72,7 +77,8 @@ class Operator:
 
         self._config = config
         reports = Bucket(client("s3"), config.reports_bucket)
-        self._registry = ModelRegistry(client("sagemaker"), reports)
+        self._sagemaker = client("sagemaker")
+        self._registry = ModelRegistry(self._sagemaker, reports)
         self._champions = ChampionStore(reports)
         self._runs = RunRepository(reports)
         self._sqs: SQSClient = client("sqs")
@@ -83,10 +89,22 @@ class Operator:
         names = DatasetNames.for_dataset(dataset, self._config.name_prefix)
         view = catalog(dataset, names, self._registry, self._champions, self._runs)
         if not view.rows and view.pointer.champion is None:
-            known = self._registry.datasets(self._config.name_prefix)
+            known = self._datasets()
             if dataset not in known:
                 raise Refused(_unknown(dataset, known))
         return view
+
+    def _datasets(self) -> list[str]:
+        """The datasets with a model package group under this deployment's name prefix (an
+        operator's call: the worker's role is not allowed to list groups, nor needs to)."""
+        found = []
+        paginator = self._sagemaker.get_paginator("list_model_package_groups")
+        for page in paginator.paginate(NameContains=f"{self._config.name_prefix}-"):
+            for group in page["ModelPackageGroupSummaryList"]:
+                description = group.get("ModelPackageGroupDescription", "")
+                if description.startswith(GROUP_DESCRIPTION):
+                    found.append(description.removeprefix(GROUP_DESCRIPTION))
+        return sorted(found)
 
     def approve(self, dataset: str, version: int) -> Sent:
         view = self.catalog(dataset)

@@ -104,8 +104,8 @@ locals {
   )
   worker_write_objects = [for role in ["curated", "models", "reports"] : "${local.bucket_arns[role]}/${local.runs_prefix}*"]
   # Besides runs/, the reports bucket holds each dataset's champion pointer (datasets/), the
-  # runs index (reports/), which the worker rewrites after each decision, and the predictions of
-  # files scored by upload (predictions/).
+  # runs index (reports/), which the worker rewrites after each decision, the predictions of
+  # files scored by upload (predictions/) and the records of uploads it ignored (ignored/).
   reports_shared_objects = [for prefix in local.reports_shared_prefixes : "${local.bucket_arns["reports"]}/${prefix}*"]
 }
 

@@ -31,7 +31,7 @@ locals {
   runs_prefix = "runs/"
   # Reports bucket: champion pointers (handlers/naming.py champion_key), the runs index and the
   # predictions of files scored by upload.
-  reports_shared_prefixes = ["datasets/", "reports/", "predictions/"]
+  reports_shared_prefixes = ["datasets/", "reports/", "predictions/", "ignored/"]
   # What the worker reads from the raw bucket: uploads, operator-provided recipes and files of
   # rows to score.
   raw_read_prefixes = ["data/", "recipes/", "score/"]

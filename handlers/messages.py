@@ -71,6 +71,13 @@ class ScoreRequested(ObjectCreated):
         return dataclasses.replace(message, job_id=job_id)
 
 
+class UploadIgnored(ObjectCreated):
+    """An object under `data/` or `score/` in the raw bucket whose name no rule takes (`x.txt`,
+    `x.xlsx`): recorded with the reason, so the person who uploaded it sees why nothing ran."""
+
+    TYPE: ClassVar[str] = "upload.ignored"
+
+
 def _upload(message: ObjectCreated) -> str:
     """What tells this upload of the object apart from another upload of the same bytes: the
     version id, else the event's sequencer with the ETag and event time. Duplicate deliveries of

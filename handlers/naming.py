@@ -18,6 +18,9 @@ from service.failures import PermanentError
 DATA_PREFIX = "data/"
 SCORE_PREFIX = "score/"  # raw bucket: files of rows to score with a dataset's live model
 PREDICTIONS_PREFIX = "predictions/"  # reports bucket: what scoring them wrote
+IGNORED_PREFIX = "ignored/"  # reports bucket: uploads no rule takes, with the reason
+# The endings of the files the worker reads (uploads and files to score), in any letter case.
+UPLOAD_ENDINGS = (".csv", ".csv.gz", ".tsv", ".tsv.gz")
 SCORE_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz")
 _LONGEST_FIRST = sorted(SCORE_SUFFIXES, key=len, reverse=True)
 RUNS_PREFIX = "runs/"
@@ -374,3 +377,10 @@ def _score_key_problem(parts: list[str], name: str) -> str:
     if name.lower().endswith((".error", ".rejected")):
         return "a name ending .error or .rejected is the name of what scoring writes beside it"
     return ""
+
+
+def ignored_key(bucket: str, key: str) -> str:
+    """Where the record of an ignored upload goes: a digest of its address (a key may be 1,024
+    bytes long and hold anything), so the same object has one record."""
+    digest = hashlib.sha256(f"{bucket}/{key}".encode()).hexdigest()[:20]
+    return f"{IGNORED_PREFIX}{digest}.json"

@@ -19,10 +19,11 @@ from handlers.messages import (
     ScoreRequested,
     TrainingWatch,
     TrainRequested,
+    UploadIgnored,
 )
-from handlers.naming import SCORE_PREFIX
+from handlers.naming import SCORE_PREFIX, UPLOAD_ENDINGS
 from handlers.stages import order
-from service.messages import S3Rule
+from service.messages import ObjectCreated, S3Rule
 from service.routing import Route, deferred
 
 S3_RULES: tuple[S3Rule, ...] = (
@@ -31,8 +32,8 @@ S3_RULES: tuple[S3Rule, ...] = (
     S3Rule(
         bucket="raw",
         prefix="data/",
-        suffix=".csv",
-        also=(".csv.gz", ".tsv", ".tsv.gz"),
+        suffix=UPLOAD_ENDINGS[0],
+        also=UPLOAD_ENDINGS[1:],
         any_case=True,
         message=DataUploaded,
     ),
@@ -41,11 +42,15 @@ S3_RULES: tuple[S3Rule, ...] = (
     S3Rule(
         bucket="raw",
         prefix=SCORE_PREFIX,
-        suffix=".csv",
-        also=(".csv.gz", ".tsv", ".tsv.gz"),
+        suffix=UPLOAD_ENDINGS[0],
+        also=UPLOAD_ENDINGS[1:],
         any_case=True,
         message=ScoreRequested,
     ),
+    # What the rules above leave under their prefixes is recorded as ignored, with the reason
+    # (the bucket announces every object there: the rules above take any ending).
+    S3Rule(bucket="raw", prefix="data/", message=UploadIgnored, notified=False),
+    S3Rule(bucket="raw", prefix=SCORE_PREFIX, message=UploadIgnored, notified=False),
 )
 
 # Each stage's module is imported when its first message arrives (or by the warm-up after the
@@ -64,6 +69,7 @@ ROUTES = (
     Route(ModelRollback, deferred(PROMOTE, "handle_rollback"), order.PROMOTE),
     Route(EndpointCleanup, deferred("handlers.stages.cleanup", "handle"), order.CLEANUP),
     Route(ScoreRequested, deferred("handlers.stages.score", "handle"), order.SCORE),
+    Route(UploadIgnored, deferred("handlers.stages.ignored", "handle"), order.IGNORED),
 )
 
 # Imported by the warm-up besides the stages' modules: what the stages import inside functions
@@ -76,3 +82,9 @@ WARM_UP = (
     "handlers.report.templates",
     "xgboost",
 )
+
+
+def message_for(bucket_role: str, key: str) -> type[ObjectCreated] | None:
+    """What an object becomes, by the first rule that takes it (as the worker decodes)."""
+    rule = next((r for r in S3_RULES if r.bucket == bucket_role and r.matches(key)), None)
+    return None if rule is None else rule.message

@@ -206,9 +206,10 @@ def notification_filters(rules: tuple[S3Rule, ...]) -> Mapping[str, list[dict[st
     """Bucket role -> S3 key filter rules; the same filters Terraform declares."""
     filters: dict[str, list[dict[str, str]]] = {}
     for rule in rules:
-        filters.setdefault(rule.bucket, []).append(
-            {"prefix": rule.prefix, "suffix": rule.notify_suffix}
-        )
+        if rule.notified:
+            filters.setdefault(rule.bucket, []).append(
+                {"prefix": rule.prefix, "suffix": rule.notify_suffix}
+            )
     return filters
 
 

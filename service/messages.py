@@ -66,6 +66,9 @@ class S3Rule:
     suffix: str = ""  # the key ends so (any of `also`), in any letter case with `any_case`
     also: tuple[str, ...] = ()
     any_case: bool = False
+    # False: a catch-all after the rules of the same prefix (what none of them takes), whose
+    # objects the bucket already announces for those rules: no notification of its own.
+    notified: bool = True
 
     @property
     def suffixes(self) -> tuple[str, ...]:

@@ -102,17 +102,6 @@ class ModelRegistry:
             )
         )
 
-    def datasets(self, name_prefix: str) -> list[str]:
-        """The datasets with a model package group under this deployment's name prefix."""
-        found = []
-        paginator = self._sm.get_paginator("list_model_package_groups")
-        for page in paginator.paginate(NameContains=f"{name_prefix}-"):
-            for group in page["ModelPackageGroupSummaryList"]:
-                description = group.get("ModelPackageGroupDescription", "")
-                if description.startswith(GROUP_DESCRIPTION):
-                    found.append(description.removeprefix(GROUP_DESCRIPTION))
-        return sorted(found)
-
     def register(self, group: str, entry: Registration) -> Version:
         """The run's version, registered once (pending until the gate decides)."""
         known = self.registered(entry.run_id)

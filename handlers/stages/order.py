@@ -12,6 +12,7 @@ EVALUATE = "evaluate"
 PROMOTE = "promote"
 CLEANUP = "cleanup"
 SCORE = "score"  # a file scored by upload: not a stage of a run
+IGNORED = "ignored"  # an upload no rule takes, recorded: not a stage of a run
 
 STAGES = (PREPROCESS, TRAIN, TRAINING, DEPLOY, EVALUATE, PROMOTE, CLEANUP)  # in a run's order
 AFTER: dict[str, tuple[str, ...]] = {

@@ -225,7 +225,13 @@ def test_decisions_are_published_to_the_decisions_topic_only(tf: Module) -> None
 def test_the_worker_may_rewrite_pointers_the_runs_index_and_predictions_only_in_reports(
     tf: Module,
 ) -> None:
-    from handlers.naming import INDEX_DATA_KEY, INDEX_PAGE_KEY, ScorePaths, champion_key
+    from handlers.naming import (
+        INDEX_DATA_KEY,
+        INDEX_PAGE_KEY,
+        ScorePaths,
+        champion_key,
+        ignored_key,
+    )
 
     statement = task_statements(tf)["ChampionPointersRunsIndexAndPredictions"]
     assert set(statement["actions"]) == {"s3:GetObject", "s3:PutObject"}
@@ -234,7 +240,8 @@ def test_the_worker_may_rewrite_pointers_the_runs_index_and_predictions_only_in_
     prefixes = tf.locals["reports_shared_prefixes"]
     scored = ScorePaths.of_key("score/any/rows.csv")
     written = (scored.predictions, scored.summary, scored.error)
-    for key in (champion_key("any"), INDEX_PAGE_KEY, INDEX_DATA_KEY, *written):
+    ignored = ignored_key("raw", "data/any/notes.txt")
+    for key in (champion_key("any"), INDEX_PAGE_KEY, INDEX_DATA_KEY, *written, ignored):
         assert any(key.startswith(prefix) for prefix in prefixes), key
     assert "score/" in tf.locals["raw_read_prefixes"]  # files to score are read, never written
 

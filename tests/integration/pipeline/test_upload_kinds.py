@@ -5,12 +5,13 @@ reason instead of vanishing."""
 from __future__ import annotations
 
 import gzip
+import time
 from typing import Any
 
 import pytest
-from pipeline_harness import Pipeline, synthetic_csv
+from pipeline_harness import Pipeline, cli, synthetic_csv
 
-from handlers.naming import RunPaths
+from handlers.naming import RunPaths, ignored_key
 
 DATASET = "bank-marketing"
 
@@ -62,21 +63,28 @@ def test_a_gzip_upload_that_does_not_decompress_fails_with_the_reason(
     assert "not a readable gzip file" in run["error"]
 
 
-def test_an_object_under_data_that_is_no_upload_is_logged_not_silently_ignored(
-    pipeline: Pipeline, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("name", ["README.txt", "export.CSV.txt"])
+def test_an_object_under_data_that_is_no_upload_is_recorded_and_shown_by_status(
+    pipeline: Pipeline, capsys: pytest.CaptureFixture[str], name: str
 ) -> None:
-    key = f"data/{DATASET}/README.txt"
+    key = f"data/{DATASET}/{name}"
     pipeline.upload(key, b"notes about the data\n")
-    summaries = pipeline.settled.wait_for(
-        lambda items: any(
-            s["outcome"] == "dropped" and s["message_type"] == "s3:ObjectCreated:Put" for s in items
-        ),
-        timeout=30,
+    record_key = ignored_key(pipeline.bucket("raw"), key)
+    deadline = time.monotonic() + 30
+    while not pipeline.keys("reports", record_key) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    reason = (
+        "the worker reads files ending .csv, .csv.gz, .tsv or .tsv.gz (any letter case); upload "
+        "it again under such a name"
     )
-    assert [s for s in summaries if s["outcome"] == "dropped"]
-    logged = capsys.readouterr().out
-    assert "message.record_dropped" in logged
-    assert (
-        f"{key} is not a .csv, .csv.gz, .tsv or .tsv.gz (any letter case) object: ignored" in logged
-    )
+    record = pipeline.read_json("reports", record_key)
+    assert (record["input"], record["reason"]) == (f"s3://{pipeline.bucket('raw')}/{key}", reason)
+    assert "upload.ignored" in capsys.readouterr().out  # a warning in the worker's log too
     assert pipeline.runs_of(key) == []
+    shown = cli(pipeline, "status")
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    start = lines.index("uploads the worker ignored (newest first):")
+    assert any(
+        line.endswith(f"s3://{pipeline.bucket('raw')}/{key}: {reason}") for line in lines[start:]
+    )

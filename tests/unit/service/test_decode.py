@@ -211,13 +211,21 @@ def test_the_pipelines_rule_takes_csv_and_tsv_in_any_case_and_says_why_not_the_r
     ]
     decoded = pipeline.decode(s3_body(*(record("r", key) for key in taken)))
     assert [job.message.key for job in decoded.jobs] == taken
-    left = pipeline.decode(s3_body(record("r", "data/d/notes.txt"), record("r", "other/x.csv")))
-    assert left.jobs == ()
-    assert left.dropped == (
-        "Records[0]: s3://r/data/d/notes.txt is not a .csv, .csv.gz, .tsv or .tsv.gz "
-        "(any letter case) object: ignored",
-        "Records[1]: no rule for s3://r/other/x.csv",
+    assert {type(job.message).__name__ for job in decoded.jobs} == {"DataUploaded"}
+    # Under data/ and score/, what the rules leave is recorded as ignored (a message of its
+    # own); elsewhere nothing takes it.
+    left = pipeline.decode(
+        s3_body(
+            record("r", "data/d/notes.txt"),
+            record("r", "score/d/x.xlsx"),
+            record("r", "other/x.csv"),
+        )
     )
+    assert [(type(j.message).__name__, j.message.key) for j in left.jobs] == [
+        ("UploadIgnored", "data/d/notes.txt"),
+        ("UploadIgnored", "score/d/x.xlsx"),
+    ]
+    assert left.dropped == ("Records[2]: no rule for s3://r/other/x.csv",)
 
 
 def test_notifications_announce_what_a_rule_cannot_filter_by_its_prefix_only() -> None:
@@ -228,3 +236,18 @@ def test_notifications_announce_what_a_rule_cannot_filter_by_its_prefix_only() -
         "raw": [{"prefix": "data/", "suffix": ""}, {"prefix": "score/", "suffix": ""}],
         "models": [{"prefix": "runs/", "suffix": "model.tar.gz"}],
     }
+
+
+def test_a_catch_all_rule_is_announced_by_the_rules_of_its_prefix() -> None:
+    """A rule without a notification of its own sees only what the bucket announces for
+    another rule: one of the same bucket and prefix whose filter has no suffix."""
+    from handlers.routes import S3_RULES
+
+    for quiet in (r for r in S3_RULES if not r.notified):
+        assert any(
+            r.notified
+            and r.bucket == quiet.bucket
+            and quiet.prefix.startswith(r.prefix)
+            and not r.notify_suffix
+            for r in S3_RULES
+        ), quiet
