@@ -305,6 +305,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     from automlops.aws import AwsTarget
     from handlers.aws.storage import Bucket
+    from handlers.lifecycle.champions import ChampionStore
+    from handlers.lifecycle.standing import Standings
     from handlers.naming import is_run_id
     from handlers.runs import ignored, status
     from handlers.runs.repository import RunRepository
@@ -321,11 +323,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     except ConfigurationError as exc:
         return configuration_error(exc)
     runs = RunRepository(Bucket(s3, bucket))
+    now = Standings(ChampionStore(Bucket(s3, bucket))).of
     if args.run_id is not None and not is_run_id(args.run_id):
         print(f"automlops: {_not_a_run_id(args.run_id)}", file=sys.stderr)
         return EXIT_UNHEALTHY
     if args.run_id is None:
-        print(status.describe_runs(status.list_runs(runs)))
+        print(status.describe_runs(status.list_runs(runs), now))
         scoring = scored.describe(scored.recent(Bucket(s3, bucket)))
         if scoring:
             print(f"\n{scoring}")
@@ -338,7 +341,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"automlops: no run {args.run_id} in s3://{bucket}/runs/", file=sys.stderr)
         return EXIT_UNHEALTHY
     print(
-        json.dumps(document, indent=2) if args.json else status.describe_run(document, order.STAGES)
+        json.dumps(document, indent=2)
+        if args.json
+        else status.describe_run(document, order.STAGES, now=now)
     )
     return EXIT_OK
 

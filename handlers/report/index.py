@@ -13,6 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from handlers.aws.storage import Bucket
+from handlers.lifecycle.champions import Pointer
+from handlers.lifecycle.standing import standing
 from handlers.naming import INDEX_DATA_KEY, INDEX_PAGE_KEY
 from handlers.report import plots as report_plots
 from handlers.report.sources import Sources
@@ -31,6 +33,7 @@ def row_of(sources: Sources) -> dict[str, Any]:
         "created_at": sources.manifest.get("created_at"),
         "date": sources.evaluation.get("run", {}).get("evaluated_at"),
         "decision": (sources.manifest.get("decision") or decision).get("decision"),
+        "decisions": [d.get("decision") for d in sources.manifest.get("decisions", [])],
         "version": decision.get("version"),
         "metric": metric,
         "value": sources.evaluation["metrics"].get(metric),
@@ -41,16 +44,24 @@ def row_of(sources: Sources) -> dict[str, Any]:
     }
 
 
-def record(
-    reports: Bucket, dataset: str, row: dict[str, Any], live_run: str | None
-) -> dict[str, Any]:
-    """Upsert the run's row (by run id) and the dataset's live run; the index document."""
+def record(reports: Bucket, dataset: str, row: dict[str, Any], pointer: Pointer) -> dict[str, Any]:
+    """Upsert the run's row (by run id), the dataset's live run and where each of its runs
+    stands now (a promotion changes the standing of the run it replaces); the index document."""
+    live_run = pointer.champion.run_id if pointer.champion else None
     for _ in range(WRITE_ATTEMPTS):
         found = reports.read_json(INDEX_DATA_KEY)
         document, etag = found if found else ({"datasets": {}}, None)
         entry = document["datasets"].setdefault(dataset, {"runs": []})
         runs = [r for r in entry["runs"] if r["run_id"] != row["run_id"]] + [row]
-        entry["runs"] = in_time_order(runs)[-MAX_RUNS_PER_DATASET:]
+        entry["runs"] = [
+            {
+                **r,
+                "standing": standing(
+                    r["run_id"], r.get("decisions") or [r.get("decision")], pointer
+                ),
+            }
+            for r in in_time_order(runs)[-MAX_RUNS_PER_DATASET:]
+        ]
         entry["live_run"] = live_run
         if reports.write_json_if(INDEX_DATA_KEY, document, etag) is not None:
             return document

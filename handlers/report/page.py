@@ -50,6 +50,8 @@ def build_context(sources: Sources) -> dict[str, Any]:
         "decision": sources.decision,
         "decisions": sources.manifest.get("decisions", []),
         "live_endpoint": sources.live_endpoint,
+        "standing": sources.standing,
+        "live_version": sources.live_version,
         "status": sources.manifest.get("status"),
         "metrics_rows": [
             {

@@ -26,9 +26,8 @@ def publish(ctx: Ctx, run_id: str) -> list[str]:
     html, markdown = report_page.render(sources)
     reports.put_bytes(paths.html_report, html.encode(), "text/html; charset=utf-8")
     reports.put_bytes(paths.evaluation["report"], markdown.encode(), "text/markdown")
-    champion = ctx.deps.champions.read(sources.dataset).champion
-    live_run = None if champion is None else champion.run_id
-    document = runs_index.record(reports, sources.dataset, runs_index.row_of(sources), live_run)
+    pointer = ctx.deps.champions.read(sources.dataset)
+    document = runs_index.record(reports, sources.dataset, runs_index.row_of(sources), pointer)
     runs_index.publish(reports, document)
     ctx.log.info(
         "report.published",

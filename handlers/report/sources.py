@@ -19,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from handlers.aws.training_logs import TrainingLogsUnavailable
 from handlers.deps import Ctx
 from handlers.evaluation import score_files
+from handlers.lifecycle.standing import standing
 from handlers.naming import RunPaths
 from handlers.recipe.model import Recipe
 from handlers.report import insight as model_insight
@@ -46,6 +47,8 @@ class Sources:
     theirs: ModelScores | None
     profile: dict[str, Any] | None
     live_endpoint: str
+    standing: str = ""  # where its version stands now (handlers/lifecycle/standing.py)
+    live_version: int | None = None  # what the live endpoint serves now
     importance: list[tuple[str, float]] | None = None
     curves: model_insight.Curves | None = None
     job: dict[str, Any] = field(default_factory=dict)  # hyperparameters, final metrics, times
@@ -67,6 +70,8 @@ def gather(ctx: Ctx, run_id: str) -> Sources | None:
     if ours is None:  # evaluated before scores were kept: nothing to draw the page from
         return None
     dataset = str(manifest["dataset"])
+    pointer = deps.champions.read(dataset)
+    decisions = [d.get("decision") for d in manifest.get("decisions", [])]
     sources = Sources(
         run_id=run_id,
         dataset=dataset,
@@ -79,6 +84,8 @@ def gather(ctx: Ctx, run_id: str) -> Sources | None:
         theirs=None,
         profile=_json(ctx, paths.profile),
         live_endpoint=deps.dataset_names(dataset).live_endpoint,
+        standing=standing(run_id, decisions, pointer),
+        live_version=pointer.champion.version if pointer.champion else None,
     )
     champion = sources.champion
     if champion and champion.get("metrics"):

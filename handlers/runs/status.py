@@ -5,7 +5,7 @@ A run's stages are shown in the order the caller gives (the stages' own table,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from handlers.naming import RUNS_PREFIX
 from handlers.runs.manifest import Manifest, StageEntry, stage_of
@@ -38,7 +38,13 @@ def newest_first(documents: list[Manifest]) -> list[Manifest]:
     return sorted(documents, key=lambda d: (d.get("created_at") or "", d["run_id"]), reverse=True)
 
 
-def describe_run(document: Manifest, stages: Sequence[str], *, artifacts: bool = True) -> str:
+def describe_run(
+    document: Manifest,
+    stages: Sequence[str],
+    *,
+    artifacts: bool = True,
+    now: Callable[[Manifest], str] | None = None,
+) -> str:
     """The run as `automlops status RUN` prints it; without `artifacts` no S3 address of what
     its stages wrote (the demo: its stack is gone when the person reads them)."""
     lines = [
@@ -52,6 +58,8 @@ def describe_run(document: Manifest, stages: Sequence[str], *, artifacts: bool =
     if document.get("error"):
         lines.append(f"error     {document['error']}")
     decision = document.get("decision")
+    if decision and now is not None:
+        lines.append(f"now       {now(document)}")
     if decision:
         lines.append(
             f"decision  {decision.get('decision')} (version {decision.get('version')}; live: "
@@ -80,17 +88,19 @@ def describe_run(document: Manifest, stages: Sequence[str], *, artifacts: bool =
     return "\n".join(lines)
 
 
-def describe_runs(documents: list[Manifest]) -> str:
+def describe_runs(documents: list[Manifest], now: Callable[[Manifest], str] | None = None) -> str:
+    """The runs, one line each; `now` says where each stands (else its last decision)."""
     if not documents:
         return "no runs yet"
-    lines = [f"{'run':<21}{'created (UTC)':<18}{'status':<11}{'stage':<12}{'decision':<18}dataset"]
+    lines = [f"{'run':<21}{'created (UTC)':<18}{'status':<11}{'stage':<12}{'now':<30}dataset"]
     for d in documents:
         stage = d.get("current_stage") or d.get("failed_stage") or "-"
         created = (d.get("created_at") or "-")[:16].replace("T", " ")
         summary = d.get("decision")
         decision = (summary.get("decision") if summary else None) or "-"
+        shown = now(d) if now is not None else decision
         lines.append(
-            f"{d['run_id']:<21}{created:<18}{d.get('status', ''):<11}{stage:<12}{decision:<18}"
+            f"{d['run_id']:<21}{created:<18}{d.get('status', ''):<11}{stage:<12}{shown:<30}"
             f"{d.get('dataset', '?')}"
         )
     return "\n".join(lines)

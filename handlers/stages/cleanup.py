@@ -21,6 +21,7 @@ from pathlib import Path
 from handlers.deps import Ctx
 from handlers.lifecycle.champions import Pointer
 from handlers.lifecycle.registry import PENDING, Version
+from handlers.lifecycle.standing import SERVED, previous_champion
 from handlers.messages import EndpointCleanup
 from handlers.report import publish as report
 from handlers.runs import manifest
@@ -50,10 +51,22 @@ def handle(msg: EndpointCleanup, ctx: Ctx) -> list[Outgoing]:
         # before the run ends (a run that ended has its report).
         written = report.publish(ctx, msg.run_id)
         record.artifacts.update({Path(key).name: deps.buckets.reports.uri(key) for key in written})
+        _republish_replaced(ctx, msg)
     document = deps.runs.load(msg.run_id) or {}
     deps.runs.update(msg, _finished(document.get("decision")))
     ctx.log.info("cleanup.done", run_id=msg.run_id, dataset=msg.dataset, deleted=len(deleted))
     return []
+
+
+def _republish_replaced(ctx: Ctx, msg: EndpointCleanup) -> None:
+    """When this run's decision moved the live endpoint, the page of the run that served
+    before says so too (`replaced`, `rolled back from`)."""
+    summary = (ctx.deps.runs.load(msg.run_id) or {}).get("decision")
+    if summary is None or summary.get("decision") not in SERVED:
+        return
+    previous = previous_champion(ctx.deps.champions.read(msg.dataset))
+    if previous is not None and previous != msg.run_id:
+        report.publish(ctx, previous)
 
 
 def kept_runs(pointer: Pointer, versions: list[Version], keep_versions: int) -> set[str]:

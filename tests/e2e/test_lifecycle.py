@@ -30,7 +30,7 @@ from localstack_server import LocalStack
 from pipeline_harness import Pipeline, running_pipeline
 
 from handlers.data.synthetic import generate
-from handlers.naming import DatasetNames
+from handlers.naming import INDEX_DATA_KEY, DatasetNames, RunPaths
 
 pytestmark = pytest.mark.e2e
 
@@ -178,6 +178,43 @@ def test_rollback_serves_the_previous_approved_version_again(
     assert run_a is not None
     assert [d["decision"] for d in run_a["decisions"]] == ["promoted", "rolled-back"]
     assert endpoint_names(pipeline) == [LIVE]
+
+
+def test_every_page_and_command_shows_where_each_version_stands_after_the_rollback(
+    pipeline: Pipeline,
+    version_a: Version,
+    version_b: Version,
+    version_c: Version,
+    rolled_back: Any,
+) -> None:
+    """A is live again (not "rolled-back"), C was rolled back from, B was rejected: in
+    `automlops status`, in each run's report page and in the runs index; the decisions stay in
+    each page's history."""
+    listed = cli(pipeline, "status")
+    assert listed.returncode == 0, listed.stderr
+    expected = {
+        version_a.run_id: "live (version 1)",
+        version_b.run_id: "rejected (version 2)",
+        version_c.run_id: "rolled back from (version 3)",
+    }
+    for run_id, now in expected.items():
+        (line,) = [line for line in listed.stdout.splitlines() if line.startswith(run_id)]
+        assert now in line, line
+    detail = cli(pipeline, "status", version_c.run_id)
+    assert "now       rolled back from (version 3)" in detail.stdout
+    page_a = pipeline.read_bytes("reports", RunPaths(version_a.run_id).html_report).decode()
+    assert '<span class="badge live">live</span>' in page_a
+    assert "serves version 1 now" in page_a
+    page_c = pipeline.read_bytes("reports", RunPaths(version_c.run_id).html_report).decode()
+    assert '<span class="badge rolled-back-from">rolled back from</span>' in page_c
+    assert "serves version 1 now" in page_c
+    index = pipeline.read_json("reports", INDEX_DATA_KEY)["datasets"][DATASET]
+    standings = {row["run_id"]: row["standing"] for row in index["runs"]}
+    assert standings == {
+        version_a.run_id: "live",
+        version_b.run_id: "rejected",
+        version_c.run_id: "rolled back from",
+    }
 
 
 def test_models_lists_the_versions_and_which_one_is_live(

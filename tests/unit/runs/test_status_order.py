@@ -35,7 +35,7 @@ def test_runs_are_newest_first_by_creation_and_show_date_and_decision() -> None:
     )
     assert [r["run_id"] for r in runs] == ["20261201-0000000000", "20261201-ffffffffff"]
     lines = describe_runs(runs).splitlines()
-    assert lines[0].split() == ["run", "created", "(UTC)", "status", "stage", "decision", "dataset"]
+    assert lines[0].split() == ["run", "created", "(UTC)", "status", "stage", "now", "dataset"]
     assert lines[2].split() == [
         "20261201-ffffffffff", "2026-12-01", "09:00", "succeeded", "-", "rejected", "shop",
     ]  # fmt: skip
