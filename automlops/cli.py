@@ -226,6 +226,12 @@ def _add_local(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     demo.add_argument("--rows", type=int, help="how many synthetic rows (default 5000)")
     demo.add_argument("--out", type=Path, help="where to copy the report (default ./reports)")
     demo.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="how long to wait for each run to end (default 600)",
+    )
+    demo.add_argument(
         "--verbose",
         action="store_true",
         default=None,
@@ -540,6 +546,7 @@ def cmd_local(args: argparse.Namespace) -> int:
         "--kind": args.kind,
         "--recipe": args.recipe,
         "--verbose": args.verbose,
+        "--timeout": args.timeout,
     }
     given = [flag for flag, value in demo_only.items() if value is not None]
     if given and not args.demo:
@@ -564,6 +571,7 @@ def cmd_local(args: argparse.Namespace) -> int:
             kind=args.kind,
             recipe=args.recipe,
             verbose=bool(args.verbose),
+            **({"timeout_seconds": args.timeout} if args.timeout is not None else {}),
         )
         return run_demo(options)
     from automlops.local import serve

@@ -101,7 +101,7 @@ def run_demo(options: DemoOptions) -> int:
         with _worker_output(options) as output, running_worker(stack, overrides, output=output):
             for path, name in _versions(options, scratch):
                 key = _upload(stack, path, name, dataset)
-                documents.append(_follow_run(stack, key, options.timeout_seconds))
+                documents.append(_follow_run(stack, key, options))
                 if documents[-1]["status"] != "succeeded":
                     break
             scored = _score_new_rows(stack, dataset, scratch, options.out_dir.parent)
@@ -300,8 +300,9 @@ def _upload(stack: Stack, path: Path, name: str, dataset: str) -> str:
     return key
 
 
-def _follow_run(stack: Stack, key: str, timeout: float) -> Manifest:
+def _follow_run(stack: Stack, key: str, options: DemoOptions) -> Manifest:
     runs = _runs(stack)
+    timeout = options.timeout_seconds
     deadline = time.monotonic() + timeout
     seen: dict[str, str] = {}
     while time.monotonic() < deadline:
@@ -311,9 +312,10 @@ def _follow_run(stack: Stack, key: str, timeout: float) -> Manifest:
             if document.get("status") in TERMINAL:
                 return document
         time.sleep(0.5)
+    where = "above" if options.verbose else f"in {options.out_dir / 'worker.log'}"
     raise DemoRefused(
-        f"the run of {key} did not end within {timeout:.0f} s: the worker's log lines above say "
-        "where it is"
+        f"the run of {key} did not end within {timeout:g} s: the worker's log lines {where} say "
+        "where it stopped"
     )
 
 

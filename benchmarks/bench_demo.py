@@ -78,7 +78,7 @@ def run_once(rows: int, result_file: Path) -> None:
             uploaded_at = datetime.now(UTC)
             started = time.perf_counter()
             key = demo._upload(stack, data, data.name, demo.DATASET)
-            document = demo._follow_run(stack, key, options.timeout_seconds)
+            document = demo._follow_run(stack, key, options)
             observed = time.perf_counter() - started
         result = timings(document, uploaded_at, observed)
         result["messages"] = [

@@ -215,3 +215,20 @@ def test_local_demo_runs_each_task_kind_from_a_file_with_no_recipe(
     assert result.stdout.count("status    succeeded") == 1
     assert "version 1 promoted: the first version of the dataset" in result.stdout
     check_pages_in_a_browser(out, result.stdout, kind, tmp_path / "browser")
+
+
+def test_a_run_that_does_not_end_in_time_is_one_line(tmp_path: Path) -> None:
+    """The demo's wait for a run is bounded: past it, one line and exit code 1."""
+    done = subprocess.run(
+        [sys.executable, "-m", "automlops", "local", "--demo", "--rows", "2000", "--timeout",
+         "0.5", "--out", str(tmp_path / "reports")],
+        cwd=ROOT, capture_output=True, text=True, timeout=240, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    (line,) = done.stderr.splitlines()
+    log = tmp_path / "reports" / "worker.log"
+    assert line == (
+        "automlops: the run of data/bank-marketing/synthetic-v1-2000.csv did not end within "
+        f"0.5 s: the worker's log lines in {log} say where it stopped"
+    )
