@@ -42,6 +42,8 @@ WORKER_HELP = (
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     command: Callable[[argparse.Namespace], int] = args.command
+    if command in (cmd_worker, cmd_healthcheck):  # a service: its errors keep their detail
+        raise SystemExit(command(args))
     try:
         code = command(args)
     except Exception as exc:

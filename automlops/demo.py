@@ -122,8 +122,11 @@ def _worker_output(options: DemoOptions) -> Iterator[TextIO | None]:
     options.out_dir.mkdir(parents=True, exist_ok=True)
     path = options.out_dir / "worker.log"
     _say(f"the worker's log lines go to {path} (VERBOSE=1 shows them here)")
-    with path.open("w", encoding="utf-8") as sink:
-        yield sink
+    try:
+        with path.open("w", encoding="utf-8") as sink:
+            yield sink
+    finally:
+        configure_logging()  # back to the screen: nothing may write to the closed file
 
 
 @contextmanager
@@ -196,9 +199,10 @@ def check_options(options: DemoOptions) -> None:
             f"DATA={options.data}: the worker takes files ending .csv, .tsv, .csv.gz or .tsv.gz "
             "(any letter case); copy or rename it to one of those"
         )
-    given = options.recipe or _kept_recipe(options)
-    if given is not None and given.is_file():
-        _checked_recipe(given, options)
+    if options.recipe is not None:
+        _checked_recipe(options.recipe, options)
+    elif not _packaged(dataset_folder_of(options)) and _kept_recipe(options).is_file():
+        _checked_recipe(_kept_recipe(options), options)
 
 
 def _kept_recipe(options: DemoOptions) -> Path:

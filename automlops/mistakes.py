@@ -7,6 +7,7 @@ bug of ours and keeps its traceback.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -19,6 +20,11 @@ RESTART_HINT = (
     "is the stack running? `automlops local --env-file FILE` gets new ports at every start: "
     "source the file it writes again (set -a; . FILE; set +a)"
 )
+REMOTE_HINT = "check the network, AWS_REGION and any AWS_ENDPOINT_URL* setting"
+# The project's own packages: a file of theirs missing is a bug of ours, not a person's mistake
+# (a person's files may well be in the checkout: `reports/`, data beside the code).
+_ROOT = Path(__file__).resolve().parents[1]
+_OWN = tuple(_ROOT / package for package in ("automlops", "handlers", "service", "localcloud"))
 
 
 def explained(exc: BaseException) -> str | None:
@@ -32,22 +38,31 @@ def explained(exc: BaseException) -> str | None:
 
     if isinstance(exc, EndpointConnectionError):
         where = _origin(str(exc.kwargs.get("endpoint_url", "")))
-        return f"cannot reach AWS at {where}: {RESTART_HINT}"
+        local = urlsplit(where).hostname in ("127.0.0.1", "localhost", "::1")
+        return f"cannot reach AWS at {where}: {RESTART_HINT if local else REMOTE_HINT}"
     if isinstance(exc, NoCredentialsError):
         return "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or a profile)"
     if isinstance(exc, NoRegionError):
         return "no AWS region: set AWS_REGION"
     if isinstance(exc, ClientError):
         return _client_error(exc)
-    if isinstance(exc, FileNotFoundError):
-        return f"{exc.filename}: no such file or folder"
-    if isinstance(exc, PermissionError):
-        return f"{exc.filename}: permission denied"
-    if isinstance(exc, IsADirectoryError | NotADirectoryError):
-        return f"{exc.filename}: {exc.strerror}"
+    if isinstance(exc, OSError) and not isinstance(exc, TimeoutError):
+        return _file_error(exc)
     if isinstance(exc, PermanentError | TimeoutError):
-        return str(exc)
+        return str(exc) or type(exc).__name__
     return None
+
+
+def _file_error(exc: OSError) -> str | None:
+    if exc.filename is None:
+        return None
+    if any(Path(str(exc.filename)).resolve().is_relative_to(own) for own in _OWN):
+        return None
+    said = {
+        FileNotFoundError: "no such file or folder",
+        PermissionError: "permission denied",
+    }.get(type(exc), exc.strerror or type(exc).__name__)
+    return f"{exc.filename}: {said}"
 
 
 def _client_error(exc: ClientError) -> str | None:
@@ -73,7 +88,11 @@ def _client_error(exc: ClientError) -> str | None:
         "AccessDenied",
         "AccessDeniedException",
     ):
-        return f"AWS refused the call ({code}): check the credentials and their permissions"
+        message = exc.response.get("Error", {}).get("Message", "")
+        return (
+            f"AWS refused {exc.operation_name} ({code}: {message}): check the credentials and "
+            "their permissions"
+        )
     return None
 
 

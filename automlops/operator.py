@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from automlops.aws import AwsTarget
 from handlers.aws.storage import Bucket
 from handlers.lifecycle.catalog import Catalog, catalog
@@ -89,7 +91,10 @@ class Operator:
         names = DatasetNames.for_dataset(dataset, self._config.name_prefix)
         view = catalog(dataset, names, self._registry, self._champions, self._runs)
         if not view.rows and view.pointer.champion is None:
-            known = self._datasets()
+            try:
+                known = self._datasets()
+            except ClientError:  # not allowed to list groups: say what is known for sure
+                raise Refused(f"{dataset} has no versions in the registry") from None
             if dataset not in known:
                 raise Refused(_unknown(dataset, known))
         return view

@@ -158,6 +158,19 @@ class SageMakerGateway:
             ),
         )
 
+    def config_models(self, name: str) -> list[str]:
+        """The models an endpoint config names ([] when there is no such config)."""
+        described = describe_or_none(
+            lambda: self._sm.describe_endpoint_config(EndpointConfigName=name)
+        )
+        if not isinstance(described, dict):
+            return []
+        return [
+            str(v["ModelName"])
+            for v in described.get("ProductionVariants", [])
+            if v.get("ModelName")
+        ]
+
     def has_model(self, name: str) -> bool:
         return describe_or_none(lambda: self._sm.describe_model(ModelName=name)) is not None
 

@@ -44,6 +44,9 @@ class HistoryEntry(TypedDict):
     decision: Decision
     action: DecisionAction | TransitionAction
     at: str
+    # The run that served before, when this decision moved the live endpoint (its standing
+    # changes too; the history is trimmed, so each entry says it itself).
+    replaced: NotRequired[str]
 
 
 @dataclass(frozen=True)

@@ -27,35 +27,45 @@ def standing(run_id: str, decisions: Sequence[str | None], pointer: Pointer) -> 
     """`decisions` are the run's own, oldest first (its manifest's); '' when it has none."""
     if pointer.champion is not None and pointer.champion.run_id == run_id:
         return LIVE
-    if any(decision in SERVED for decision in decisions):
-        return _fates(pointer.document.get("history", [])).get(run_id, REPLACED)
+    history = pointer.document.get("history", [])
+    fates = _fates(history)
+    served = any(decision in SERVED for decision in decisions) or any(
+        run == run_id for run, _, _ in _changes(history)
+    )
+    if served or run_id in fates:
+        return fates.get(run_id, REPLACED)
     known = [decision for decision in decisions if decision]
     return known[-1] if known else ""
 
 
-def previous_champion(pointer: Pointer) -> str | None:
-    """The run that was live before the last change of champion (its page changes too)."""
-    champions = [run for run, _ in _changes(pointer.document.get("history", []))]
-    current = pointer.champion.run_id if pointer.champion else None
-    before = [run for run in champions if run != current]
-    return before[-1] if before else None
+def replaced_by(pointer: Pointer, run_id: str) -> str | None:
+    """The run that `run_id`'s last move onto the live endpoint replaced (its page changes
+    too), as the pointer's history recorded it."""
+    for run, _, replaced in reversed(_changes(pointer.document.get("history", []))):
+        if run == run_id:
+            return replaced
+    return None
 
 
 def _fates(history: list[dict[str, Any]]) -> dict[str, str]:
-    """How each run stopped being live, the last time it did."""
+    """How each run stopped being live, the last time it did: each entry names the run it
+    replaced (entries written before it did are read in order, the champion before each)."""
     fates: dict[str, str] = {}
     champion: str | None = None
-    for run, action in _changes(history):
-        if champion is not None and champion != run:
-            fates[champion] = ROLLED_BACK_FROM if action == "rollback" else REPLACED
+    for run, action, replaced in _changes(history):
+        gone = replaced or champion
+        if gone is not None and gone != run:
+            fates[gone] = ROLLED_BACK_FROM if action == "rollback" else REPLACED
+        fates.pop(run, None)  # live again since
         champion = run
     return fates
 
 
-def _changes(history: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """(run that became live, action) for each decision that moved the live endpoint."""
+def _changes(history: list[dict[str, Any]]) -> list[tuple[str, str, str | None]]:
+    """(run that became live, action, run it replaced if recorded) for each decision that
+    moved the live endpoint."""
     return [
-        (str(entry.get("run_id")), str(entry.get("action")))
+        (str(entry.get("run_id")), str(entry.get("action")), entry.get("replaced"))
         for entry in history
         if entry.get("decision") in SERVED
     ]

@@ -21,7 +21,7 @@ from pathlib import Path
 from handlers.deps import Ctx
 from handlers.lifecycle.champions import Pointer
 from handlers.lifecycle.registry import PENDING, Version
-from handlers.lifecycle.standing import SERVED, previous_champion
+from handlers.lifecycle.standing import SERVED, replaced_by
 from handlers.messages import EndpointCleanup
 from handlers.report import publish as report
 from handlers.runs import manifest
@@ -40,10 +40,14 @@ def handle(msg: EndpointCleanup, ctx: Ctx) -> list[Outgoing]:
         group = deps.dataset_names(msg.dataset).model_package_group
         versions = deps.registry.versions(group)
         kept = kept_runs(pointer, versions, keep_versions)
-        in_use = served_names(pointer)
+        in_use = served_names(pointer) | _live_endpoint_uses(ctx, msg.dataset)
         deleted = _delete_run(ctx, msg.dataset, msg.run_id, kept=msg.run_id in kept, in_use=in_use)
         for version in versions:
             if version.run_id not in kept and version.run_id != msg.run_id:
+                # Read again: an operator's approve or rollback may have begun meanwhile, and
+                # its transition creates the live names of an old version.
+                if deps.champions.read(msg.dataset).transition is not None:
+                    break
                 deleted += _delete_run(ctx, msg.dataset, version.run_id, kept=False, in_use=in_use)
         deleted += _delete_failed_runs_endpoints(ctx, msg.dataset)
         record.stats = {"deleted": deleted, "kept_runs": sorted(kept)}
@@ -51,22 +55,27 @@ def handle(msg: EndpointCleanup, ctx: Ctx) -> list[Outgoing]:
         # before the run ends (a run that ended has its report).
         written = report.publish(ctx, msg.run_id)
         record.artifacts.update({Path(key).name: deps.buckets.reports.uri(key) for key in written})
-        _republish_replaced(ctx, msg)
+        _republish_replaced(ctx, msg, pointer)
     document = deps.runs.load(msg.run_id) or {}
     deps.runs.update(msg, _finished(document.get("decision")))
     ctx.log.info("cleanup.done", run_id=msg.run_id, dataset=msg.dataset, deleted=len(deleted))
     return []
 
 
-def _republish_replaced(ctx: Ctx, msg: EndpointCleanup) -> None:
-    """When this run's decision moved the live endpoint, the page of the run that served
-    before says so too (`replaced`, `rolled back from`)."""
+def _republish_replaced(ctx: Ctx, msg: EndpointCleanup, pointer: Pointer) -> None:
+    """When this run's decision moved the live endpoint, the page of the run it replaced says
+    so too (`replaced`, `rolled back from`). That page is not this run's to finish: a failure
+    to render it is logged, and the run ends all the same."""
     summary = (ctx.deps.runs.load(msg.run_id) or {}).get("decision")
     if summary is None or summary.get("decision") not in SERVED:
         return
-    previous = previous_champion(ctx.deps.champions.read(msg.dataset))
-    if previous is not None and previous != msg.run_id:
+    previous = replaced_by(pointer, msg.run_id)
+    if previous is None or previous == msg.run_id:
+        return
+    try:
         report.publish(ctx, previous)
+    except Exception as failure:
+        ctx.log.warning("report.republish_failed", run_id=previous, error=repr(failure))
 
 
 def kept_runs(pointer: Pointer, versions: list[Version], keep_versions: int) -> set[str]:
@@ -90,6 +99,16 @@ def served_names(pointer: Pointer) -> set[str]:
     if pointer.transition is not None:
         served += [pointer.transition.target, pointer.transition.previous]
     return {name for s in served if s is not None for name in (s.model, s.endpoint_config)}
+
+
+def _live_endpoint_uses(ctx: Ctx, dataset: str) -> set[str]:
+    """The config the live endpoint uses as SageMaker says, and its models (an update the
+    pointer gave up on may still have gone through)."""
+    described = ctx.deps.sagemaker.endpoint(ctx.deps.dataset_names(dataset).live_endpoint)
+    if described is None:
+        return set()
+    config = str(described["EndpointConfigName"])
+    return {config, *ctx.deps.sagemaker.config_models(config)}
 
 
 def _delete_run(ctx: Ctx, dataset: str, run_id: str, *, kept: bool, in_use: set[str]) -> list[str]:

@@ -24,6 +24,9 @@ STAGE = order.IGNORED
 
 def handle(msg: UploadIgnored, ctx: Ctx) -> list[Outgoing]:
     upload = s3_uri(msg.bucket, msg.key)
+    if msg.key.endswith("/"):  # a folder made in the S3 console: nobody uploaded a file
+        ctx.log.info("upload.folder", input=upload)
+        return []
     reason = why_ignored()
     ctx.deps.buckets.reports.write_json(
         ignored_key(msg.bucket, msg.key),

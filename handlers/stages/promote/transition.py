@@ -103,7 +103,7 @@ def _abandon(ctx: Ctx, pointer: Pointer, cause: Exception) -> None:
         switched = live.Switched(serving, f"the promotion gave up: {reason}")
         ending = _registry_after(ctx, transition, switched, reason)
         final = target if serving else transition.previous
-        entry = history(target, ending.decision, transition.action)
+        entry = history(target, ending.decision, transition.action, transition.previous)
         ctx.deps.champions.write(current, current.with_champion(final, entry))
         ctx.log.error(
             "promotion.abandoned", dataset=pointer.dataset, version=target.version, error=reason
@@ -139,7 +139,7 @@ def _switch(ctx: Ctx, pointer: Pointer) -> Ending:
     reason = str(transition.context.get("reason", ""))
     ending = _registry_after(ctx, transition, switched, reason)
     final = target if switched.served else transition.previous
-    entry = history(target, ending.decision, transition.action)
+    entry = history(target, ending.decision, transition.action, transition.previous)
     if deps.champions.write(pointer, pointer.with_champion(final, entry)) is None:
         raise RetryableError(
             f"the champion pointer of {pointer.dataset} changed; looking again", delay=1
@@ -201,15 +201,23 @@ def announce_decision(
 
 
 def history(
-    served: Served, decision: Decision, action: DecisionAction | TransitionAction
+    served: Served,
+    decision: Decision,
+    action: DecisionAction | TransitionAction,
+    previous: Served | None = None,
 ) -> HistoryEntry:
-    return {
+    """The pointer's record of a decision; `previous`, the champion it replaced when the
+    decision moved the live endpoint."""
+    entry: HistoryEntry = {
         "version": served.version,
         "run_id": served.run_id,
         "decision": decision,
         "action": action,
         "at": now(),
     }
+    if previous is not None and decision in ("promoted", "rolled-back"):
+        entry["replaced"] = previous.run_id
+    return entry
 
 
 def settled_pointer(ctx: Ctx, dataset: str, run_id: str) -> Pointer:

@@ -108,3 +108,29 @@ def test_a_stopped_stack(tmp_path: Path) -> None:
     }
     line = one_line_error("status", env=env)
     assert line.startswith(f"cannot reach AWS at http://127.0.0.1:{port}: is the stack running?")
+
+
+def test_what_is_said_of_each_kind_of_error() -> None:
+    """The one line for what a person can fix; None (the traceback stays) for a bug of ours."""
+    from botocore.exceptions import ClientError, EndpointConnectionError
+
+    from automlops.mistakes import explained
+
+    denied = ClientError(
+        {"Error": {"Code": "AccessDenied", "Message": "not allowed to s3:ListBucket on x"}},
+        "ListObjectsV2",
+    )
+    assert explained(denied) == (
+        "AWS refused ListObjectsV2 (AccessDenied: not allowed to s3:ListBucket on x): check the "
+        "credentials and their permissions"
+    )
+    remote = EndpointConnectionError(endpoint_url="https://s3.eu-west-1.amazonaws.com/b?x=1")
+    assert explained(remote) == (
+        "cannot reach AWS at https://s3.eu-west-1.amazonaws.com: check the network, AWS_REGION "
+        "and any AWS_ENDPOINT_URL* setting"
+    )
+    own = REPO_ROOT / "handlers" / "recipe" / "packaged" / "gone.toml"
+    assert explained(FileNotFoundError(2, "No such file or directory", str(own))) is None
+    assert explained(FileNotFoundError("no name")) is None
+    assert explained(KeyError("a bug")) is None
+    assert explained(TimeoutError()) == "TimeoutError"
