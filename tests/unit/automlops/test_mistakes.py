@@ -134,3 +134,15 @@ def test_what_is_said_of_each_kind_of_error() -> None:
     assert explained(FileNotFoundError("no name")) is None
     assert explained(KeyError("a bug")) is None
     assert explained(TimeoutError()) == "TimeoutError"
+
+
+def test_a_ragged_file_in_recipe_draft_is_one_line_and_no_interpreter_noise(
+    tmp_path: Path,
+) -> None:
+    """The draft's reader is closed with the file: nothing ("Exception ignored ... closed
+    file") follows the line when the process ends."""
+    path = tmp_path / "ragged.csv"
+    path.write_text("a,b,c\n1,2,3\n4,5\n")
+    assert one_line_error("recipe", "draft", str(path)) == (
+        f"{path}, data row 2 (line 3 of the file): 2 fields, the header has 3"
+    )
