@@ -423,6 +423,10 @@ def _fixed_sections(kind: Kind) -> list[str]:
         "min_improvement = 0.0",
         'mode = "auto"',
         "keep_versions = 3",
+        "# Promote only when the gain holds at the low end of its 95% bootstrap interval (paired,",
+        '# on the same rows): a gain inside the noise does not replace the champion. "point" lets',
+        "# the point estimate decide.",
+        'require = "confident"',
     ]
     return lines
 

@@ -85,9 +85,30 @@ def _compared(rules: Promotion, value: float | None, champion: Champion) -> tupl
         f"{metric} {value:.4f} vs {theirs:.4f} for the champion (version {champion.version}) "
         f"on the same test rows{_cited(champion.difference)}"
     )
+    if rules.require == "confident":
+        return _confident(rules, champion.difference, ours_vs_theirs)
     if gain > rules.min_improvement:
         return True, f"{ours_vs_theirs}: better by {gain:.4f}, {needed} needed"
     return False, f"{ours_vs_theirs}: not better by {needed}"
+
+
+def _confident(rules: Promotion, difference: Interval | None, said: str) -> tuple[bool, str]:
+    """require = "confident": the gain at the unlucky end of the interval must still exceed
+    min_improvement (for a metric lower is better, the gain is minus the difference)."""
+    rule = 'require = "confident"'
+    if difference is None:
+        return False, f"{said}: the interval of the difference is undefined, and {rule} needs it"
+    low = difference.low if rules.higher_is_better else -difference.high
+    bound = f"{_signed(low)} gain at the interval's unlucky end"
+    if low > rules.min_improvement:
+        return (
+            True,
+            f"{said}: better with confidence, {bound} > {rules.min_improvement:.4f} ({rule})",
+        )
+    return False, (
+        f"{said}: the gain is within the noise, {bound} is not above "
+        f"{rules.min_improvement:.4f} ({rule})"
+    )
 
 
 def _cited(difference: Interval | None) -> str:

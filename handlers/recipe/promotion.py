@@ -6,6 +6,7 @@
     min_improvement = 0.0                     # over the champion, absolute; a tie never promotes
     mode = "auto"                             # or "manual": a passing challenger awaits approval
     keep_versions = 3                         # approved versions whose model stays deployable
+    require = "point"                         # or "confident": the interval's lower end decides
 
 Validated when the recipe is loaded, naming the key, like the rest of the recipe. The metrics
 are the target kind's (`handlers/recipe/kinds.py`), and so is the default: roc_auc for binary,
@@ -23,9 +24,14 @@ from handlers.recipe.kinds import BINARY, HIGHER_IS_BETTER, TaskKind
 
 Mode = Literal["auto", "manual"]
 MODES: tuple[Mode, ...] = ("auto", "manual")
+# How sure the gain over the champion must be: "point", the point estimate beats it by more
+# than min_improvement; "confident", the lower end of the 95% bootstrap interval of the paired
+# difference (challenger minus champion, same rows) does, so a gain inside the noise waits.
+Require = Literal["point", "confident"]
+REQUIRES: tuple[Require, ...] = ("point", "confident")
 DEFAULT_KEEP_VERSIONS = 3
 KEEP_VERSIONS_MAX = 50
-FIELDS = ("metric", "floors", "min_improvement", "mode", "keep_versions")
+FIELDS = ("metric", "floors", "min_improvement", "mode", "keep_versions", "require")
 DEFAULT_METRIC = BINARY.default_metric
 
 
@@ -36,6 +42,7 @@ class Promotion:
     min_improvement: float = 0.0
     mode: Mode = "auto"
     keep_versions: int = DEFAULT_KEEP_VERSIONS
+    require: Require = "point"
 
     @property
     def higher_is_better(self) -> bool:
@@ -61,12 +68,16 @@ def read_promotion(raw: Any, fail: Fail, kind: TaskKind = BINARY) -> Promotion:
     mode = raw.get("mode", "auto")
     if mode not in MODES:
         raise fail("promotion.mode", f"{mode!r} is not one of {list(MODES)}")
+    require = raw.get("require", "point")
+    if require not in REQUIRES:
+        raise fail("promotion.require", f"{require!r} is not one of {list(REQUIRES)}")
     return Promotion(
         metric=metric,
         floors=_floors(raw.get("floors", {}), fail, kind),
         min_improvement=_number(raw.get("min_improvement", 0.0), "promotion.min_improvement", fail),
         mode=mode,
         keep_versions=_keep_versions(raw.get("keep_versions", DEFAULT_KEEP_VERSIONS), fail),
+        require=require,
     )
 
 

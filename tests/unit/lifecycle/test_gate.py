@@ -151,3 +151,46 @@ def test_a_bound_that_rounds_to_zero_reads_plus_zero() -> None:
     champion = Champion(1, {"roc_auc": 0.70}, Interval(-0.00001, 0.0266, 1000))
     verdict = decide(AUTO, {"roc_auc": 0.715}, champion)
     assert "(difference +0.0000 to +0.0266," in verdict.reason
+
+
+CONFIDENT = Promotion(floors={"roc_auc": 0.6}, require="confident")
+
+
+def test_require_confident_promotes_a_gain_that_holds_at_the_low_end_of_its_interval() -> None:
+    from handlers.evaluation.bootstrap import Interval
+
+    sure = Champion(3, {"roc_auc": 0.70}, Interval(0.02, 0.08, 1000))
+    verdict = decide(CONFIDENT, {"roc_auc": 0.75}, sure)
+    assert verdict.decision == "promoted"
+    assert verdict.reason.endswith(
+        ": better with confidence, +0.0200 gain at the interval's unlucky end > 0.0000 "
+        '(require = "confident")'
+    )
+    # The same point estimates, with an interval that reaches below zero: within the noise.
+    noisy = Champion(3, {"roc_auc": 0.70}, Interval(-0.01, 0.11, 1000))
+    refused = decide(CONFIDENT, {"roc_auc": 0.75}, noisy)
+    assert refused.decision == "rejected"
+    assert "the gain is within the noise, -0.0100 gain" in refused.reason
+    assert decide(AUTO, {"roc_auc": 0.75}, noisy).decision == "promoted"  # the point rule
+    unknown = decide(CONFIDENT, {"roc_auc": 0.75}, Champion(3, {"roc_auc": 0.70}))
+    assert unknown.decision == "rejected"
+    assert "the interval of the difference is undefined" in unknown.reason
+
+
+def test_require_confident_turns_the_interval_round_for_a_metric_lower_is_better() -> None:
+    from handlers.evaluation.bootstrap import Interval
+
+    rules = Promotion(metric="rmse", require="confident", min_improvement=1.0)
+    # challenger minus champion in rmse: [-5, -2] means 2 to 5 lower, a gain of at least 2
+    assert decide(
+        rules, {"rmse": 10.0}, Champion(1, {"rmse": 14.0}, Interval(-5, -2, 900))
+    ).promotes
+    # [-5, -0.5]: at the unlucky end only 0.5 lower, not above min_improvement 1.0
+    held = decide(rules, {"rmse": 10.0}, Champion(1, {"rmse": 14.0}, Interval(-5, -0.5, 900)))
+    assert held.decision == "rejected"
+
+
+def test_require_is_validated_naming_the_key() -> None:
+    assert recipe_with('\n[promotion]\nrequire = "confident"\n').promotion.require == "confident"
+    with pytest.raises(RecipeError, match=r"promotion\.require.*'sure' is not one of"):
+        recipe_with('\n[promotion]\nrequire = "sure"\n')
