@@ -178,20 +178,24 @@ def channel(name: str, uri: str) -> dict[str, Any]:
 def deploy(sm: Any, env: dict[str, str], model_data: str, max_concurrency: int) -> None:
     from handlers.aws.endpoint_wait import wait_in_service
 
-    sm.create_model(
-        ModelName=NAME,
-        PrimaryContainer={"Image": IMAGE, "ModelDataUrl": model_data},
-        ExecutionRoleArn=env["AUTOMLOPS_SAGEMAKER_ROLE_ARN"],
-    )
+    container = {"Image": IMAGE, "ModelDataUrl": model_data}
+    create_endpoint(sm, NAME, container, env["AUTOMLOPS_SAGEMAKER_ROLE_ARN"], max_concurrency)
+    wait_in_service(sm, NAME, bound_seconds=120, first_wait=0.25)
+
+
+def create_endpoint(
+    sm: Any, name: str, container: dict[str, Any], role_arn: str, max_concurrency: int
+) -> None:
+    """A model, a serverless endpoint config and an endpoint, all called `name` (not waited)."""
+    sm.create_model(ModelName=name, PrimaryContainer=container, ExecutionRoleArn=role_arn)
     serverless = {"MemorySizeInMB": 4096, "MaxConcurrency": max_concurrency}
     sm.create_endpoint_config(
-        EndpointConfigName=NAME,
+        EndpointConfigName=name,
         ProductionVariants=[
-            {"VariantName": "AllTraffic", "ModelName": NAME, "ServerlessConfig": serverless}
+            {"VariantName": "AllTraffic", "ModelName": name, "ServerlessConfig": serverless}
         ],
     )
-    sm.create_endpoint(EndpointName=NAME, EndpointConfigName=NAME)
-    wait_in_service(sm, NAME, bound_seconds=120, first_wait=0.25)
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
 
 
 # -- the methods -----------------------------------------------------------------------------

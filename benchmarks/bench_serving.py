@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from bench_evaluate import IMAGE, StackProcess
+from bench_evaluate import IMAGE, StackProcess, create_endpoint
 
 from handlers.data.features import transform_csv
 from handlers.data.synthetic import generate
@@ -102,19 +102,7 @@ def deploy_both(stack: StackProcess, archive: bytes, header: list[str]) -> None:
         container: dict[str, Any] = {"Image": IMAGE, "ModelDataUrl": f"s3://{models}/{key}"}
         if environment:
             container["Environment"] = environment
-        sm.create_model(
-            ModelName=name,
-            PrimaryContainer=container,
-            ExecutionRoleArn=env["AUTOMLOPS_SAGEMAKER_ROLE_ARN"],
-        )
-        serverless = {"MemorySizeInMB": 4096, "MaxConcurrency": CONCURRENCY}
-        sm.create_endpoint_config(
-            EndpointConfigName=name,
-            ProductionVariants=[
-                {"VariantName": "AllTraffic", "ModelName": name, "ServerlessConfig": serverless}
-            ],
-        )
-        sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+        create_endpoint(sm, name, container, env["AUTOMLOPS_SAGEMAKER_ROLE_ARN"], CONCURRENCY)
     for name in artifacts:
         wait_in_service(sm, name, bound_seconds=120, first_wait=0.25)
 
